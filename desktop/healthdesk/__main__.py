@@ -1,0 +1,5 @@
+"""`python -m healthdesk`: the same as the `healthdesk` command."""
+
+from healthdesk.cli import main
+
+raise SystemExit(main())

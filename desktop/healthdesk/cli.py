@@ -1,0 +1,287 @@
+"""The `healthdesk` command: thin argument parsing over the layers.
+
+Errors end with exit status 2 and one line on stderr (`healthdesk: error: ...`), never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from sqlalchemy import Engine
+
+from healthdesk import __version__
+from healthdesk.core.failures import CatalogError
+from healthdesk.feed.items import FeedError
+from healthdesk.store.ingest import ImportCancelled
+
+EXIT_ERROR = 2
+
+
+class CliError(Exception):
+    """An error for the user: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, as every other error of the command; --help shows the usage.
+        self.exit(EXIT_ERROR, f"healthdesk: error: {message} (see '{self.prog} --help')\n")
+
+
+def _add_source(parser: argparse.ArgumentParser, *, connection: bool = True) -> None:
+    parser.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE",
+        help="a snapshot file to work on (in a temporary database) instead of --db",
+    )
+    parser.add_argument("--db", metavar="PATH", help="the database file (default: your own)")
+    if connection:
+        parser.add_argument(
+            "--connection",
+            metavar="ID",
+            help="the connection (may be left out when there is only one)",
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="healthdesk",
+        description="Health Desk: why is this contact not syncing? With no command, opens "
+        "the window on your database (importing the bundled demo on first run).",
+    )
+    parser.add_argument("--version", action="version", version=f"healthdesk {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    imp = commands.add_parser("import", help="import snapshot files into the database")
+    imp.add_argument("files", nargs="+", metavar="FILE", help="snapshot files (.jsonl, .gz)")
+    imp.add_argument("--db", metavar="PATH", help="the database file (default: your own)")
+
+    summ = commands.add_parser("summary", help="counts, actions and failure reasons")
+    _add_source(summ)
+    summ.add_argument("--json", action="store_true", help="print one JSON object")
+
+    exp = commands.add_parser("export", help="one row per visible contact (CSV or JSONL)")
+    _add_source(exp)
+    exp.add_argument(
+        "--status",
+        choices=["in_sync", "excluded", "duplicate", "failing", "pending"],
+        action="append",
+        help="only contacts of this status (repeatable)",
+    )
+    exp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    exp.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
+
+    fnd = commands.add_parser("find", help="contacts whose name, email or app id contains QUERY")
+    fnd.add_argument("args", nargs="+", metavar="[FILE] QUERY")
+    fnd.add_argument("--db", metavar="PATH", help="the database file (default: your own)")
+    fnd.add_argument("--connection", metavar="ID", help="the connection")
+    fnd.add_argument("--limit", type=int, default=200, help="at most this many (default 200)")
+    fnd.add_argument("--json", action="store_true", help="print a JSON list")
+
+    gen = commands.add_parser("generate", help="write a realistic demo snapshot")
+    gen.add_argument("--contacts", type=int, default=2000, help="about this many contacts")
+    gen.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
+    gen.add_argument("-o", "--output", metavar="FILE", required=True)
+    gen.add_argument("--no-compress", action="store_true", help="plain JSON Lines")
+    return parser
+
+
+# -- databases -------------------------------------------------------------------------
+
+
+@contextmanager
+def _database(file: str | None, db: str | None) -> Iterator[Engine]:
+    """The engine to work on: --db, a temporary database of FILE, or the default one."""
+    from healthdesk.store.db import open_db
+    from healthdesk.store.imports import import_snapshots
+
+    if file is not None and db is not None:
+        raise CliError("give a snapshot FILE or --db, not both")
+    if file is None:
+        if db is not None and not Path(db).exists():
+            raise CliError(f"{db}: no such database")
+        engine = open_db(db)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    with tempfile.TemporaryDirectory(prefix="healthdesk-") as tmp:
+        engine = open_db(Path(tmp) / "snapshot.sqlite3")
+        try:
+            import_snapshots(engine, [file])
+            yield engine
+        finally:
+            engine.dispose()
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+def _cmd_import(args: argparse.Namespace, out: TextIO) -> None:
+    from healthdesk.store.db import open_db
+    from healthdesk.store.imports import import_snapshots
+    from healthdesk.store.queries import counts, list_connections
+
+    engine = open_db(args.db)
+    try:
+        started = time.perf_counter()
+        report = import_snapshots(engine, args.files)
+        seconds = time.perf_counter() - started
+        names = ", ".join(args.files)
+        out.write(
+            f"Imported {names}: {report.connections:,} connection items, "
+            f"{report.records:,} records, {report.mappings:,} mappings, "
+            f"{report.events:,} events ({report.events_new:,} new) in {seconds:.1f} s.\n"
+        )
+        decided = report.decided
+        for connection in list_connections(engine):
+            if connection.id not in decided:
+                continue
+            found = counts(engine, connection.id)
+            how = "all decided" if connection.id in report.full else "changes decided"
+            parts = ", ".join(f"{status.value} {n:,}" for status, n in found.items())
+            out.write(f"  {connection.id} ({connection.name}): {parts} [{how}]\n")
+        if not decided:
+            out.write("  Nothing changed.\n")
+    finally:
+        engine.dispose()
+
+
+def _cmd_summary(args: argparse.Namespace, out: TextIO) -> None:
+    from healthdesk.config import load_catalog
+    from healthdesk.reports.summary import summary_json, summary_text
+    from healthdesk.store.queries import get_connection, summary
+
+    with _database(args.file, args.db) as engine:
+        connection = get_connection(engine, args.connection)
+        result = summary(engine, connection, load_catalog())
+    out.write(summary_json(result) if args.json else summary_text(result))
+    out.write("\n")
+
+
+def _cmd_export(args: argparse.Namespace, out: TextIO) -> None:
+    from healthdesk.config import load_catalog
+    from healthdesk.core.model import STATUS_ORDER, Status
+    from healthdesk.reports.export import write_csv, write_jsonl
+    from healthdesk.store.queries import get_connection, iter_contacts
+
+    statuses = [Status(s) for s in args.status] if args.status else list(STATUS_ORDER)
+    statuses = [s for s in STATUS_ORDER if s in statuses]
+    writer = write_csv if args.format == "csv" else write_jsonl
+    with _database(args.file, args.db) as engine:
+        connection = get_connection(engine, args.connection)
+        contacts = iter_contacts(engine, connection.id, statuses)
+        catalog = load_catalog()
+        if args.output:
+            target = Path(args.output)
+            partial = target.with_name(target.name + ".partial")
+            with open(partial, "w", encoding="utf-8", newline="") as handle:
+                count = writer(handle, contacts, connection, catalog)
+            partial.replace(target)
+            sys.stderr.write(f"Exported {count:,} contacts to {target}\n")
+        else:
+            writer(out, contacts, connection, catalog)
+
+
+def _cmd_find(args: argparse.Namespace, out: TextIO) -> None:
+    from healthdesk.config import load_catalog
+    from healthdesk.reports.export import contact_json, find_text
+    from healthdesk.store.queries import find, get_connection
+
+    if len(args.args) > 2:
+        raise CliError("find takes [FILE] QUERY: quote a QUERY that holds spaces")
+    file, query = (None, args.args[0]) if len(args.args) == 1 else args.args
+    with _database(file, args.db) as engine:
+        connection = get_connection(engine, args.connection)
+        found = find(engine, connection.id, query, limit=args.limit)
+        catalog = load_catalog()
+        if args.json:
+            import orjson
+
+            rows = [contact_json(c, connection, catalog) for c in found]
+            out.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        else:
+            out.write(find_text(found, connection, query))
+
+
+def _cmd_generate(args: argparse.Namespace, out: TextIO) -> None:
+    from healthdesk.feed.generate import generate
+
+    if args.contacts < 1:
+        raise CliError("--contacts must be at least 1")
+    result = generate(
+        args.output, contacts=args.contacts, seed=args.seed, compress=not args.no_compress
+    )
+    out.write(
+        f"Wrote {result.path}: {result.items:,} items, about {result.contacts:,} contacts "
+        f"in {len(result.connections)} connections ({', '.join(result.connections)}).\n"
+    )
+
+
+def _cmd_default(args: argparse.Namespace, out: TextIO) -> None:
+    """No command: the demo's summary until the window lands (issue 3)."""
+    from healthdesk.config import load_catalog
+    from healthdesk.reports.summary import summary_text
+    from healthdesk.store.db import open_db
+    from healthdesk.store.demo import ensure_demo
+    from healthdesk.store.queries import list_connections, summary
+
+    engine = open_db(None)
+    try:
+        ensure_demo(engine)
+        catalog = load_catalog()
+        for connection in list_connections(engine):
+            out.write(summary_text(summary(engine, connection, catalog)) + "\n\n")
+    finally:
+        engine.dispose()
+
+
+_COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
+    "import": _cmd_import,
+    "summary": _cmd_summary,
+    "export": _cmd_export,
+    "find": _cmd_find,
+    "generate": _cmd_generate,
+    None: _cmd_default,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from healthdesk.store.queries import UnknownConnection
+
+    args = build_parser().parse_args(argv)
+    try:
+        _COMMANDS[args.command](args, sys.stdout)
+    except (FeedError, CliError, UnknownConnection, CatalogError) as exc:
+        return _fail(str(exc))
+    except ImportCancelled:
+        return _fail("cancelled; the database is unchanged")
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error of ours.
+        with suppress(OSError):
+            sys.stdout.close()
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}")
+    except KeyboardInterrupt:
+        sys.stderr.write("healthdesk: interrupted\n")
+        return 130
+    return 0
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"healthdesk: error: {message}\n")
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""Stream the items of snapshot files, validated and located (file and line)."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from healthdesk.core.model import Header, Item
+from healthdesk.feed.items import FeedError, decode, parse_header, parse_item
+from healthdesk.feed.snapshot import FORMAT_NAME, FORMAT_VERSION, GZIP_MAGIC, MAX_LINE_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """An item with where it came from, so that a later error can name the line."""
+
+    source: str
+    line: int
+    item: Item
+
+
+class SnapshotReader:
+    """Reads one snapshot file: the header first, then items one by one.
+
+    Attributes: `path`, `size` (bytes on disk), `position` (bytes of the file consumed so
+    far, for progress), `header` (after the first item is read).
+    """
+
+    def __init__(self, *, path: Path | str) -> None:
+        self.path = Path(path)
+        self.source = str(path)
+        self.size = 0
+        self.position = 0
+        self.header: Header | None = None
+
+    def _open(self) -> tuple[IO[bytes], IO[bytes]]:
+        try:
+            raw = open(self.path, "rb")  # noqa: SIM115 - closed by items()
+        except OSError as exc:
+            raise FeedError(f"cannot open: {exc.strerror or exc}", source=self.source) from None
+        self.size = self.path.stat().st_size
+        magic = raw.read(2)
+        raw.seek(0)
+        if magic == GZIP_MAGIC:
+            return raw, gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return raw, raw
+
+    def items(self) -> Iterator[Located]:
+        raw, stream = self._open()
+        source = self.source
+        try:
+            number = 0
+            for number, data in _lines(stream, source):
+                if number % 4096 == 0:
+                    self.position = raw.tell()
+                if not data.strip():
+                    continue
+                try:
+                    obj = decode(data)
+                    if self.header is None:
+                        self.header = _check_header(obj)
+                        continue
+                    yield Located(source, number, parse_item(obj))
+                except FeedError as exc:
+                    raise exc.located(source=source, line=number) from None
+            if self.header is None:
+                raise FeedError("empty file: no header line", source=source, line=max(number, 1))
+            self.position = self.size
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise FeedError(f"cannot read: {exc}", source=source) from None
+        finally:
+            stream.close()
+            raw.close()
+
+
+def _lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, bytes]]:
+    """Lines with their numbers, refusing one longer than MAX_LINE_BYTES."""
+    number = 0
+    readline = stream.readline
+    while True:
+        data = readline(MAX_LINE_BYTES + 1)
+        if not data:
+            return
+        number += 1
+        if len(data) > MAX_LINE_BYTES and not data.endswith(b"\n"):
+            raise FeedError(
+                f"line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB",
+                source=source,
+                line=number,
+            )
+        yield number, data
+
+
+def _check_header(obj: object) -> Header:
+    if not isinstance(obj, dict) or obj.get("type") != "header":
+        raise FeedError(
+            'line 1 must be the header {"type": "header", "format": "healthdesk-snapshot", ...}'
+            " (is this a Health Desk snapshot?)"
+        )
+    header = parse_header(obj)
+    if header.format != FORMAT_NAME:
+        raise FeedError(f"format {header.format!r} is not {FORMAT_NAME!r}", key="format")
+    if header.version > FORMAT_VERSION:
+        raise FeedError(
+            f"snapshot format version {header.version} is newer than this Health Desk reads "
+            f"(up to {FORMAT_VERSION}); update Health Desk to open it",
+            key="version",
+        )
+    if header.version < 1:
+        raise FeedError(f"unknown format version {header.version}", key="version")
+    return header
+
+
+def read_items(path: Path | str) -> Iterator[Located]:
+    """Every item of one snapshot file, in order."""
+    return SnapshotReader(path=path).items()

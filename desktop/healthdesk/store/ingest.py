@@ -1,0 +1,478 @@
+"""Apply feed items to the local database in bulk, then re-decide what they changed.
+
+The one path by which data enters the database, for snapshot files and the sync service
+alike. Items are buffered and written with `executemany` in one transaction; afterwards
+each touched connection's statuses are decided again: all of them when the connection is
+new or its settings changed, otherwise only the contacts the items can have affected.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from healthdesk.core.failures import fingerprint
+from healthdesk.core.health import normalize_email
+from healthdesk.core.model import (
+    WRITE_OUTCOMES,
+    Connection,
+    Event,
+    MappingItem,
+    Record,
+    Settings,
+    Side,
+)
+from healthdesk.core.rules import Predicate, compile_side
+from healthdesk.feed.items import FeedError
+from healthdesk.feed.reader import Located
+from healthdesk.store import decisions
+from healthdesk.store.codec import rules_to_json, settings_from_row
+
+BATCH_SIZE = 5000
+#: Above this share of a connection's records, deciding all of it is cheaper than a part.
+FULL_DECIDE_SHARE = 0.3
+
+
+class ImportCancelled(Exception):
+    """The user cancelled; the transaction was rolled back and nothing changed."""
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one ingest did."""
+
+    connections: int = 0
+    records: int = 0
+    mappings: int = 0
+    events: int = 0
+    events_new: int = 0
+    decided: dict[str, int] = field(default_factory=dict)
+    full: list[str] = field(default_factory=list)
+
+    @property
+    def items(self) -> int:
+        return self.connections + self.records + self.mappings + self.events
+
+
+@dataclass(slots=True)
+class _ConnectionWork:
+    """What the ingest knows and has changed of one connection."""
+
+    id: str
+    settings: Settings
+    predicates: dict[Side, Predicate]
+    #: The database held none of its records before this ingest: no change tracking needed.
+    fresh: bool
+    #: Decide every contact at the end (new connection, or new settings).
+    full: bool = False
+    #: Records were matched against rules that have since changed.
+    matches_stale: bool = False
+    has_records: bool = False
+    dirty_records: set[tuple[str, str]] = field(default_factory=set)
+    dirty_groups: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def tracks_changes(self) -> bool:
+        return not self.fresh and not self.full
+
+
+def _predicates(settings: Settings) -> dict[Side, Predicate]:
+    return {side: compile_side(settings.rules_of(side)) for side in Side}
+
+
+class Ingestor:
+    """Applies items inside one open transaction (a DBAPI cursor); `finish()` decides.
+
+    Not thread-safe; one per transaction.
+    """
+
+    def __init__(self, *, cursor: sqlite3.Cursor, source: str = "") -> None:
+        self._cursor = cursor
+        self._source = source
+        self._work: dict[str, _ConnectionWork] = {}
+        self._records: list[tuple[Located, Record]] = []
+        self._mappings: list[MappingItem] = []
+        self._events: list[Event] = []
+        self.report = IngestReport()
+
+    # -- items -------------------------------------------------------------------------
+
+    def add(self, located: Located) -> None:
+        item = located.item
+        if isinstance(item, Record):
+            self._require(item.connection, located)
+            self._records.append((located, item))
+            self.report.records += 1
+        elif isinstance(item, Event):
+            self._require(item.connection, located)
+            self._events.append(item)
+            self.report.events += 1
+        elif isinstance(item, MappingItem):
+            self._require(item.connection, located)
+            self._mappings.append(item)
+            self.report.mappings += 1
+        else:
+            self.flush()
+            self._apply_connection(item)
+            self.report.connections += 1
+        if len(self._records) + len(self._mappings) + len(self._events) >= BATCH_SIZE:
+            self.flush()
+
+    def _require(self, connection_id: str, located: Located) -> _ConnectionWork:
+        work = self._work.get(connection_id)
+        if work is None:
+            work = self._load_connection(connection_id)
+            if work is None:
+                raise FeedError(
+                    f"connection {connection_id!r} was never declared by a connection item",
+                    source=located.source,
+                    line=located.line,
+                    key="connection",
+                )
+        return work
+
+    def _load_connection(self, connection_id: str) -> _ConnectionWork | None:
+        row = self._cursor.execute(
+            "SELECT direction, avoid_duplicates, rules_json FROM connections WHERE id = ?",
+            (connection_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        settings = settings_from_row(*row)
+        work = _ConnectionWork(
+            id=connection_id,
+            settings=settings,
+            predicates=_predicates(settings),
+            fresh=not self._has_records(connection_id),
+        )
+        work.has_records = not work.fresh
+        self._work[connection_id] = work
+        return work
+
+    def _has_records(self, connection_id: str) -> bool:
+        row = self._cursor.execute(
+            "SELECT 1 FROM records WHERE connection_id = ? LIMIT 1", (connection_id,)
+        ).fetchone()
+        return row is not None
+
+    def _apply_connection(self, item: Connection) -> None:
+        settings = item.settings
+        rules_json = rules_to_json(settings.rules)
+        work = self._work.get(item.id) or self._load_connection(item.id)
+        state = item.state
+        self._cursor.execute(
+            """
+            INSERT INTO connections (id, name, app_a_name, app_a_kind, app_b_name, app_b_kind,
+                direction, avoid_duplicates, rules_json, state_phase, state_app, locked_by_id,
+                locked_by_name, state_message, source, imported_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET name = excluded.name,
+                app_a_name = excluded.app_a_name, app_a_kind = excluded.app_a_kind,
+                app_b_name = excluded.app_b_name, app_b_kind = excluded.app_b_kind,
+                direction = excluded.direction, avoid_duplicates = excluded.avoid_duplicates,
+                rules_json = excluded.rules_json, state_phase = excluded.state_phase,
+                state_app = excluded.state_app, locked_by_id = excluded.locked_by_id,
+                locked_by_name = excluded.locked_by_name,
+                state_message = excluded.state_message, source = excluded.source,
+                imported_at = excluded.imported_at
+            """,
+            (
+                item.id,
+                item.name,
+                item.app_a.name,
+                item.app_a.kind,
+                item.app_b.name,
+                item.app_b.kind,
+                settings.direction.value,
+                settings.avoid_duplicates,
+                rules_json,
+                state.phase.value,
+                state.app.value if state.app else None,
+                state.locked_by.id if state.locked_by else None,
+                state.locked_by.name if state.locked_by else None,
+                state.message,
+                self._source or None,
+                datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            ),
+        )
+        if work is None:
+            self._work[item.id] = _ConnectionWork(
+                id=item.id,
+                settings=settings,
+                predicates=_predicates(settings),
+                fresh=True,
+                full=True,
+            )
+        elif work.settings != settings:
+            work.settings = settings
+            work.predicates = _predicates(settings)
+            work.full = True
+            work.matches_stale = work.matches_stale or work.has_records
+
+    # -- flushing ----------------------------------------------------------------------
+
+    def flush(self) -> None:
+        if self._records:
+            self._flush_records()
+        if self._mappings:
+            self._flush_mappings()
+        if self._events:
+            self._flush_events()
+
+    def _flush_records(self) -> None:
+        rows = []
+        for _, record in self._records:
+            work = self._work[record.connection]
+            work.has_records = True
+            email_norm = normalize_email(record.email)
+            fields = record.fields
+            rows.append(
+                (
+                    record.connection,
+                    record.app.value,
+                    record.id,
+                    record.name,
+                    record.email,
+                    email_norm,
+                    orjson.dumps(fields).decode(),
+                    record.created_at,
+                    record.updated_at,
+                    record.deleted,
+                    work.predicates[record.app](record.name, record.email, fields),
+                )
+            )
+        self._records.clear()
+        rows = self._track_record_changes(rows)
+        self._cursor.executemany(
+            """
+            INSERT INTO records (connection_id, app, ext_id, name, email, email_norm, fields,
+                created_at, updated_at, deleted, matches)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (connection_id, app, ext_id) DO UPDATE SET name = excluded.name,
+                email = excluded.email, email_norm = excluded.email_norm,
+                fields = excluded.fields, created_at = excluded.created_at,
+                updated_at = excluded.updated_at, deleted = excluded.deleted,
+                matches = excluded.matches
+            """,
+            rows,
+        )
+
+    def _track_record_changes(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Drop rows identical to what is stored; note what the others make dirty."""
+        tracked = [row for row in rows if self._work[row[0]].tracks_changes]
+        if not tracked:
+            return rows
+        existing: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+        for (connection_id, app), ids in _group_keys(tracked).items():
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                for row in self._cursor.execute(
+                    f"""
+                    SELECT connection_id, app, ext_id, name, email, email_norm, fields,
+                        created_at, updated_at, deleted, matches
+                    FROM records WHERE connection_id = ? AND app = ? AND ext_id IN ({marks})
+                    """,
+                    (connection_id, app, *chunk),
+                ):
+                    existing[row[:3]] = row
+        kept = []
+        for row in rows:
+            work = self._work[row[0]]
+            if not work.tracks_changes:
+                kept.append(row)
+                continue
+            old = existing.get(row[:3])
+            if old is not None and _same_record(old, row):
+                continue
+            kept.append(row)
+            existing[row[:3]] = row
+            app = row[1]
+            work.dirty_records.add((app, row[2]))
+            work.dirty_groups.add((app, row[5]))
+            if old is not None:
+                work.dirty_groups.add((app, old[5]))
+        return kept
+
+    def _flush_mappings(self) -> None:
+        by_connection: dict[str, list[MappingItem]] = {}
+        for mapping in self._mappings:
+            by_connection.setdefault(mapping.connection, []).append(mapping)
+        self._mappings.clear()
+        for connection_id, mappings in by_connection.items():
+            self._apply_mappings(self._work[connection_id], mappings)
+
+    def _apply_mappings(self, work: _ConnectionWork, mappings: list[MappingItem]) -> None:
+        # The batch's net effect, applied in order: a mapping keyed by its a-record replaces
+        # that record's mapping, and takes its b-record from any other mapping (a record is
+        # in at most one mapping).
+        final: dict[str, tuple[str, str | None] | None] = {}
+        owner_of_b: dict[str, str] = {}
+        for mapping in mappings:
+            previous = final.get(mapping.a)
+            if previous is not None:
+                owner_of_b.pop(previous[0], None)
+            if mapping.removed:
+                final[mapping.a] = None
+                continue
+            other_a = owner_of_b.get(mapping.b)
+            if other_a is not None and other_a != mapping.a:
+                final[other_a] = None
+            final[mapping.a] = (mapping.b, mapping.since)
+            owner_of_b[mapping.b] = mapping.a
+        connection_id = work.id
+        if work.tracks_changes:
+            self._track_mapping_changes(work, final)
+        removed = [(connection_id, a) for a, value in final.items() if value is None]
+        kept = [(connection_id, a, value[0], value[1]) for a, value in final.items() if value]
+        cursor = self._cursor
+        if removed:
+            cursor.executemany("DELETE FROM mappings WHERE connection_id = ? AND a_id = ?", removed)
+        if kept:
+            if not work.fresh:
+                cursor.executemany(
+                    "DELETE FROM mappings WHERE connection_id = ? AND b_id = ? AND a_id <> ?",
+                    [(connection_id, b, a) for _, a, b, _ in kept],
+                )
+            cursor.executemany(
+                """
+                INSERT INTO mappings (connection_id, a_id, b_id, since) VALUES (?, ?, ?, ?)
+                ON CONFLICT (connection_id, a_id) DO UPDATE SET b_id = excluded.b_id,
+                    since = excluded.since
+                """,
+                kept,
+            )
+
+    def _track_mapping_changes(
+        self, work: _ConnectionWork, final: dict[str, tuple[str, str | None] | None]
+    ) -> None:
+        cursor = self._cursor
+        a_ids = list(final)
+        b_ids = [value[0] for value in final.values() if value]
+        old_by_a: dict[str, tuple[str, str | None]] = {}
+        old_by_b: dict[str, str] = {}
+        for chunk in _chunks(a_ids):
+            marks = ",".join("?" * len(chunk))
+            for a, b, since in cursor.execute(
+                f"SELECT a_id, b_id, since FROM mappings WHERE connection_id = ? "
+                f"AND a_id IN ({marks})",
+                (work.id, *chunk),
+            ):
+                old_by_a[a] = (b, since)
+        for chunk in _chunks(b_ids):
+            marks = ",".join("?" * len(chunk))
+            for a, b in cursor.execute(
+                f"SELECT a_id, b_id FROM mappings WHERE connection_id = ? AND b_id IN ({marks})",
+                (work.id, *chunk),
+            ):
+                old_by_b[b] = a
+        for a, value in final.items():
+            old = old_by_a.get(a)
+            if old == value:
+                continue
+            work.dirty_records.add((Side.A.value, a))
+            if old is not None:
+                work.dirty_records.add((Side.B.value, old[0]))
+            if value is not None:
+                work.dirty_records.add((Side.B.value, value[0]))
+                old_a = old_by_b.get(value[0])
+                if old_a is not None:
+                    work.dirty_records.add((Side.A.value, old_a))
+
+    def _flush_events(self) -> None:
+        events = self._events
+        self._events = []
+        existing: set[tuple[str, int]] = set()
+        by_connection: dict[str, list[int]] = {}
+        for event in events:
+            by_connection.setdefault(event.connection, []).append(event.seq)
+        for connection_id, seqs in by_connection.items():
+            if self._work[connection_id].fresh:
+                continue
+            for (seq,) in self._cursor.execute(
+                "SELECT seq FROM events WHERE connection_id = ? AND seq BETWEEN ? AND ?",
+                (connection_id, min(seqs), max(seqs)),
+            ):
+                existing.add((connection_id, seq))
+        rows = []
+        for event in events:
+            key = (event.connection, event.seq)
+            if key in existing:
+                continue
+            existing.add(key)
+            error = event.error
+            rows.append(
+                (
+                    event.connection,
+                    event.seq,
+                    event.at,
+                    event.app.value,
+                    event.id,
+                    event.outcome.value,
+                    event.target.value,
+                    error.code if error else None,
+                    error.message if error else None,
+                    fingerprint(error.code, error.message) if error else None,
+                )
+            )
+            work = self._work[event.connection]
+            if work.tracks_changes and event.outcome in WRITE_OUTCOMES:
+                work.dirty_records.add((event.app.value, event.id))
+        self.report.events_new += len(rows)
+        # OR IGNORE: a repeated seq is ignored, applying the same item twice changes nothing.
+        self._cursor.executemany(
+            """
+            INSERT OR IGNORE INTO events (connection_id, seq, at, app, ext_id, outcome, target,
+                error_code, error_message, fingerprint)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            rows,
+        )
+
+    # -- deciding ----------------------------------------------------------------------
+
+    def finish(self) -> IngestReport:
+        """Flush what is buffered and decide every contact the items may have changed."""
+        self.flush()
+        for work in self._work.values():
+            if work.matches_stale:
+                decisions.rematch(self._cursor, work.id, work.predicates)
+            if not work.full and (work.dirty_records or work.dirty_groups):
+                total = decisions.record_count(self._cursor, work.id)
+                if len(work.dirty_records) > FULL_DECIDE_SHARE * max(total, 1):
+                    work.full = True
+            if work.full:
+                self.report.full.append(work.id)
+                self.report.decided[work.id] = decisions.decide_all(
+                    self._cursor, work.id, work.settings
+                )
+            elif work.dirty_records or work.dirty_groups:
+                self.report.decided[work.id] = decisions.decide_some(
+                    self._cursor,
+                    work.id,
+                    work.settings,
+                    records=work.dirty_records,
+                    groups=work.dirty_groups,
+                )
+        return self.report
+
+
+def _same_record(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+    # SQLite hands booleans back as 0/1; compare them as booleans.
+    return old[3:9] == new[3:9] and bool(old[9]) == new[9] and bool(old[10]) == new[10]
+
+
+def _group_keys(rows: list[tuple[Any, ...]]) -> dict[tuple[str, str], list[str]]:
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for row in rows:
+        grouped.setdefault((row[0], row[1]), []).append(row[2])
+    return grouped
+
+
+def _chunks(values: list[str], size: int = 900) -> Iterable[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

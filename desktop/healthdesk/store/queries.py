@@ -1,0 +1,280 @@
+"""Read what the engine decided: connections, counts, summaries, contact lists, search.
+
+Every figure here is a count or a page of the `contacts` table (the engine's stored
+decisions) or of the event history; nothing here decides a status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection as SAConnection
+
+from healthdesk.core.contacts import ContactView, FailureView, RecordRef, RecordView
+from healthdesk.core.failures import Catalog
+from healthdesk.core.model import STATUS_ORDER, Connection, Outcome, Reason, Side, Status
+from healthdesk.store.codec import CONNECTION_COLUMNS, connection_from_row
+
+
+class UnknownConnection(LookupError):
+    """No such connection, or several and none chosen; the message lists the choices."""
+
+
+@dataclass(frozen=True, slots=True)
+class FailureGroup:
+    """Failing contacts that share an app, a category and a fingerprint."""
+
+    app: Side
+    category: str
+    fingerprint: str
+    count: int
+
+
+@dataclass(slots=True)
+class Summary:
+    connection: Connection
+    counts: dict[Status, int]
+    excluded: dict[Reason, int]
+    #: Writes into each app: {"a": {"created": n, "updated": n}, "b": {...}}
+    actions: dict[Side, dict[Outcome, int]]
+    failures: list[FailureGroup] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _raw(connection: SAConnection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    return list(connection.exec_driver_sql(sql, tuple(params)))
+
+
+def list_connections(engine: Engine) -> list[Connection]:
+    with engine.connect() as connection:
+        rows = _raw(connection, f"SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY name, id")
+    return [connection_from_row(row) for row in rows]
+
+
+def get_connection(engine: Engine, connection_id: str | None) -> Connection:
+    """The connection `connection_id`, or the only one when None.
+
+    Raises UnknownConnection naming the connections there are.
+    """
+    connections = list_connections(engine)
+    if not connections:
+        raise UnknownConnection("the database holds no connection (import a snapshot first)")
+    choices = ", ".join(f"{c.id} ({c.name})" for c in connections)
+    if connection_id is None:
+        if len(connections) == 1:
+            return connections[0]
+        raise UnknownConnection(f"several connections, choose one with --connection: {choices}")
+    for candidate in connections:
+        if candidate.id == connection_id:
+            return candidate
+    raise UnknownConnection(f"no connection {connection_id!r}; there are: {choices}")
+
+
+def counts(engine: Engine, connection_id: str) -> dict[Status, int]:
+    with engine.connect() as connection:
+        rows = _raw(
+            connection,
+            "SELECT status, COUNT(*) FROM contacts WHERE connection_id = ? GROUP BY status",
+            (connection_id,),
+        )
+    found = dict.fromkeys(STATUS_ORDER, 0)
+    for status, count in rows:
+        found[Status(status)] = count
+    return found
+
+
+def summary(engine: Engine, connection: Connection, catalog: Catalog) -> Summary:
+    cid = connection.id
+    with engine.connect() as db:
+        excluded_rows = _raw(
+            db,
+            "SELECT reason, COUNT(*) FROM contacts WHERE connection_id = ? AND status = ? "
+            "GROUP BY reason",
+            (cid, Status.EXCLUDED.value),
+        )
+        action_rows = _raw(
+            db,
+            "SELECT target, outcome, COUNT(*) FROM events WHERE connection_id = ? "
+            "AND outcome IN (?, ?) GROUP BY target, outcome",
+            (cid, Outcome.CREATED.value, Outcome.UPDATED.value),
+        )
+        failure_rows = _raw(
+            db,
+            "SELECT failure_app, fingerprint, COUNT(*) FROM contacts "
+            "WHERE connection_id = ? AND status = ? GROUP BY failure_app, fingerprint",
+            (cid, Status.FAILING.value),
+        )
+    excluded = dict.fromkeys(Reason, 0)
+    for reason, count in excluded_rows:
+        excluded[Reason(reason)] = count
+    actions = {side: {Outcome.CREATED: 0, Outcome.UPDATED: 0} for side in Side}
+    for target, outcome, count in action_rows:
+        actions[Side(target)][Outcome(outcome)] = count
+    failures = [
+        FailureGroup(
+            app=Side(app),
+            category=catalog.classify(connection.app(Side(app)).kind, fp).category,
+            fingerprint=fp,
+            count=count,
+        )
+        for app, fp, count in failure_rows
+    ]
+    failures.sort(key=lambda group: (-group.count, group.app, group.category, group.fingerprint))
+    return Summary(
+        connection=connection,
+        counts=counts(engine, cid),
+        excluded=excluded,
+        actions=actions,
+        failures=failures,
+    )
+
+
+_CONTACT_SELECT = """
+    SELECT c.rid, c.status, c.reason, c.since, c.opposite_deleted,
+        c.failure_app, c.failure_at, c.fingerprint,
+        ra.ext_id, ra.name, ra.email, ra.fields, ra.deleted, ra.created_at, ra.updated_at,
+        rb.ext_id, rb.name, rb.email, rb.fields, rb.deleted, rb.created_at, rb.updated_at,
+        rd.app, rd.ext_id, rd.name,
+        e.error_code, e.error_message
+    FROM contacts c
+    LEFT JOIN records ra ON ra.rid = c.a_rid
+    LEFT JOIN records rb ON rb.rid = c.b_rid
+    LEFT JOIN records rd ON rd.rid = c.duplicate_of
+    LEFT JOIN events e ON e.connection_id = c.connection_id AND e.seq = c.failure_seq
+"""
+
+
+def _record(side: Side, values: Sequence[Any]) -> RecordView | None:
+    ext_id, name, email, fields, deleted, created_at, updated_at = values
+    if ext_id is None:
+        return None
+    return RecordView(
+        app=side,
+        id=ext_id,
+        name=name,
+        email=email,
+        fields=orjson.loads(fields),
+        deleted=bool(deleted),
+        created_at=created_at,
+        updated_at=updated_at,
+    )
+
+
+def _contact(row: Sequence[Any]) -> ContactView:
+    (rid, status, reason, since, opposite_deleted, failure_app, failure_at, fp) = row[:8]
+    records = tuple(
+        record
+        for record in (_record(Side.A, row[8:15]), _record(Side.B, row[15:22]))
+        if record is not None
+    )
+    dup_app, dup_id, dup_name = row[22:25]
+    code, message = row[25:27]
+    return ContactView(
+        key=rid,
+        status=Status(status),
+        reason=Reason(reason) if reason else None,
+        records=records,
+        since=since,
+        duplicate_of=RecordRef(Side(dup_app), dup_id, dup_name) if dup_app else None,
+        failure=FailureView(
+            app=Side(failure_app),
+            code=code or "",
+            message=message or "",
+            at=failure_at or "",
+            fingerprint=fp or "",
+        )
+        if failure_app
+        else None,
+        opposite_deleted=bool(opposite_deleted),
+    )
+
+
+def iter_contacts(
+    engine: Engine, connection_id: str, statuses: Sequence[Status] = STATUS_ORDER
+) -> Iterator[ContactView]:
+    """Every visible contact of the given statuses, status by status, by name; streamed."""
+    with engine.connect() as db:
+        for status in statuses:
+            result = db.exec_driver_sql(
+                _CONTACT_SELECT + " WHERE c.connection_id = ? AND c.status = ? "
+                "ORDER BY c.name, c.rid",
+                (connection_id, status.value),
+            )
+            for row in result:
+                yield _contact(row)
+
+
+def get_contacts(engine: Engine, keys: Sequence[int]) -> list[ContactView]:
+    """The contacts stored under `keys`, in that order (missing ones left out)."""
+    found: dict[int, ContactView] = {}
+    with engine.connect() as db:
+        for start in range(0, len(keys), 900):
+            chunk = keys[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for row in db.exec_driver_sql(
+                _CONTACT_SELECT + f" WHERE c.rid IN ({marks})", tuple(chunk)
+            ):
+                found[row[0]] = _contact(row)
+    return [found[key] for key in keys if key in found]
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def find(engine: Engine, connection_id: str, query: str, *, limit: int = 200) -> list[ContactView]:
+    """Contacts one of whose records' name, email or app id contains `query`.
+
+    Case-insensitive (SQLite's LIKE folds ASCII; a query with other letters is compared
+    after Unicode case folding, which costs a Python call per row).
+    """
+    text = query.strip()
+    if not text:
+        return []
+    with engine.connect() as db:
+        if text.isascii():
+            pattern = _like_pattern(text)
+            sql = (
+                "SELECT rid FROM records WHERE connection_id = ? AND (name LIKE ?1 ESCAPE '\\' "
+                "OR email LIKE ?1 ESCAPE '\\' OR ext_id LIKE ?1 ESCAPE '\\')"
+            )
+            sql = sql.replace("?1", "?")
+            params: tuple[Any, ...] = (connection_id, pattern, pattern, pattern)
+        else:
+            dbapi = db.connection.driver_connection
+            assert dbapi is not None
+            dbapi.create_function("hd_casefold", 1, _casefold, deterministic=True)
+            folded = text.casefold()
+            sql = (
+                "SELECT rid FROM records WHERE connection_id = ? AND (instr(hd_casefold(name), ?)"
+                " OR instr(hd_casefold(email), ?) OR instr(hd_casefold(ext_id), ?))"
+            )
+            params = (connection_id, folded, folded, folded)
+        rids = [row[0] for row in db.exec_driver_sql(sql, params)]
+        keys: list[int] = []
+        for start in range(0, len(rids), 900):
+            chunk = rids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            keys.extend(
+                row[0]
+                for row in db.exec_driver_sql(
+                    f"SELECT rid FROM contacts WHERE connection_id = ? AND (rid IN ({marks}) "
+                    f"OR b_rid IN ({marks}))",
+                    (connection_id, *chunk, *chunk),
+                )
+            )
+    contacts = get_contacts(engine, sorted(set(keys)))
+    contacts.sort(key=lambda c: (c.name.casefold(), c.key))
+    return contacts[:limit]
+
+
+def _casefold(value: str | None) -> str:
+    return value.casefold() if value else ""

@@ -1,0 +1,130 @@
+"""The local database's tables, as SQLAlchemy 2 typed declarations.
+
+Alembic migrations (store/migrations) create and evolve these; a test checks that the
+migrations and this module describe the same schema. Times are canonical UTC text
+(feed.items.canonical_time), so text order is time order.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ConnectionRow(Base):
+    """A connection's settings and sync state, as its latest `connection` item said."""
+
+    __tablename__ = "connections"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    app_a_name: Mapped[str] = mapped_column(String)
+    app_a_kind: Mapped[str] = mapped_column(String)
+    app_b_name: Mapped[str] = mapped_column(String)
+    app_b_kind: Mapped[str] = mapped_column(String)
+    direction: Mapped[str] = mapped_column(String)
+    avoid_duplicates: Mapped[bool] = mapped_column(Boolean)
+    #: The rules as canonical JSON; comparing it tells whether statuses must be re-decided.
+    rules_json: Mapped[str] = mapped_column(Text)
+    state_phase: Mapped[str] = mapped_column(String)
+    state_app: Mapped[str | None] = mapped_column(String)
+    locked_by_id: Mapped[str | None] = mapped_column(String)
+    locked_by_name: Mapped[str | None] = mapped_column(String)
+    state_message: Mapped[str | None] = mapped_column(Text)
+    #: Where the data last came from (a snapshot's path, a service's URL) and when.
+    source: Mapped[str | None] = mapped_column(Text)
+    imported_at: Mapped[str | None] = mapped_column(String)
+
+
+class RecordRow(Base):
+    """One contact as it lives in one app."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "app", "ext_id", name="uq_records_key"),
+        Index("ix_records_email", "connection_id", "app", "email_norm"),
+    )
+
+    rid: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"))
+    app: Mapped[str] = mapped_column(String(1))
+    ext_id: Mapped[str] = mapped_column(String)
+    name: Mapped[str] = mapped_column(String)
+    email: Mapped[str] = mapped_column(String)
+    #: Trimmed, lower-cased email: the key of duplicate groups ("" when empty).
+    email_norm: Mapped[str] = mapped_column(String)
+    fields: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String)
+    updated_at: Mapped[str] = mapped_column(String)
+    deleted: Mapped[bool] = mapped_column(Boolean)
+    #: Whether the record matches the rules of its side, as the engine evaluated them.
+    matches: Mapped[bool] = mapped_column(Boolean)
+
+
+class MappingRow(Base):
+    """An active link between a record of app a and one of app b (by their app ids)."""
+
+    __tablename__ = "mappings"
+    __table_args__ = (Index("ix_mappings_b", "connection_id", "b_id"),)
+
+    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"), primary_key=True)
+    a_id: Mapped[str] = mapped_column(String, primary_key=True)
+    b_id: Mapped[str] = mapped_column(String)
+    since: Mapped[str | None] = mapped_column(String)
+
+
+class EventRow(Base):
+    """What the sync service did with a record; append-only history."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_record", "connection_id", "app", "ext_id", "seq"),)
+
+    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[str] = mapped_column(String)
+    app: Mapped[str] = mapped_column(String(1))
+    ext_id: Mapped[str] = mapped_column(String)
+    outcome: Mapped[str] = mapped_column(String)
+    target: Mapped[str] = mapped_column(String(1))
+    error_code: Mapped[str | None] = mapped_column(String)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    #: The grouping key of the raw error (core.failures.fingerprint).
+    fingerprint: Mapped[str | None] = mapped_column(Text)
+
+
+class ContactRow(Base):
+    """One visible contact with its decided status: what every list and count reads.
+
+    Keyed by its anchor record: the a-record of a mapped pair, or the single record.
+    Written only by the store's decision step, from core.health's decisions.
+    """
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        Index("ix_contacts_list", "connection_id", "status", "name"),
+        Index("ix_contacts_failure", "connection_id", "status", "fingerprint"),
+        Index("ix_contacts_b", "b_rid"),
+    )
+
+    rid: Mapped[int] = mapped_column(ForeignKey("records.rid"), primary_key=True)
+    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"))
+    status: Mapped[str] = mapped_column(String)
+    reason: Mapped[str | None] = mapped_column(String)
+    #: The app of a single record ("a" or "b"); None for a mapped pair.
+    side: Mapped[str | None] = mapped_column(String(1))
+    a_rid: Mapped[int | None] = mapped_column(Integer)
+    b_rid: Mapped[int | None] = mapped_column(Integer)
+    #: Display name and email, copied here so lists sort and page in one index.
+    name: Mapped[str] = mapped_column(String)
+    email: Mapped[str] = mapped_column(String)
+    since: Mapped[str | None] = mapped_column(String)
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)
+    failure_seq: Mapped[int | None] = mapped_column(Integer)
+    failure_app: Mapped[str | None] = mapped_column(String(1))
+    failure_at: Mapped[str | None] = mapped_column(String)
+    fingerprint: Mapped[str | None] = mapped_column(Text)
+    opposite_deleted: Mapped[bool] = mapped_column(Boolean)
