@@ -43,22 +43,24 @@ __all__ = [
 _EMAIL_DOMAIN = re.compile(r"@+[\w-]+(?:\.[\w-]+)*")
 _EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+%-")
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
-# A URL runs to the next white space, quote or bracket; trailing punctuation is not part of
-# it. "<" and ">" are allowed inside so that an already masked "<email>" in a query string
-# does not cut the URL in two.
+# A URL starts after anything but a letter (a digit before it becomes "<n>" later, which a
+# second masking must see the same way) and runs to the next white space, quote or
+# bracket; trailing punctuation is not part of it. "<" and ">" are allowed inside so that
+# an already masked "<email>" in a query string does not cut the URL in two.
 _URL = re.compile(
-    r"\b(?:[a-z][a-z0-9+.-]*://|www\.)[^\s\"'“”\[\](){}]*[^\s\"'“”\[\](){}.,;:!?]", re.I
+    r"(?<![^\W\d_])(?:[a-z][a-z0-9+.-]*://|www\.)[^\s\"'“”\[\](){}]*[^\s\"'“”\[\](){}.,;:!?]", re.I
 )
 # Quoted texts: "…" (JSON-aware: a key is recognised by the colon after it and the value of
 # a key-value pair is captured with it), “…” and '…'. A single quote only opens after a
 # non-word character and only closes before one, so the apostrophes of "you've" and "don't"
-# are not quotes.
+# are not quotes; "<" and ">" count as word characters there, so that a placeholder that
+# replaced a word ("5'x'" -> "<n>'x'") does not turn an apostrophe into a quote.
 _QUOTED = re.compile(
-    r"\"(?P<key>[^\"\\\n]*(?:\\.[^\"\\\n]*)*)\"(?P<sep>\s*:\s*)"
-    r"\"(?P<kval>[^\"\\\n]*(?:\\.[^\"\\\n]*)*)\""
-    r"|\"(?P<dq>[^\"\\\n]*(?:\\.[^\"\\\n]*)*)\"(?P<colon>\s*:)?"
-    r"|“(?P<cq>[^“”\n]*)”"
-    r"|(?<![\w'])'(?P<sq>[^'\n]*)'(?![\w'])"
+    r"\"(?P<key>[^\"\\]*(?:\\.[^\"\\]*)*)\"(?P<sep>\s*:\s*)"
+    r"\"(?P<kval>[^\"\\]*(?:\\.[^\"\\]*)*)\""
+    r"|\"(?P<dq>[^\"\\]*(?:\\.[^\"\\]*)*)\"(?P<colon>\s*:)?"
+    r"|“(?P<cq>[^“”]*)”"
+    r"|(?<![\w'>])'(?P<sq>[^']*)'(?![\w'<])"
 )
 # Keys whose values name a thing (a property, a field, an error code) rather than carry a
 # contact's data: their values are kept, so errors about one property group together.
@@ -91,9 +93,10 @@ _NAME_BEFORE = re.compile(
 )
 _IDENTIFIER = re.compile(r"[A-Za-z_][\w.\-]{0,63}")
 _PLACEHOLDER = re.compile(r"<[a-z]+>")
-# A token that contains a digit (the lookahead), for ids and numbers: word characters
-# joined by "." or "-" ("mc-77", "1.5", "2024-05-01"), or a number with thousands commas.
-_TOKEN = re.compile(r"(?<!\w)(?=[\w.,-]*\d)\w+(?:[.-]\w+|,\d{3}(?!\d))*")
+# A token that contains a digit (the lookahead), for ids and numbers: a word, and the parts
+# with digits joined to it by "." or "-" ("mc-77", "1.5", "2024-05-01", not the "-Property"
+# of "v2-Property"), or a number with thousands commas ("1,234").
+_TOKEN = re.compile(r"(?<!\w)(?=[\w.,-]*\d)\w+(?:[.-]\w*\d\w*|,\d{3}(?!\w))*")
 _DIGIT = re.compile(r"\d")
 _NUMBER = re.compile(r"[\d.,_-]+")
 _HEX_ID = re.compile(r"[0-9a-fA-F]{8,}")
@@ -199,34 +202,35 @@ def _mask_token(m: re.Match[str]) -> str:
 def fingerprint(code: str, message: str) -> str:
     """The grouping key of a raw app error: ``"code: masked message"``.
 
-    In the message, in this order: e-mail addresses -> ``<email>``, UUIDs -> ``<uuid>``,
-    URLs -> ``<url>``, quoted values -> ``"<value>"`` (keeping the quotes; JSON keys and the
-    values of name keys such as ``"name": "num_employees"`` are kept), tokens mixing letters
-    and digits -> ``<id>`` (except names such as ``MMERGE3``), other numbers -> ``<n>``;
-    lists of identical masked items collapse to one; white space collapses. The code is
-    categorical and is kept (stripped). Masking a fingerprint's message again changes
-    nothing.
+    In the message, white space collapsed, in this order: e-mail addresses -> ``<email>``,
+    UUIDs -> ``<uuid>``, URLs -> ``<url>``, quoted values -> ``"<value>"`` (keeping the
+    quotes; JSON keys, values of name keys such as ``"name": "num_employees"`` and quoted
+    names after "property"/"field" are kept), tokens mixing letters and digits -> ``<id>``
+    (except names such as ``MMERGE3``), other numbers -> ``<n>``; lists of identical masked
+    items collapse to one. The code is categorical and kept (stripped). Masking a
+    fingerprint's message again changes nothing.
     """
-    s = message
+    s = " ".join(message.split())
     if "@" in s:
         s = _mask_emails(s)
     if "-" in s:
         s = _UUID.sub("<uuid>", s)
     if "://" in s or "www." in s:
-        s = _URL.sub("<url>", s)
+        first = min(i for i in (s.find("://"), s.find("www.")) if i >= 0)
+        start = s.rfind(" ", 0, first) + 1  # a URL has no space before its "://"
+        s = s[:start] + _URL.sub("<url>", s[start:])
     if '"' in s or "'" in s or "“" in s:
         s = _QUOTED.sub(_mask_quoted, s)
     digit = _DIGIT.search(s)
     if digit is not None:
         # Tokens start after white space: only the part from the first digit's word on
         # needs the (slow, position by position) token scan.
-        start = max(s.rfind(" ", 0, digit.start()), s.rfind("\n", 0, digit.start())) + 1
-        s = s[:start] + _TOKEN.sub(_mask_token, s[start:]) if start else _TOKEN.sub(_mask_token, s)
+        start = s.rfind(" ", 0, digit.start()) + 1
+        s = s[:start] + _TOKEN.sub(_mask_token, s[start:])
     if "," in s:
         s = _REPEATS.sub(r"\g<item>", s)
-    masked = " ".join(s.split())
     code = code.strip()
-    return f"{code}: {masked}" if code else masked
+    return f"{code}: {s}" if code else s
 
 
 def split_fingerprint(fp: str) -> tuple[str, str]:

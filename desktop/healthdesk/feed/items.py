@@ -7,6 +7,7 @@ data/feed.schema.json; tests keep the two in step.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -139,6 +140,12 @@ def _object(value: Any, key: str) -> dict[str, Any]:
     return value
 
 
+#: RFC 3339 date-time with an offset, as data/feed.schema.json's pattern says.
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 def canonical_time(value: Any, key: str) -> str:
     """An RFC 3339 time as the canonical UTC text `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 
@@ -147,22 +154,26 @@ def canonical_time(value: Any, key: str) -> str:
     """
     if type(value) is not str:
         raise _wrong(key, "an RFC 3339 time string", value)
-    # Fast path: what our service and generator write; fromisoformat still validates it.
-    if len(value) == 20 and value[19] == "Z" and value[10] == "T":
+    if _RFC3339.fullmatch(value) is None:
         try:
-            datetime.fromisoformat(value)
+            naive = datetime.fromisoformat(value).tzinfo is None
         except ValueError:
-            pass
-        else:
-            return value[:19] + ".000Z"
+            naive = False
+        if naive:
+            raise FeedError(f"{value!r} has no UTC offset (write it as ...Z)", key=key)
+        raise FeedError(f"{value!r} is not an RFC 3339 time", key=key)
     try:
-        parsed = datetime.fromisoformat(value.replace("z", "Z").replace("t", "T"))
-    except ValueError:
+        parsed = datetime.fromisoformat(value.upper())
+        if len(value) == 20 and value[19] == "Z" and value[10] == "T":
+            # What our service and generator write: already UTC, whole seconds.
+            return value[:19] + ".000Z"
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise FeedError(f"{value!r} is not an RFC 3339 time", key=key) from None
-    if parsed.tzinfo is None:
-        raise FeedError(f"{value!r} has no UTC offset (write it as ...Z)", key=key)
-    parsed = parsed.astimezone(UTC)
-    return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}Z"
+    return (
+        f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}T{parsed.hour:02d}:"
+        f"{parsed.minute:02d}:{parsed.second:02d}.{parsed.microsecond // 1000:03d}Z"
+    )
 
 
 def _optional_time(obj: Mapping[str, Any], key: str) -> str | None:
@@ -279,6 +290,12 @@ def parse_connection(obj: Mapping[str, Any]) -> Connection:
 
 
 def parse_record(obj: Mapping[str, Any]) -> Record:
+    # Keys are checked in the order the feed writes them, so the first error is reported.
+    connection = _string(obj, "connection", nonempty=True)
+    app = _choice(obj, "app", _SIDES)
+    record_id = _string(obj, "id", nonempty=True)
+    name = _optional_text(obj, "name")
+    email = _optional_text(obj, "email")
     fields = obj.get("fields")
     if fields is None:
         fields = {}
@@ -287,11 +304,11 @@ def parse_record(obj: Mapping[str, Any]) -> Record:
     created_at = canonical_time(_required(obj, "created_at"), "created_at")
     updated = obj.get("updated_at")
     return Record(
-        connection=_string(obj, "connection", nonempty=True),
-        app=_choice(obj, "app", _SIDES),
-        id=_string(obj, "id", nonempty=True),
-        name=_optional_text(obj, "name"),
-        email=_optional_text(obj, "email"),
+        connection=connection,
+        app=app,
+        id=record_id,
+        name=name,
+        email=email,
         fields=fields,
         created_at=created_at,
         updated_at=created_at if updated is None else canonical_time(updated, "updated_at"),
@@ -318,10 +335,13 @@ def _parse_error(obj: Mapping[str, Any]) -> AppError:
 
 
 def parse_event(obj: Mapping[str, Any]) -> Event:
+    connection = _string(obj, "connection", nonempty=True)
     seq = _required(obj, "seq")
     if type(seq) is not int or seq < 0:
         raise FeedError(f"expected a whole number >= 0, got {seq!r}", key="seq")
+    at = canonical_time(_required(obj, "at"), "at")
     app = _choice(obj, "app", _SIDES)
+    record_id = _string(obj, "id", nonempty=True)
     outcome = _choice(obj, "outcome", _OUTCOMES)
     target = app.other if obj.get("target") is None else _choice(obj, "target", _SIDES)
     if outcome is Outcome.FAILED:
@@ -331,11 +351,11 @@ def parse_event(obj: Mapping[str, Any]) -> Event:
     else:
         error = None
     return Event(
-        connection=_string(obj, "connection", nonempty=True),
+        connection=connection,
         seq=seq,
-        at=canonical_time(_required(obj, "at"), "at"),
+        at=at,
         app=app,
-        id=_string(obj, "id", nonempty=True),
+        id=record_id,
         outcome=outcome,
         target=target,
         error=error,
@@ -355,7 +375,7 @@ def parse_item(obj: Any) -> Item:
     if type(obj) is not dict:
         raise FeedError(f"an item must be a JSON object, got {_type_name(obj)}")
     kind = obj.get("type")
-    parser = _PARSERS.get(kind)  # type: ignore[arg-type]
+    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
     if parser is None:
         if kind is None:
             raise FeedError("is missing", key="type")

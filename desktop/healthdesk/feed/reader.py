@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,7 @@ class SnapshotReader:
             if self.header is None:
                 raise FeedError("empty file: no header line", source=source, line=max(number, 1))
             self.position = self.size
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
             raise FeedError(f"cannot read: {exc}", source=source) from None
         finally:
             stream.close()
@@ -87,7 +88,7 @@ def _lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, bytes]]:
         number += 1
         if len(data) > MAX_LINE_BYTES and not data.endswith(b"\n"):
             raise FeedError(
-                f"line is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB",
+                f"line is longer than {MAX_LINE_BYTES:,} bytes",
                 source=source,
                 line=number,
             )

@@ -55,11 +55,15 @@ def write_snapshot(
     target = Path(path)
     partial = target.with_name(target.name + ".partial")
     count = 0
-    with _open_for_write(partial, compress=compress) as out:
-        out.write(orjson.dumps(header_item(exported_at)) + b"\n")
-        for item in items:
-            out.write(orjson.dumps(item) + b"\n")
-            count += 1
+    try:
+        with _open_for_write(partial, compress=compress) as out:
+            out.write(orjson.dumps(header_item(exported_at)) + b"\n")
+            for item in items:
+                out.write(orjson.dumps(item) + b"\n")
+                count += 1
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(target)
     return count
 

@@ -127,31 +127,22 @@ def decide_some(
 ) -> int:
     """Decide again the contacts that changed records and email groups can have affected.
 
-    The scope: the changed records, every record of their old and new email groups (a
-    duplicate's original is decided among them), and the mapping partners of all those.
-    The result equals what `decide_all` would store for these contacts.
+    The scope: the changed records; their mapping partners (whose being mapped may have
+    changed with them); every record of the email groups of all those, old and new (a
+    duplicate's original is decided among them); and the partners of the mapped records
+    in those groups, to form their pairs. The result equals what `decide_all` would store
+    for these contacts.
     """
     facts = _Facts()
-    keys = set(records)
-    facts.add_rows(_select_records(cursor, connection_id, "ext_id", keys))
+    facts.add_rows(_select_records(cursor, connection_id, "ext_id", set(records)))
+    mapping_rows = _mappings_of(cursor, connection_id, facts.rid_of)
+    facts.add_rows(_select_records(cursor, connection_id, "ext_id", _partners(mapping_rows)))
     all_groups = {(app, norm) for app, norm in groups if norm}
     all_groups.update((row[1], row[5]) for row in facts.rows if row[5])
     facts.add_rows(_select_records(cursor, connection_id, "email_norm", all_groups))
-
-    a_ids = [ext_id for app, ext_id in facts.rid_of if app == "a"]
-    b_ids = [ext_id for app, ext_id in facts.rid_of if app == "b"]
-    mapping_rows: dict[str, tuple[str, str, str | None]] = {}
-    for column, ids in (("a_id", a_ids), ("b_id", b_ids)):
-        for chunk in _chunked(ids):
-            for row in cursor.execute(
-                f"SELECT a_id, b_id, since FROM mappings WHERE connection_id = ? "
-                f"AND {column} IN ({_marks(chunk)})",
-                (connection_id, *chunk),
-            ):
-                mapping_rows[row[0]] = row
-    partners = {("a", a) for a, _, _ in mapping_rows.values()}
-    partners.update(("b", b) for _, b, _ in mapping_rows.values())
-    facts.add_rows(_select_records(cursor, connection_id, "ext_id", partners - set(facts.rid_of)))
+    mapping_rows.update(_mappings_of(cursor, connection_id, facts.rid_of))
+    missing = _partners(mapping_rows) - set(facts.rid_of)
+    facts.add_rows(_select_records(cursor, connection_id, "ext_id", missing))
 
     loaded = list(facts.rid_of)
     latest: dict[tuple[str, str], _Write] = {}
@@ -177,6 +168,31 @@ def decide_some(
             (*chunk, *chunk),
         )
     return _store(cursor, connection_id, settings, facts, pairs, since, latest)
+
+
+def _mappings_of(
+    cursor: sqlite3.Cursor, connection_id: str, keys: Iterable[tuple[str, str]]
+) -> dict[str, tuple[str, str, str | None]]:
+    """The mappings of the records `keys` ((app, app id) pairs), by a-record id."""
+    found: dict[str, tuple[str, str, str | None]] = {}
+    by_app: dict[str, list[str]] = {"a": [], "b": []}
+    for app, ext_id in keys:
+        by_app[app].append(ext_id)
+    for app, column in (("a", "a_id"), ("b", "b_id")):
+        for chunk in _chunked(by_app[app]):
+            for row in cursor.execute(
+                f"SELECT a_id, b_id, since FROM mappings WHERE connection_id = ? "
+                f"AND {column} IN ({_marks(chunk)})",
+                (connection_id, *chunk),
+            ):
+                found[row[0]] = row
+    return found
+
+
+def _partners(mappings: Mapping[str, tuple[str, str, str | None]]) -> set[tuple[str, str]]:
+    keys = {("a", a) for a, _, _ in mappings.values()}
+    keys.update(("b", b) for _, b, _ in mappings.values())
+    return keys
 
 
 def _select_records(

@@ -34,8 +34,10 @@ from healthdesk.store import decisions
 from healthdesk.store.codec import rules_to_json, settings_from_row
 
 BATCH_SIZE = 5000
-#: Above this share of a connection's records, deciding all of it is cheaper than a part.
+#: Above this share of a connection's records (and this many), deciding all of it is
+#: cheaper than deciding a part.
 FULL_DECIDE_SHARE = 0.3
+FULL_DECIDE_MIN = 2000
 
 
 class ImportCancelled(Exception):
@@ -144,11 +146,14 @@ class Ingestor:
         if row is None:
             return None
         settings = settings_from_row(*row)
+        fresh = not self._has_records(connection_id)
+        # With no records stored yet, deciding everything is deciding what is new.
         work = _ConnectionWork(
             id=connection_id,
             settings=settings,
             predicates=_predicates(settings),
-            fresh=not self._has_records(connection_id),
+            fresh=fresh,
+            full=fresh,
         )
         work.has_records = not work.fresh
         self._work[connection_id] = work
@@ -307,81 +312,78 @@ class Ingestor:
             self._apply_mappings(self._work[connection_id], mappings)
 
     def _apply_mappings(self, work: _ConnectionWork, mappings: list[MappingItem]) -> None:
-        # The batch's net effect, applied in order: a mapping keyed by its a-record replaces
-        # that record's mapping, and takes its b-record from any other mapping (a record is
-        # in at most one mapping).
+        # The batch's net effect, as if applied one by one: a mapping keyed by its a-record
+        # replaces that record's mapping, and takes its b-record from whichever mapping held
+        # it, here or in the database (a record is in at most one mapping).
         final: dict[str, tuple[str, str | None] | None] = {}
-        owner_of_b: dict[str, str] = {}
+        taker_of_b: dict[str, str] = {}
         for mapping in mappings:
-            previous = final.get(mapping.a)
-            if previous is not None:
-                owner_of_b.pop(previous[0], None)
             if mapping.removed:
                 final[mapping.a] = None
                 continue
-            other_a = owner_of_b.get(mapping.b)
-            if other_a is not None and other_a != mapping.a:
-                final[other_a] = None
+            holder = taker_of_b.get(mapping.b)
+            if holder is not None and holder != mapping.a:
+                held = final.get(holder)
+                if held is not None and held[0] == mapping.b:
+                    final[holder] = None
             final[mapping.a] = (mapping.b, mapping.since)
-            owner_of_b[mapping.b] = mapping.a
+            taker_of_b[mapping.b] = mapping.a
         connection_id = work.id
         if work.tracks_changes:
-            self._track_mapping_changes(work, final)
-        removed = [(connection_id, a) for a, value in final.items() if value is None]
-        kept = [(connection_id, a, value[0], value[1]) for a, value in final.items() if value]
+            self._track_mapping_changes(work, final, taker_of_b)
         cursor = self._cursor
-        if removed:
-            cursor.executemany("DELETE FROM mappings WHERE connection_id = ? AND a_id = ?", removed)
-        if kept:
-            if not work.fresh:
-                cursor.executemany(
-                    "DELETE FROM mappings WHERE connection_id = ? AND b_id = ? AND a_id <> ?",
-                    [(connection_id, b, a) for _, a, b, _ in kept],
-                )
-            cursor.executemany(
-                """
-                INSERT INTO mappings (connection_id, a_id, b_id, since) VALUES (?, ?, ?, ?)
-                ON CONFLICT (connection_id, a_id) DO UPDATE SET b_id = excluded.b_id,
-                    since = excluded.since
-                """,
-                kept,
-            )
+        cursor.executemany(
+            "DELETE FROM mappings WHERE connection_id = ? AND b_id = ? AND a_id <> ?",
+            [(connection_id, b, a) for b, a in taker_of_b.items()],
+        )
+        cursor.executemany(
+            "DELETE FROM mappings WHERE connection_id = ? AND a_id = ?",
+            [(connection_id, a) for a, value in final.items() if value is None],
+        )
+        cursor.executemany(
+            """
+            INSERT INTO mappings (connection_id, a_id, b_id, since) VALUES (?, ?, ?, ?)
+            ON CONFLICT (connection_id, a_id) DO UPDATE SET b_id = excluded.b_id,
+                since = excluded.since
+            """,
+            [(connection_id, a, value[0], value[1]) for a, value in final.items() if value],
+        )
 
     def _track_mapping_changes(
-        self, work: _ConnectionWork, final: dict[str, tuple[str, str | None] | None]
+        self,
+        work: _ConnectionWork,
+        final: dict[str, tuple[str, str | None] | None],
+        taker_of_b: dict[str, str],
     ) -> None:
+        """Mark dirty every record whose mapping the batch changes (ends, starts, moves)."""
         cursor = self._cursor
-        a_ids = list(final)
-        b_ids = [value[0] for value in final.values() if value]
         old_by_a: dict[str, tuple[str, str | None]] = {}
         old_by_b: dict[str, str] = {}
-        for chunk in _chunks(a_ids):
-            marks = ",".join("?" * len(chunk))
-            for a, b, since in cursor.execute(
-                f"SELECT a_id, b_id, since FROM mappings WHERE connection_id = ? "
-                f"AND a_id IN ({marks})",
-                (work.id, *chunk),
-            ):
-                old_by_a[a] = (b, since)
-        for chunk in _chunks(b_ids):
-            marks = ",".join("?" * len(chunk))
-            for a, b in cursor.execute(
-                f"SELECT a_id, b_id FROM mappings WHERE connection_id = ? AND b_id IN ({marks})",
-                (work.id, *chunk),
-            ):
-                old_by_b[b] = a
+        for column, ids in (("a_id", list(final)), ("b_id", list(taker_of_b))):
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                for a, b, since in cursor.execute(
+                    f"SELECT a_id, b_id, since FROM mappings WHERE connection_id = ? "
+                    f"AND {column} IN ({marks})",
+                    (work.id, *chunk),
+                ):
+                    old_by_a[a] = (b, since)
+                    old_by_b[b] = a
+        dirty = work.dirty_records
         for a, value in final.items():
             old = old_by_a.get(a)
             if old == value:
                 continue
-            work.dirty_records.add((Side.A.value, a))
+            dirty.add((Side.A.value, a))
             if old is not None:
-                work.dirty_records.add((Side.B.value, old[0]))
+                dirty.add((Side.B.value, old[0]))
             if value is not None:
-                work.dirty_records.add((Side.B.value, value[0]))
-                old_a = old_by_b.get(value[0])
-                if old_a is not None:
-                    work.dirty_records.add((Side.A.value, old_a))
+                dirty.add((Side.B.value, value[0]))
+        for b, a in taker_of_b.items():
+            holder = old_by_b.get(b)
+            if holder is not None and holder != a:
+                dirty.add((Side.A.value, holder))
+                dirty.add((Side.B.value, b))
 
     def _flush_events(self) -> None:
         events = self._events
@@ -422,7 +424,6 @@ class Ingestor:
             work = self._work[event.connection]
             if work.tracks_changes and event.outcome in WRITE_OUTCOMES:
                 work.dirty_records.add((event.app.value, event.id))
-        self.report.events_new += len(rows)
         # OR IGNORE: a repeated seq is ignored, applying the same item twice changes nothing.
         self._cursor.executemany(
             """
@@ -432,6 +433,7 @@ class Ingestor:
             """,
             rows,
         )
+        self.report.events_new += max(self._cursor.rowcount, 0)
 
     # -- deciding ----------------------------------------------------------------------
 
@@ -443,7 +445,7 @@ class Ingestor:
                 decisions.rematch(self._cursor, work.id, work.predicates)
             if not work.full and (work.dirty_records or work.dirty_groups):
                 total = decisions.record_count(self._cursor, work.id)
-                if len(work.dirty_records) > FULL_DECIDE_SHARE * max(total, 1):
+                if len(work.dirty_records) > max(FULL_DECIDE_MIN, FULL_DECIDE_SHARE * total):
                     work.full = True
             if work.full:
                 self.report.full.append(work.id)

@@ -1,0 +1,54 @@
+"""Look into a test database as plain data, to compare states."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+TABLES = {
+    "connections": "id",
+    "records": "connection_id, app, ext_id",
+    "mappings": "connection_id, a_id",
+    "events": "connection_id, seq",
+    "contacts": "rid",
+}
+
+
+def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, ordered: equal dumps mean equal databases."""
+    with engine.connect() as db:
+        return {
+            table: [
+                tuple(row) for row in db.exec_driver_sql(f"SELECT * FROM {table} ORDER BY {order}")
+            ]
+            for table, order in TABLES.items()
+        }
+
+
+def statuses(engine: Engine, connection_id: str = "c-1") -> dict[tuple[str, ...], tuple[Any, ...]]:
+    """Each contact by its records' app ids, with what was decided (independent of rids)."""
+    sql = """
+        SELECT ra.ext_id, rb.ext_id, c.status, c.reason, rd.app, rd.ext_id, c.failure_seq,
+            c.opposite_deleted, c.name, c.email, c.since, c.failure_app, c.fingerprint
+        FROM contacts c
+        LEFT JOIN records ra ON ra.rid = c.a_rid
+        LEFT JOIN records rb ON rb.rid = c.b_rid
+        LEFT JOIN records rd ON rd.rid = c.duplicate_of
+        WHERE c.connection_id = ?
+    """
+    with engine.connect() as db:
+        rows = list(db.exec_driver_sql(sql, (connection_id,)))
+    result = {}
+    for a, b, *rest in rows:
+        key = (f"a:{a}" if a else "", f"b:{b}" if b else "")
+        assert key not in result
+        result[key] = tuple(rest)
+    return result
+
+
+def status_of(engine: Engine, app: str, ext_id: str, connection_id: str = "c-1") -> str | None:
+    for key, value in statuses(engine, connection_id).items():
+        if f"{app}:{ext_id}" in key:
+            return str(value[0])
+    return None
