@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DatabaseError
 
 from healthdesk import __version__
 from healthdesk.core.failures import CatalogError
@@ -51,6 +52,16 @@ def _add_source(parser: argparse.ArgumentParser, *, connection: bool = True) -> 
         )
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="healthdesk",
@@ -83,11 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     fnd.add_argument("args", nargs="+", metavar="[FILE] QUERY")
     fnd.add_argument("--db", metavar="PATH", help="the database file (default: your own)")
     fnd.add_argument("--connection", metavar="ID", help="the connection")
-    fnd.add_argument("--limit", type=int, default=200, help="at most this many (default 200)")
+    fnd.add_argument(
+        "--limit", type=_positive, default=200, help="at most this many (default 200)"
+    )
     fnd.add_argument("--json", action="store_true", help="print a JSON list")
 
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
-    gen.add_argument("--contacts", type=int, default=2000, help="about this many contacts")
+    gen.add_argument(
+        "--contacts", type=_positive, default=2000, help="about this many contacts"
+    )
     gen.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
     gen.add_argument("-o", "--output", metavar="FILE", required=True)
     gen.add_argument("--no-compress", action="store_true", help="plain JSON Lines")
@@ -184,9 +199,13 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> None:
         if args.output:
             target = Path(args.output)
             partial = target.with_name(target.name + ".partial")
-            with open(partial, "w", encoding="utf-8", newline="") as handle:
-                count = writer(handle, contacts, connection, catalog)
-            partial.replace(target)
+            try:
+                with open(partial, "w", encoding="utf-8", newline="") as handle:
+                    count = writer(handle, contacts, connection, catalog)
+                partial.replace(target)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
             sys.stderr.write(f"Exported {count:,} contacts to {target}\n")
         else:
             writer(out, contacts, connection, catalog)
@@ -216,8 +235,6 @@ def _cmd_find(args: argparse.Namespace, out: TextIO) -> None:
 def _cmd_generate(args: argparse.Namespace, out: TextIO) -> None:
     from healthdesk.feed.generate import generate
 
-    if args.contacts < 1:
-        raise CliError("--contacts must be at least 1")
     result = generate(
         args.output, contacts=args.contacts, seed=args.seed, compress=not args.no_compress
     )
@@ -272,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{where}{exc.strerror or exc}")
+    except DatabaseError as exc:
+        # Most often --db names a file that is not a Health Desk database.
+        return _fail(f"{args.db or 'the database'}: cannot use it: {exc.orig or exc}")
     except KeyboardInterrupt:
         sys.stderr.write("healthdesk: interrupted\n")
         return 130

@@ -9,7 +9,6 @@ deterministic and atomic.
 from __future__ import annotations
 
 import gzip
-import zlib
 from pathlib import Path
 from typing import Any
 

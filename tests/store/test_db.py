@@ -1,0 +1,44 @@
+"""The database file: created by migrations equal to the schema, upgraded in place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+
+from healthdesk.store.db import default_db_path, open_db
+from healthdesk.store.schema import Base
+
+
+def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_tables_exist_and_reopening_is_a_no_op(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    first = open_db(path)
+    names = set(inspect(first).get_table_names())
+    first.dispose()
+    again = open_db(path)
+    assert names >= {"connections", "records", "mappings", "events", "contacts", "alembic_version"}
+    with again.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    again.dispose()
+    assert revision == "0001"
+
+
+def test_wal_mode_is_on(engine: Engine) -> None:
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_default_path_is_in_the_user_data_dir(monkeypatch: object, tmp_path: Path) -> None:
+    import pytest
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_db_path() == tmp_path / "healthdesk" / "healthdesk.sqlite3"
