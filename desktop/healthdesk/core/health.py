@@ -18,7 +18,7 @@ def normalize_email(email: str | None) -> str:
     return email.strip().lower() if email else ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made once per record, millions at a time
 class RecordFacts:
     """What the engine needs to know of one record.
 
@@ -38,7 +38,7 @@ class RecordFacts:
     last_write_failed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made once per record, millions at a time
 class Decision:
     """The status of one visible contact: a mapped pair (`a` and `b`) or a single record.
 
@@ -90,10 +90,11 @@ def decide(
     """
     by_key = {record.key: record for record in records}
     mapped: set[int] = set()
+    source = settings.direction.source
     for a_key, b_key in pairs:
         mapped.add(a_key)
         mapped.add(b_key)
-        yield _decide_pair(settings, by_key[a_key], by_key[b_key])
+        yield _decide_pair(source, by_key[a_key], by_key[b_key])
 
     avoid = settings.avoid_duplicates
     # The records of each (app, email) group that compete to be the original.
@@ -137,8 +138,8 @@ def _decide_single(
     return Decision(Status.PENDING, None, a, b)
 
 
-def _decide_pair(settings: Settings, a: RecordFacts, b: RecordFacts) -> Decision:
-    source = settings.direction.source
+def _decide_pair(source: Side | None, a: RecordFacts, b: RecordFacts) -> Decision:
+    """A mapped pair; `source` is the one side a one-way connection syncs from."""
     if source is None:
         matches = a.matches or b.matches
     else:

@@ -142,7 +142,7 @@ class Connection:
         return self.app_a if side is Side.A else self.app_b
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made once per item on imports of millions
 class Record:
     """One contact as it lives in one app. Times are canonical UTC strings (feed.items)."""
 
@@ -157,7 +157,7 @@ class Record:
     deleted: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made once per item on imports of millions
 class MappingItem:
     """An active link between record `a` of app a and record `b` of app b."""
 
@@ -181,7 +181,7 @@ class Outcome(StrEnum):
 WRITE_OUTCOMES = frozenset({Outcome.CREATED, Outcome.UPDATED, Outcome.FAILED})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made once per item on imports of millions
 class AppError:
     """A destination app's raw error, kept whole as the app sent it."""
 
@@ -189,7 +189,7 @@ class AppError:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made once per item on imports of millions
 class Event:
     connection: str
     seq: int

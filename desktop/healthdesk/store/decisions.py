@@ -2,7 +2,9 @@
 
 The store never decides a status itself: it reads records, mappings and latest write
 events, hands them to `core.health.decide`, and writes each `Decision` as a `contacts`
-row, which every list, count and export then reads.
+row, which every list, count and export then reads. SQLite does the joins (latest write
+per record, the records of each mapping, the names and failure shown on each row), so
+that Python touches each record once, on imports of millions.
 """
 
 from __future__ import annotations
@@ -13,65 +15,65 @@ from typing import Any
 
 import orjson
 
-from healthdesk.core.health import Decision, RecordFacts, decide
+from healthdesk.core.health import RecordFacts, decide
 from healthdesk.core.model import WRITE_OUTCOMES, Outcome, Settings, Side
 from healthdesk.core.rules import Predicate
 
 _SIDE = {"a": Side.A, "b": Side.B}
-_WRITES = tuple(sorted(outcome.value for outcome in WRITE_OUTCOMES))
-_FAILED = Outcome.FAILED.value
 _CHUNK = 900
+_WRITES = ", ".join(f"'{outcome.value}'" for outcome in sorted(WRITE_OUTCOMES))
 
-_RECORD_COLUMNS = "rid, app, ext_id, name, email, email_norm, created_at, deleted, matches"
-_LATEST_WRITE = f"""
-    SELECT app, ext_id, MAX(seq), outcome, at, target, fingerprint FROM events
-    WHERE connection_id = ? AND outcome IN ({", ".join("?" * len(_WRITES))}) {{where}}
-    GROUP BY app, ext_id
-"""  # SQLite takes the bare columns from the row holding MAX(seq): the latest write.
-
-_INSERT_CONTACT = """
-    INSERT INTO contacts (rid, connection_id, status, reason, side, a_rid, b_rid, name, email,
-        since, duplicate_of, failure_seq, failure_app, failure_at, fingerprint, opposite_deleted)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+# The latest write event of a record as one number, seq * 2 + (1 if it failed): seqs are
+# unique per connection, so the largest such number is the latest write.
+_FACTS_SELECT = f"""
+    SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
+        (SELECT MAX(e.seq * 2 + (e.outcome = '{Outcome.FAILED.value}')) FROM events e
+         WHERE e.connection_id = r.connection_id AND e.app = r.app AND e.ext_id = r.ext_id
+           AND e.outcome IN ({_WRITES}))
+    FROM records r
 """
 
-#: A latest write event: (seq, outcome, at, target, fingerprint).
-_Write = tuple[int, str, str, str, str | None]
+_PAIRS_SELECT = """
+    SELECT ra.rid, rb.rid FROM mappings m
+    JOIN records ra ON ra.connection_id = m.connection_id AND ra.app = 'a' AND ra.ext_id = m.a_id
+    JOIN records rb ON rb.connection_id = m.connection_id AND rb.app = 'b' AND rb.ext_id = m.b_id
+"""
+
+# Display columns come from the records, the pair's `since` from its mapping and the
+# failure shown from its event, joined here rather than carried through Python.
+_INSERT_CONTACT = """
+    INSERT INTO contacts (rid, connection_id, status, reason, side, a_rid, b_rid,
+        duplicate_of, failure_seq, opposite_deleted, name, email, since, failure_app,
+        failure_at, fingerprint)
+    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
+        COALESCE(NULLIF(TRIM(ra.name), ''), NULLIF(TRIM(rb.name), ''), ''),
+        COALESCE(NULLIF(TRIM(ra.email), ''), NULLIF(TRIM(rb.email), ''), ''),
+        CASE WHEN ?5 IS NULL THEN m.since END,
+        e.target, e.at, e.fingerprint
+    FROM (SELECT 1)
+    LEFT JOIN records ra ON ra.rid = ?6
+    LEFT JOIN records rb ON rb.rid = ?7
+    LEFT JOIN mappings m ON ?5 IS NULL AND m.connection_id = ?2 AND m.a_id = ra.ext_id
+    LEFT JOIN events e ON ?9 IS NOT NULL AND e.connection_id = ?2 AND e.seq = ?9
+"""
 
 
-class _Facts:
-    """Records of one connection as the engine sees them, plus what rows need to show."""
-
-    def __init__(self) -> None:
-        self.records: dict[int, RecordFacts] = {}
-        self.display: dict[int, tuple[str, str]] = {}
-        self.rid_of: dict[tuple[str, str], int] = {}
-        self.rows: list[tuple[Any, ...]] = []
-
-    def add_rows(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        for row in rows:
-            if row[0] not in self.records:
-                self.rows.append(row)
-                self.records[row[0]] = None  # type: ignore[assignment]  # filled by build()
-                self.rid_of[(row[1], row[2])] = row[0]
-
-    def build(self, latest: Mapping[tuple[str, str], _Write]) -> None:
-        side = _SIDE
-        for rid, app, ext_id, name, email, email_norm, created_at, deleted, matches in self.rows:
-            write = latest.get((app, ext_id))
-            self.records[rid] = RecordFacts(
-                key=rid,
-                app=side[app],
-                id=ext_id,
-                email=email_norm,
-                created_at=created_at,
-                matches=bool(matches),
-                deleted=bool(deleted),
-                last_write_seq=write[0] if write else None,
-                last_write_failed=write is not None and write[1] == _FAILED,
-            )
-            self.display[rid] = (name, email)
-        self.rows = []
+def _facts(rows: Iterable[tuple[Any, ...]]) -> dict[int, RecordFacts]:
+    side = _SIDE
+    facts: dict[int, RecordFacts] = {}
+    for rid, app, ext_id, email_norm, created_at, matches, deleted, write in rows:
+        facts[rid] = RecordFacts(
+            rid,
+            side[app],
+            ext_id,
+            email_norm,
+            created_at,
+            matches == 1,
+            deleted == 1,
+            None if write is None else write >> 1,
+            write is not None and write & 1 == 1,
+        )
+    return facts
 
 
 def record_count(cursor: sqlite3.Cursor, connection_id: str) -> int:
@@ -99,22 +101,22 @@ def rematch(
 
 def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -> int:
     """Decide every contact of a connection afresh; return how many there are."""
-    facts = _Facts()
-    facts.add_rows(
+    # A connection's records mostly sit in one run of rids (imports append): scanning
+    # that run reads the table in order, where the index would jump about.
+    low, high = cursor.execute(
+        "SELECT MIN(rid), MAX(rid) FROM records WHERE connection_id = ?", (connection_id,)
+    ).fetchone()
+    cursor.execute("DELETE FROM contacts WHERE connection_id = ?", (connection_id,))
+    if low is None:
+        return 0
+    facts = _facts(
         cursor.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM records WHERE connection_id = ?", (connection_id,)
+            _FACTS_SELECT + " WHERE r.rid BETWEEN ? AND ? AND +r.connection_id = ?",
+            (low, high, connection_id),
         )
     )
-    latest = _latest_writes(cursor, connection_id, "", ())
-    facts.build(latest)
-    pairs, since = _pairs(
-        facts,
-        cursor.execute(
-            "SELECT a_id, b_id, since FROM mappings WHERE connection_id = ?", (connection_id,)
-        ),
-    )
-    cursor.execute("DELETE FROM contacts WHERE connection_id = ?", (connection_id,))
-    return _store(cursor, connection_id, settings, facts, pairs, since, latest)
+    pairs = cursor.execute(_PAIRS_SELECT + " WHERE m.connection_id = ?", (connection_id,))
+    return _store(cursor, connection_id, settings, facts, pairs.fetchall())
 
 
 def decide_some(
@@ -133,65 +135,62 @@ def decide_some(
     in those groups, to form their pairs. The result equals what `decide_all` would store
     for these contacts.
     """
-    facts = _Facts()
-    facts.add_rows(_select_records(cursor, connection_id, "ext_id", set(records)))
-    mapping_rows = _mappings_of(cursor, connection_id, facts.rid_of)
-    facts.add_rows(_select_records(cursor, connection_id, "ext_id", _partners(mapping_rows)))
+    facts: dict[int, RecordFacts] = {}
+
+    def load(column: str, keys: Iterable[tuple[str, str]]) -> None:
+        facts.update(_facts(_select_records(cursor, connection_id, column, keys)))
+
+    def loaded_keys() -> set[tuple[str, str]]:
+        return {(fact.app.value, fact.id) for fact in facts.values()}
+
+    load("ext_id", set(records))
+    mapping_rows = _mappings_of(cursor, connection_id, loaded_keys())
+    load("ext_id", _partners(mapping_rows) - loaded_keys())
     all_groups = {(app, norm) for app, norm in groups if norm}
-    all_groups.update((row[1], row[5]) for row in facts.rows if row[5])
-    facts.add_rows(_select_records(cursor, connection_id, "email_norm", all_groups))
-    mapping_rows.update(_mappings_of(cursor, connection_id, facts.rid_of))
-    missing = _partners(mapping_rows) - set(facts.rid_of)
-    facts.add_rows(_select_records(cursor, connection_id, "ext_id", missing))
+    all_groups.update((fact.app.value, fact.email) for fact in facts.values() if fact.email)
+    load("email_norm", all_groups)
+    mapping_rows.update(_mappings_of(cursor, connection_id, loaded_keys()))
+    load("ext_id", _partners(mapping_rows) - loaded_keys())
 
-    loaded = list(facts.rid_of)
-    latest: dict[tuple[str, str], _Write] = {}
-    for app in ("a", "b"):
-        ids = [ext_id for side, ext_id in loaded if side == app]
-        for chunk in _chunked(ids):
-            latest.update(
-                _latest_writes(
-                    cursor,
-                    connection_id,
-                    f"AND app = ? AND ext_id IN ({_marks(chunk)})",
-                    (app, *chunk),
-                )
-            )
-    facts.build(latest)
-    pairs, since = _pairs(facts, mapping_rows.values())
+    rid_of = {(fact.app.value, fact.id): rid for rid, fact in facts.items()}
+    pairs = []
+    for a_id, b_id in mapping_rows.items():
+        a, b = rid_of.get(("a", a_id)), rid_of.get(("b", b_id))
+        if a is not None and b is not None:
+            pairs.append((a, b))
 
-    rids = list(facts.records)
+    rids = list(facts)
     for chunk in _chunked(rids):
         marks = _marks(chunk)
         cursor.execute(
             f"DELETE FROM contacts WHERE rid IN ({marks}) OR b_rid IN ({marks})",
             (*chunk, *chunk),
         )
-    return _store(cursor, connection_id, settings, facts, pairs, since, latest)
+    return _store(cursor, connection_id, settings, facts, pairs)
 
 
 def _mappings_of(
     cursor: sqlite3.Cursor, connection_id: str, keys: Iterable[tuple[str, str]]
-) -> dict[str, tuple[str, str, str | None]]:
-    """The mappings of the records `keys` ((app, app id) pairs), by a-record id."""
-    found: dict[str, tuple[str, str, str | None]] = {}
+) -> dict[str, str]:
+    """The mappings of the records `keys` ((app, app id) pairs), a-record id -> b-record id."""
+    found: dict[str, str] = {}
     by_app: dict[str, list[str]] = {"a": [], "b": []}
     for app, ext_id in keys:
         by_app[app].append(ext_id)
     for app, column in (("a", "a_id"), ("b", "b_id")):
-        for chunk in _chunked(by_app[app]):
-            for row in cursor.execute(
-                f"SELECT a_id, b_id, since FROM mappings WHERE connection_id = ? "
+        for chunk in _chunked(sorted(by_app[app])):
+            for a_id, b_id in cursor.execute(
+                f"SELECT a_id, b_id FROM mappings WHERE connection_id = ? "
                 f"AND {column} IN ({_marks(chunk)})",
                 (connection_id, *chunk),
             ):
-                found[row[0]] = row
+                found[a_id] = b_id
     return found
 
 
-def _partners(mappings: Mapping[str, tuple[str, str, str | None]]) -> set[tuple[str, str]]:
-    keys = {("a", a) for a, _, _ in mappings.values()}
-    keys.update(("b", b) for _, b, _ in mappings.values())
+def _partners(mappings: Mapping[str, str]) -> set[tuple[str, str]]:
+    keys = {("a", a) for a in mappings}
+    keys.update(("b", b) for b in mappings.values())
     return keys
 
 
@@ -206,97 +205,42 @@ def _select_records(
         for chunk in _chunked(sorted(values)):
             rows.extend(
                 cursor.execute(
-                    f"SELECT {_RECORD_COLUMNS} FROM records WHERE connection_id = ? AND app = ? "
-                    f"AND {column} IN ({_marks(chunk)})",
+                    _FACTS_SELECT + f" WHERE r.connection_id = ? AND r.app = ? "
+                    f"AND r.{column} IN ({_marks(chunk)})",
                     (connection_id, app, *chunk),
                 )
             )
     return rows
 
 
-def _latest_writes(
-    cursor: sqlite3.Cursor, connection_id: str, where: str, params: tuple[str, ...]
-) -> dict[tuple[str, str], _Write]:
-    return {
-        (app, ext_id): (seq, outcome, at, target, fp)
-        for app, ext_id, seq, outcome, at, target, fp in cursor.execute(
-            _LATEST_WRITE.format(where=where), (connection_id, *_WRITES, *params)
-        )
-    }
-
-
-def _pairs(
-    facts: _Facts, mappings: Iterable[tuple[str, str, str | None]]
-) -> tuple[list[tuple[int, int]], dict[int, str | None]]:
-    """Mappings whose two records are both known; a mapping naming a record the feed has
-    not (yet) sent leaves the other record unmapped."""
-    pairs = []
-    since: dict[int, str | None] = {}
-    rid_of = facts.rid_of
-    for a_id, b_id, mapped_since in mappings:
-        a = rid_of.get(("a", a_id))
-        b = rid_of.get(("b", b_id))
-        if a is not None and b is not None:
-            pairs.append((a, b))
-            since[a] = mapped_since
-    return pairs, since
-
-
 def _store(
     cursor: sqlite3.Cursor,
     connection_id: str,
     settings: Settings,
-    facts: _Facts,
-    pairs: list[tuple[int, int]],
-    since: Mapping[int, str | None],
-    latest: Mapping[tuple[str, str], _Write],
+    facts: dict[int, RecordFacts],
+    pairs: Iterable[tuple[int, int]],
 ) -> int:
-    failures = {write[0]: write for write in latest.values() if write[1] == _FAILED}
-    display = facts.display
-    rows = [
-        _row(connection_id, decision, display, since, failures)
-        for decision in decide(settings, facts.records.values(), pairs)
-    ]
-    cursor.executemany(_INSERT_CONTACT, rows)
-    return len(rows)
-
-
-def _row(
-    connection_id: str,
-    decision: Decision,
-    display: Mapping[int, tuple[str, str]],
-    since: Mapping[int, str | None],
-    failures: Mapping[int, _Write],
-) -> tuple[Any, ...]:
-    a, b = decision.a, decision.b
-    if a is not None and b is not None:
-        a_name, a_email = display[a]
-        b_name, b_email = display[b]
-        name, email, side = a_name.strip() or b_name, a_email.strip() or b_email, None
-        anchor = a
-    else:
-        anchor = decision.anchor
-        name, email = display[anchor]
-        side = "a" if a is not None else "b"
-    failure = failures.get(decision.failure_seq) if decision.failure_seq is not None else None
-    return (
-        anchor,
-        connection_id,
-        decision.status.value,
-        decision.reason.value if decision.reason else None,
-        side,
-        a,
-        b,
-        name,
-        email.strip(),
-        since.get(anchor) if side is None else None,
-        decision.duplicate_of,
-        decision.failure_seq,
-        failure[3] if failure else None,
-        failure[2] if failure else None,
-        failure[4] if failure else None,
-        decision.opposite_deleted,
+    # A generator: executemany streams the rows, a million of them never sit in a list.
+    rows = (
+        (
+            decision.anchor,
+            connection_id,
+            decision.status,
+            decision.reason,
+            None
+            if decision.a is not None and decision.b is not None
+            else ("a" if decision.a is not None else "b"),
+            decision.a,
+            decision.b,
+            decision.duplicate_of,
+            decision.failure_seq,
+            decision.opposite_deleted,
+        )
+        for decision in decide(settings, facts.values(), pairs)
     )
+    before = cursor.connection.total_changes
+    cursor.executemany(_INSERT_CONTACT, rows)
+    return cursor.connection.total_changes - before
 
 
 def _marks(values: list[Any]) -> str:

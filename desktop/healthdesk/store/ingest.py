@@ -32,6 +32,7 @@ from healthdesk.feed.items import FeedError
 from healthdesk.feed.reader import Located
 from healthdesk.store import decisions
 from healthdesk.store.codec import rules_to_json, settings_from_row
+from healthdesk.store.schema import create_index_sql, deferrable_indexes
 
 BATCH_SIZE = 5000
 #: Above this share of a connection's records (and this many), deciding all of it is
@@ -97,32 +98,37 @@ class Ingestor:
         self._cursor = cursor
         self._source = source
         self._work: dict[str, _ConnectionWork] = {}
-        self._records: list[tuple[Located, Record]] = []
+        self._records: list[Record] = []
+        self._pending = 0
         self._mappings: list[MappingItem] = []
         self._events: list[Event] = []
         self.report = IngestReport()
+        # Into an empty database, building the secondary indexes once at the end is
+        # several times faster than keeping them up to date row by row.
+        self._deferred = deferrable_indexes() if not self._has_records(None) else []
+        for index in self._deferred:
+            cursor.execute(f"DROP INDEX {index.name}")
 
     # -- items -------------------------------------------------------------------------
 
     def add(self, located: Located) -> None:
         item = located.item
-        if isinstance(item, Record):
-            self._require(item.connection, located)
-            self._records.append((located, item))
-            self.report.records += 1
-        elif isinstance(item, Event):
-            self._require(item.connection, located)
-            self._events.append(item)
-            self.report.events += 1
-        elif isinstance(item, MappingItem):
-            self._require(item.connection, located)
-            self._mappings.append(item)
-            self.report.mappings += 1
-        else:
+        kind = type(item)
+        if kind is Connection:
             self.flush()
-            self._apply_connection(item)
+            self._apply_connection(item)  # type: ignore[arg-type]
             self.report.connections += 1
-        if len(self._records) + len(self._mappings) + len(self._events) >= BATCH_SIZE:
+            return
+        if item.connection not in self._work:  # type: ignore[union-attr]
+            self._require(item.connection, located)  # type: ignore[union-attr]
+        if kind is Record:
+            self._records.append(item)  # type: ignore[arg-type]
+        elif kind is Event:
+            self._events.append(item)  # type: ignore[arg-type]
+        else:
+            self._mappings.append(item)  # type: ignore[arg-type]
+        self._pending += 1
+        if self._pending >= BATCH_SIZE:
             self.flush()
 
     def _require(self, connection_id: str, located: Located) -> _ConnectionWork:
@@ -159,11 +165,20 @@ class Ingestor:
         self._work[connection_id] = work
         return work
 
-    def _has_records(self, connection_id: str) -> bool:
-        row = self._cursor.execute(
-            "SELECT 1 FROM records WHERE connection_id = ? LIMIT 1", (connection_id,)
-        ).fetchone()
+    def _has_records(self, connection_id: str | None) -> bool:
+        """Whether the database holds records (of one connection, or at all)."""
+        if connection_id is None:
+            row = self._cursor.execute("SELECT 1 FROM records LIMIT 1").fetchone()
+        else:
+            row = self._cursor.execute(
+                "SELECT 1 FROM records WHERE connection_id = ? LIMIT 1", (connection_id,)
+            ).fetchone()
         return row is not None
+
+    def _build_deferred(self, table: str) -> None:
+        for index in [i for i in self._deferred if i.table.name == table]:
+            self._cursor.execute(create_index_sql(index))
+            self._deferred.remove(index)
 
     def _apply_connection(self, item: Connection) -> None:
         settings = item.settings
@@ -222,6 +237,11 @@ class Ingestor:
     # -- flushing ----------------------------------------------------------------------
 
     def flush(self) -> None:
+        report = self.report
+        report.records += len(self._records)
+        report.mappings += len(self._mappings)
+        report.events += len(self._events)
+        self._pending = 0
         if self._records:
             self._flush_records()
         if self._mappings:
@@ -231,26 +251,28 @@ class Ingestor:
 
     def _flush_records(self) -> None:
         rows = []
-        for _, record in self._records:
-            work = self._work[record.connection]
-            work.has_records = True
-            email_norm = normalize_email(record.email)
+        work_of = self._work
+        for record in self._records:
+            work = work_of[record.connection]
+            email = record.email
             fields = record.fields
+            # Enum members are str: SQLite stores their value as they are.
             rows.append(
                 (
                     record.connection,
-                    record.app.value,
+                    record.app,
                     record.id,
                     record.name,
-                    record.email,
-                    email_norm,
+                    email,
+                    normalize_email(email),
                     orjson.dumps(fields).decode(),
                     record.created_at,
                     record.updated_at,
                     record.deleted,
-                    work.predicates[record.app](record.name, record.email, fields),
+                    work.predicates[record.app](record.name, email, fields),
                 )
             )
+            work.has_records = True
         self._records.clear()
         rows = self._track_record_changes(rows)
         self._cursor.executemany(
@@ -388,42 +410,28 @@ class Ingestor:
     def _flush_events(self) -> None:
         events = self._events
         self._events = []
-        existing: set[tuple[str, int]] = set()
-        by_connection: dict[str, list[int]] = {}
-        for event in events:
-            by_connection.setdefault(event.connection, []).append(event.seq)
-        for connection_id, seqs in by_connection.items():
-            if self._work[connection_id].fresh:
-                continue
-            for (seq,) in self._cursor.execute(
-                "SELECT seq FROM events WHERE connection_id = ? AND seq BETWEEN ? AND ?",
-                (connection_id, min(seqs), max(seqs)),
-            ):
-                existing.add((connection_id, seq))
+        known = self._known_events(events)
         rows = []
+        work_of = self._work
         for event in events:
-            key = (event.connection, event.seq)
-            if key in existing:
+            if known and (event.connection, event.seq) in known:
                 continue
-            existing.add(key)
             error = event.error
-            rows.append(
-                (
-                    event.connection,
-                    event.seq,
-                    event.at,
-                    event.app.value,
-                    event.id,
-                    event.outcome.value,
-                    event.target.value,
-                    error.code if error else None,
-                    error.message if error else None,
-                    fingerprint(error.code, error.message) if error else None,
-                )
-            )
-            work = self._work[event.connection]
+            # Enum members are str: SQLite stores their value as they are.
+            if error is None:
+                rows.append(
+                    (event.connection, event.seq, event.at, event.app, event.id, event.outcome,
+                     event.target, None, None, None)
+                )  # fmt: skip
+            else:
+                rows.append(
+                    (event.connection, event.seq, event.at, event.app, event.id, event.outcome,
+                     event.target, error.code, error.message,
+                     fingerprint(error.code, error.message))
+                )  # fmt: skip
+            work = work_of[event.connection]
             if work.tracks_changes and event.outcome in WRITE_OUTCOMES:
-                work.dirty_records.add((event.app.value, event.id))
+                work.dirty_records.add((event.app, event.id))
         # OR IGNORE: a repeated seq is ignored, applying the same item twice changes nothing.
         self._cursor.executemany(
             """
@@ -435,11 +443,31 @@ class Ingestor:
         )
         self.report.events_new += max(self._cursor.rowcount, 0)
 
+    def _known_events(self, events: list[Event]) -> set[tuple[str, int]]:
+        """The (connection, seq) of `events` already stored, for connections that had data.
+
+        Those are skipped, so that a re-import marks nothing dirty.
+        """
+        seqs_of: dict[str, list[int]] = {}
+        for event in events:
+            if not self._work[event.connection].fresh:
+                seqs_of.setdefault(event.connection, []).append(event.seq)
+        known: set[tuple[str, int]] = set()
+        for connection_id, seqs in seqs_of.items():
+            for (seq,) in self._cursor.execute(
+                "SELECT seq FROM events WHERE connection_id = ? AND seq BETWEEN ? AND ?",
+                (connection_id, min(seqs), max(seqs)),
+            ):
+                known.add((connection_id, seq))
+        return known
+
     # -- deciding ----------------------------------------------------------------------
 
     def finish(self) -> IngestReport:
         """Flush what is buffered and decide every contact the items may have changed."""
         self.flush()
+        # Deciding reads events by record: that index is worth having first.
+        self._build_deferred("events")
         for work in self._work.values():
             if work.matches_stale:
                 decisions.rematch(self._cursor, work.id, work.predicates)
@@ -460,6 +488,8 @@ class Ingestor:
                     records=work.dirty_records,
                     groups=work.dirty_groups,
                 )
+        for table in ("records", "contacts"):
+            self._build_deferred(table)
         return self.report
 
 

@@ -8,7 +8,9 @@ migrations and this module describe the same schema. Times are canonical UTC tex
 from __future__ import annotations
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.schema import CreateIndex
 
 
 class Base(DeclarativeBase):
@@ -128,3 +130,26 @@ class ContactRow(Base):
     failure_at: Mapped[str | None] = mapped_column(String)
     fingerprint: Mapped[str | None] = mapped_column(Text)
     opposite_deleted: Mapped[bool] = mapped_column(Boolean)
+
+
+#: Secondary indexes that no write of an import reads, so that a bulk import into an
+#: empty database may drop them and build them once at its end.
+DEFERRABLE_INDEXES = (
+    "ix_records_email",
+    "ix_events_record",
+    "ix_contacts_list",
+    "ix_contacts_failure",
+    "ix_contacts_b",
+)
+
+
+def deferrable_indexes() -> list[Index]:
+    by_name = {
+        index.name: index for table in Base.metadata.tables.values() for index in table.indexes
+    }
+    return [by_name[name] for name in DEFERRABLE_INDEXES]
+
+
+def create_index_sql(index: Index) -> str:
+    """The CREATE INDEX statement of a declared index, as SQLite reads it."""
+    return str(CreateIndex(index).compile(dialect=sqlite.dialect()))

@@ -1,0 +1,432 @@
+"""Pages of one status list: exact counts, sorted windows of rows, a contact's position.
+
+What the contact tables of the window read, a window of rows at a time, so that a list of
+a million contacts is never loaded whole. Everything here reads the `contacts` table (the
+engine's stored decisions) and the records and events it names; nothing decides.
+
+Sorting is done in SQL, always with the contact's rid as the last key, so the order is
+total and stable: the same database gives the same page for the same arguments, and a
+descending order is exactly the ascending one reversed. SQLite puts NULL first in
+ascending order (last in descending); `position_of` counts the same way.
+
+Costs (measured on 200,000 contacts, 85,000 in one list; see ui/contacts/table_model.py):
+- `count`: one covering-index range (`ix_contacts_list`), ~10 ms per 100,000 rows.
+- `page` sorted by `SortKey.NAME` walks `ix_contacts_list` (its entries end with the rid,
+  so `ORDER BY name, rid` needs no sort) and by `SortKey.FINGERPRINT` walks
+  `ix_contacts_failure`: a few ms at any offset. Every other key sorts the whole filtered
+  list on each call (~200 ms per 100,000 rows); for those, `keys` returns the whole order
+  once (8 bytes per row) and `rows_by_key` fills windows of it.
+- `position_of` counts the rows before a contact: an index range for `NAME`, a scan of
+  the list for the other keys.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from array import array
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection as SAConnection
+
+from healthdesk.core.model import Reason, Side, Status
+
+__all__ = [
+    "INDEXED_SORTS",
+    "CategoryOf",
+    "ContactFilter",
+    "Row",
+    "SortKey",
+    "count",
+    "keys",
+    "page",
+    "position_of",
+    "row_for",
+    "rows_by_key",
+]
+
+#: The category of a failure, given the app that refused it and its fingerprint (the
+#: window passes the catalog's classification): needed to sort by `SortKey.CATEGORY`.
+CategoryOf = Callable[[Side, str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFilter:
+    """Which contacts a list shows: one status, optionally narrowed to failure groups.
+
+    `failure_app`: only contacts whose failure was refused by this app.
+    `category_fingerprints`: None for no fingerprint filter; a tuple for only the
+    contacts whose failure has one of these fingerprints (an empty tuple matches nothing).
+    """
+
+    status: Status
+    failure_app: Side | None = None
+    category_fingerprints: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One row of a contact list: what any of the status lists shows of a contact.
+
+    `key` is the contact's rid (its anchor record). `side` is the app of a single record,
+    None for a mapped pair; the `a_*`/`b_*` fields are None for the side a single record
+    does not have. `name` and `email` are the contact's display values (as stored with the
+    decision). `duplicate_of_*` name a duplicate's original; `failure_*`, `fingerprint`
+    and `error_*` the failure shown for a failing contact (`failure_app` is the app that
+    refused the write). Customer text is kept exactly as the apps sent it.
+    """
+
+    key: int
+    status: Status
+    reason: Reason | None
+    side: Side | None
+    a_id: str | None
+    a_name: str | None
+    a_email: str | None
+    b_id: str | None
+    b_name: str | None
+    b_email: str | None
+    name: str
+    email: str
+    since: str | None
+    duplicate_of_app: Side | None
+    duplicate_of_id: str | None
+    duplicate_of_name: str | None
+    failure_app: Side | None
+    failure_at: str | None
+    fingerprint: str | None
+    error_code: str | None
+    error_message: str | None
+    opposite_deleted: bool
+    a_deleted: bool = False
+    b_deleted: bool = False
+
+    @property
+    def is_pair(self) -> bool:
+        return self.side is None
+
+    @property
+    def record_id(self) -> str:
+        """The app id of a single record; of the a-record for a pair."""
+        if self.side is Side.B:
+            return self.b_id or ""
+        return self.a_id or ""
+
+
+class SortKey(StrEnum):
+    """The columns a list can be sorted by (in SQL; the rid breaks ties)."""
+
+    NAME = "name"
+    EMAIL = "email"
+    #: The app of a single record (pairs first).
+    APP = "app"
+    #: The app id of the contact's anchor record (a single record's; a pair's a-record's).
+    ID = "id"
+    A_ID = "a_id"
+    B_ID = "b_id"
+    SINCE = "since"
+    REASON = "reason"
+    #: A duplicate's original, by name.
+    ORIGINAL = "original"
+    FAILURE_APP = "failure_app"
+    #: The failure's catalog category: needs `category_of`.
+    CATEGORY = "category"
+    ERROR_MESSAGE = "error_message"
+    FAILURE_AT = "failure_at"
+    FINGERPRINT = "fingerprint"
+    OPPOSITE_DELETED = "opposite_deleted"
+
+
+_JOIN_ANCHOR = "JOIN records r ON r.rid = c.rid"
+_JOIN_A = "LEFT JOIN records ra ON ra.rid = c.a_rid"
+_JOIN_B = "LEFT JOIN records rb ON rb.rid = c.b_rid"
+_JOIN_ORIGINAL = "LEFT JOIN records rd ON rd.rid = c.duplicate_of"
+_JOIN_EVENT = "LEFT JOIN events e ON e.connection_id = c.connection_id AND e.seq = c.failure_seq"
+
+#: Per sort key: the join its expression needs (or "") and the expression.
+_SORTS: dict[SortKey, tuple[str, str]] = {
+    SortKey.NAME: ("", "c.name"),
+    SortKey.EMAIL: ("", "c.email"),
+    SortKey.APP: ("", "c.side"),
+    SortKey.ID: (_JOIN_ANCHOR, "r.ext_id"),
+    SortKey.A_ID: (_JOIN_A, "ra.ext_id"),
+    SortKey.B_ID: (_JOIN_B, "rb.ext_id"),
+    SortKey.SINCE: ("", "c.since"),
+    SortKey.REASON: ("", "c.reason"),
+    SortKey.ORIGINAL: (_JOIN_ORIGINAL, "rd.name"),
+    SortKey.FAILURE_APP: ("", "c.failure_app"),
+    SortKey.CATEGORY: ("", "hd_category(c.failure_app, c.fingerprint)"),
+    SortKey.ERROR_MESSAGE: (_JOIN_EVENT, "e.error_message"),
+    SortKey.FAILURE_AT: ("", "c.failure_at"),
+    SortKey.FINGERPRINT: ("", "c.fingerprint"),
+    SortKey.OPPOSITE_DELETED: ("", "c.opposite_deleted"),
+}
+assert set(_SORTS) == set(SortKey)
+
+#: Sort keys an index serves in order (no sort of the list): pages at any offset are cheap.
+INDEXED_SORTS = frozenset({SortKey.NAME, SortKey.FINGERPRINT})
+
+_ROW_COLUMNS = """
+    c.rid, c.status, c.reason, c.side,
+    ra.ext_id, ra.name, ra.email, ra.deleted,
+    rb.ext_id, rb.name, rb.email, rb.deleted,
+    c.name, c.email, c.since,
+    rd.app, rd.ext_id, rd.name,
+    c.failure_app, c.failure_at, c.fingerprint, e.error_code, e.error_message,
+    c.opposite_deleted
+"""
+_ROW_JOINS = f"{_JOIN_A} {_JOIN_B} {_JOIN_ORIGINAL} {_JOIN_EVENT}"
+# SQLite virtual machine steps between two checks of `cancelled` in `keys`.
+_CANCEL_CHECK_STEPS = 20_000
+
+
+def _side(value: str | None) -> Side | None:
+    return Side(value) if value else None
+
+
+def _row(values: Sequence[Any]) -> Row:
+    (
+        rid,
+        status,
+        reason,
+        side,
+        a_id,
+        a_name,
+        a_email,
+        a_deleted,
+        b_id,
+        b_name,
+        b_email,
+        b_deleted,
+        name,
+        email,
+        since,
+        dup_app,
+        dup_id,
+        dup_name,
+        failure_app,
+        failure_at,
+        fp,
+        error_code,
+        error_message,
+        opposite_deleted,
+    ) = values
+    return Row(
+        key=rid,
+        status=Status(status),
+        reason=Reason(reason) if reason else None,
+        side=_side(side),
+        a_id=a_id,
+        a_name=a_name,
+        a_email=a_email,
+        b_id=b_id,
+        b_name=b_name,
+        b_email=b_email,
+        name=name,
+        email=email,
+        since=since,
+        duplicate_of_app=_side(dup_app),
+        duplicate_of_id=dup_id,
+        duplicate_of_name=dup_name,
+        failure_app=_side(failure_app),
+        failure_at=failure_at,
+        fingerprint=fp,
+        error_code=error_code,
+        error_message=error_message,
+        opposite_deleted=bool(opposite_deleted),
+        a_deleted=bool(a_deleted),
+        b_deleted=bool(b_deleted),
+    )
+
+
+def _where(connection_id: str, contact_filter: ContactFilter) -> tuple[str, list[Any]]:
+    sql = "c.connection_id = ? AND c.status = ?"
+    params: list[Any] = [connection_id, contact_filter.status.value]
+    if contact_filter.failure_app is not None:
+        sql += " AND c.failure_app = ?"
+        params.append(contact_filter.failure_app.value)
+    if contact_filter.category_fingerprints is not None:
+        # One JSON parameter rather than one per fingerprint: a category may have more
+        # fingerprints than SQLite takes variables. The index still serves the IN.
+        sql += " AND c.fingerprint IN (SELECT value FROM json_each(?))"
+        params.append(orjson.dumps(list(contact_filter.category_fingerprints)).decode())
+    return sql, params
+
+
+def _sort(sort: SortKey, category_of: CategoryOf | None) -> tuple[str, str]:
+    if sort is SortKey.CATEGORY and category_of is None:
+        raise ValueError("sorting by category needs category_of")
+    return _SORTS[sort]
+
+
+def _install_category(db: SAConnection, category_of: CategoryOf | None) -> None:
+    """Make `hd_category(app, fingerprint)` callable in SQL on this connection."""
+    if category_of is None:
+        return
+    dbapi = db.connection.driver_connection
+    assert isinstance(dbapi, sqlite3.Connection)
+
+    def hd_category(app: str | None, fp: str | None) -> str:
+        if not app or fp is None:
+            return ""
+        return category_of(Side(app), fp)
+
+    dbapi.create_function("hd_category", 2, hd_category, deterministic=True)
+
+
+def count(engine: Engine, connection_id: str, contact_filter: ContactFilter) -> int:
+    """The exact number of contacts of the list `contact_filter` of a connection."""
+    where, params = _where(connection_id, contact_filter)
+    with engine.connect() as db:
+        value = db.exec_driver_sql(f"SELECT COUNT(*) FROM contacts c WHERE {where}", tuple(params))
+        return int(value.scalar_one())
+
+
+def page(
+    engine: Engine,
+    connection_id: str,
+    contact_filter: ContactFilter,
+    *,
+    sort: SortKey,
+    descending: bool,
+    offset: int,
+    limit: int,
+    category_of: CategoryOf | None = None,
+) -> list[Row]:
+    """Rows `offset` to `offset + limit` (fewer at the end) of the sorted list.
+
+    One statement, so one consistent snapshot of the database: the window of rids is
+    chosen on the sort's index (or after a sort) and only its rows are joined.
+    """
+    if limit <= 0 or offset < 0:
+        return []
+    join, expr = _sort(sort, category_of)
+    where, params = _where(connection_id, contact_filter)
+    direction = "DESC" if descending else "ASC"
+    sql = f"""
+        SELECT {_ROW_COLUMNS}
+        FROM (
+            SELECT c.rid AS rid, {expr} AS v FROM contacts c {join}
+            WHERE {where}
+            ORDER BY {expr} {direction}, c.rid {direction}
+            LIMIT ? OFFSET ?
+        ) p
+        JOIN contacts c ON c.rid = p.rid
+        {_ROW_JOINS}
+        ORDER BY p.v {direction}, p.rid {direction}
+    """
+    with engine.connect() as db:
+        _install_category(db, category_of)
+        result = db.exec_driver_sql(sql, (*params, limit, offset))
+        return [_row(values) for values in result]
+
+
+def keys(
+    engine: Engine,
+    connection_id: str,
+    contact_filter: ContactFilter,
+    *,
+    sort: SortKey,
+    descending: bool,
+    category_of: CategoryOf | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> array[int]:
+    """The rids of the whole sorted list, in order: 8 bytes per contact.
+
+    For the sort keys no index serves: one sort, after which `rows_by_key` fills any
+    window in a few ms. `cancelled` is polled while SQLite works; when it turns true the
+    query stops and `sqlite3.OperationalError` ("interrupted") is raised.
+    """
+    join, expr = _sort(sort, category_of)
+    where, params = _where(connection_id, contact_filter)
+    direction = "DESC" if descending else "ASC"
+    sql = (
+        f"SELECT c.rid FROM contacts c {join} WHERE {where} "
+        f"ORDER BY {expr} {direction}, c.rid {direction}"
+    )
+    found: array[int] = array("q")
+    with engine.connect() as db:
+        _install_category(db, category_of)
+        dbapi = db.connection.driver_connection
+        assert isinstance(dbapi, sqlite3.Connection)
+        if cancelled is not None:
+            dbapi.set_progress_handler(lambda: 1 if cancelled() else 0, _CANCEL_CHECK_STEPS)
+        try:
+            cursor = dbapi.execute(sql, params)
+            while chunk := cursor.fetchmany(8192):
+                found.extend(rid for (rid,) in chunk)
+        finally:
+            if cancelled is not None:
+                dbapi.set_progress_handler(None, 0)
+    return found
+
+
+def rows_by_key(engine: Engine, keys: Iterable[int]) -> dict[int, Row]:
+    """The rows of the contacts `keys` (missing ones left out), by key; one statement."""
+    wanted = list(keys)
+    if not wanted:
+        return {}
+    # The keys travel as one JSON parameter: any number of them, one consistent snapshot.
+    sql = (
+        f"SELECT {_ROW_COLUMNS} FROM contacts c {_ROW_JOINS} "
+        "WHERE c.rid IN (SELECT value FROM json_each(?))"
+    )
+    with engine.connect() as db:
+        result = db.exec_driver_sql(sql, (orjson.dumps(wanted).decode(),))
+        return {values[0]: _row(values) for values in result}
+
+
+def row_for(engine: Engine, key: int) -> Row | None:
+    """The row of the contact `key`, or None when there is no such contact."""
+    return rows_by_key(engine, [key]).get(key)
+
+
+def position_of(
+    engine: Engine,
+    connection_id: str,
+    contact_filter: ContactFilter,
+    key: int,
+    sort: SortKey,
+    descending: bool,
+    *,
+    category_of: CategoryOf | None = None,
+) -> int | None:
+    """The row index of contact `key` in the sorted list, or None when it is not in it.
+
+    Counts the rows that sort before it, with the same NULL order as `page`.
+    """
+    join, expr = _sort(sort, category_of)
+    where, params = _where(connection_id, contact_filter)
+    with engine.connect() as db:
+        _install_category(db, category_of)
+        found = db.exec_driver_sql(
+            f"SELECT {expr} FROM contacts c {join} WHERE {where} AND c.rid = ?",
+            (*params, key),
+        ).first()
+        if found is None:
+            return None
+        value = found[0]
+        before: str
+        extra: tuple[Any, ...]
+        if value is None:
+            # NULLs come first ascending, last descending; among them the rid decides.
+            if descending:
+                before = f"({expr} IS NOT NULL OR c.rid > ?)"
+            else:
+                before = f"({expr} IS NULL AND c.rid < ?)"
+            extra = (key,)
+        elif descending:
+            before = f"({expr} > ? OR ({expr} = ? AND c.rid > ?))"
+            extra = (value, value, key)
+        else:
+            before = f"({expr} IS NULL OR {expr} < ? OR ({expr} = ? AND c.rid < ?))"
+            extra = (value, value, key)
+        total = db.exec_driver_sql(
+            f"SELECT COUNT(*) FROM contacts c {join} WHERE {where} AND {before}",
+            (*params, *extra),
+        ).scalar_one()
+    return int(total)

@@ -1,0 +1,58 @@
+"""The connections of the database: the sidebar list, the sync-state banner, the configuration.
+
+Shared words and colours of a connection's state live here, so that the list's badge and
+the banner always agree. Customer text (connection and app names, rule values, error
+messages) is shown as plain text everywhere; `plain_tooltip` makes a tool tip that Qt
+cannot mistake for rich text.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from healthdesk.core.model import Connection, Direction, Phase
+from healthdesk.reports.summary import DIRECTION_ARROWS
+
+__all__ = ["PHASE_BADGES", "Badge", "apps_text", "direction_text", "plain_tooltip"]
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    """How a sync phase looks: a short word and its colours (text, background)."""
+
+    text: str
+    foreground: str
+    background: str
+
+
+PHASE_BADGES: dict[Phase, Badge] = {
+    Phase.ACTIVE: Badge("Active", "#1b5e20", "#e3f1e4"),
+    Phase.SCANNING: Badge("Scanning", "#0d47a1", "#e1ecfa"),
+    Phase.SYNCING: Badge("Syncing", "#0d47a1", "#e1ecfa"),
+    Phase.PAUSED: Badge("Paused", "#424242", "#ececec"),
+    Phase.LOCKED: Badge("Waiting", "#6d4c00", "#fff3cd"),
+    Phase.ERROR: Badge("Error", "#b71c1c", "#fde4e4"),
+}
+
+
+def apps_text(connection: Connection) -> str:
+    """ "HubSpot ⇄ Mailchimp", "Salesforce → HubSpot": the two apps and the direction."""
+    arrow = DIRECTION_ARROWS[connection.settings.direction.value]
+    return f"{connection.app_a.name} {arrow} {connection.app_b.name}"
+
+
+def direction_text(connection: Connection) -> str:
+    """The direction in words: "Two-way" or "One-way, from HubSpot to Mailchimp"."""
+    direction = connection.settings.direction
+    if direction is Direction.TWO_WAY:
+        return "Two-way"
+    source = direction.source
+    assert source is not None
+    return f"One-way, from {connection.app(source).name} to {connection.app(source.other).name}"
+
+
+def plain_tooltip(text: str) -> str:
+    """A tool tip that shows `text` exactly: Qt guesses rich text from tags in a tool tip,
+    so customer text is escaped inside an explicit rich-text paragraph."""
+    return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>"

@@ -1,0 +1,1 @@
+"""The status lists: a table model over the database and its columns."""

@@ -1,0 +1,449 @@
+"""One tab per status (In sync, Excluded, Duplicates, Failing, Pending), each a table over
+the database, its title carrying the exact count of its rows: "In sync (1,234)".
+
+The tables are `ContactTableModel`s (exact row count, rows fetched in windows, sorted in
+SQL); this module only arranges them, titles them, remembers their column widths and
+shows an empty state when a list is empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from healthdesk.ui.contacts.table_model import ContactTableModel
+from healthdesk.ui.icons import status_icon
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QResizeEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy import Engine
+
+from healthdesk.core.failures import Catalog
+from healthdesk.core.model import STATUS_ORDER, Connection, Status
+from healthdesk.reports.summary import STATUS_LABELS
+from healthdesk.store.pages import ContactFilter
+from healthdesk.ui.connections import plain_tooltip
+
+#: What an empty list says, so that an empty tab reads as good news, not as a bug.
+EMPTY_TEXTS = {
+    Status.IN_SYNC: "No contact is in sync yet.",
+    Status.EXCLUDED: "No contact is excluded: every contact matches the rules.",
+    Status.DUPLICATE: "No duplicates: no two contacts of one app share an email.",
+    Status.FAILING: "Nothing is failing: every last write succeeded.",
+    Status.PENDING: "Nothing is waiting for its first sync.",
+}
+_FILTERED_EMPTY = "No failing contact has this failure reason any more."
+
+
+def tab_title(status: Status, count: int, total: int | None = None) -> str:
+    """ "In sync (1,234)"; a filtered list: "Failing (15 of 49)"."""
+    if total is None:
+        return f"{STATUS_LABELS[status]} ({count:,})"
+    return f"{STATUS_LABELS[status]} ({count:,} of {total:,})"
+
+
+class ContactTable(QTableView):
+    """A table of contacts: whole rows selected, long text elided (whole in the tool tip).
+
+    Signals:
+        copy_requested(): the user pressed the Copy key here (the window copies the rows).
+    """
+
+    copy_requested = Signal()
+
+    def __init__(self, *, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._widths_pending = False
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setWordWrap(False)
+        self.setAlternatingRowColors(True)
+        self.setSortingEnabled(True)
+        self.setShowGrid(False)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        vertical = self.verticalHeader()
+        vertical.setVisible(False)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        vertical.setMinimumSectionSize(self.fontMetrics().height() + 4)
+        header = self.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setDefaultSectionSize(150)
+        header.setMinimumSectionSize(40)
+
+    def request_default_widths(self) -> None:
+        """Size the columns for a first start, once the table knows its width."""
+        self._widths_pending = True
+        if self.isVisible() and self.viewport().width() > 100:
+            self._apply_default_widths()
+
+    def _apply_default_widths(self) -> None:
+        model = self.model()
+        if model is None:
+            return
+        self._widths_pending = False
+        titles = [
+            str(model.headerData(c, Qt.Orientation.Horizontal) or "")
+            for c in range(model.columnCount())
+        ]
+        header = self.horizontalHeader()
+        blocked = header.blockSignals(True)  # not a resize by the user: nothing to remember
+        for column, width in enumerate(default_widths(titles, self.viewport().width() - 2)):
+            header.resizeSection(column, width)
+        header.blockSignals(blocked)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._widths_pending and self.viewport().width() > 100:
+            self._apply_default_widths()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Copy):
+            self.copy_requested.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def selected_rows(self) -> list[int]:
+        """The selected rows in order; the current row when none is selected."""
+        selection = self.selectionModel()
+        rows = sorted({index.row() for index in selection.selectedRows()}) if selection else []
+        if not rows and self.currentIndex().isValid():
+            rows = [self.currentIndex().row()]
+        return rows
+
+
+class _FilterBar(QFrame):
+    """Above the Failing list while a failure reason filters it: what filters, and a way out."""
+
+    cleared = Signal()
+
+    def __init__(self, *, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("failing_filter_bar")
+        self.setStyleSheet(
+            "QFrame#failing_filter_bar { background: #fff3cd; border-radius: 4px; }"
+            "QFrame#failing_filter_bar QLabel { color: #5d4300; }"
+        )
+        self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label.setWordWrap(False)
+        self.label.setMinimumWidth(50)
+        button = QPushButton("Show all failing")
+        button.setObjectName("show_all_failing")
+        button.clicked.connect(self.cleared)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 3, 4, 3)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(button)
+
+    def set_text(self, text: str) -> None:
+        metrics = self.label.fontMetrics()
+        self.label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, 900))
+        self.label.setToolTip(plain_tooltip(text))
+
+
+class _StatusPage(QWidget):
+    """One tab: the table, or an empty state when the list is empty."""
+
+    def __init__(self, *, status: Status, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.status = status
+        self.view = ContactTable()
+        self.view.setObjectName(f"table_{status.value}")
+        self.empty = QLabel(EMPTY_TEXTS[status])
+        self.empty.setObjectName(f"empty_{status.value}")
+        self.empty.setTextFormat(Qt.TextFormat.PlainText)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet("color: palette(mid); font-size: 13pt; padding: 24px;")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.view)
+        self.stack.addWidget(self.empty)
+        self.filter_bar = _FilterBar() if status is Status.FAILING else None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.setSpacing(4)
+        if self.filter_bar is not None:
+            self.filter_bar.hide()
+            layout.addWidget(self.filter_bar)
+        layout.addWidget(self.stack, 1)
+
+    def show_empty(self, empty: bool, *, filtered: bool = False) -> None:
+        self.empty.setText(_FILTERED_EMPTY if filtered else EMPTY_TEXTS[self.status])
+        self.stack.setCurrentWidget(self.empty if empty else self.view)
+
+
+class StatusTabs(QTabWidget):
+    """The five status lists of one connection.
+
+    Signals:
+        counts_changed(): a tab's count changed (the titles are up to date).
+        contact_activated(int): a row was double-clicked or Enter pressed: the contact key.
+        copy_requested(): Copy was pressed in a table.
+        failing_filter_cleared(): the user asked to show every failing contact again.
+    """
+
+    counts_changed = Signal()
+    contact_activated = Signal(int)
+    copy_requested = Signal()
+    failing_filter_cleared = Signal()
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        catalog: Catalog,
+        settings: QSettings,
+        fetch_synchronously: bool = False,
+        parent: Any = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("status_tabs")
+        self.setDocumentMode(True)
+        self.setUsesScrollButtons(True)
+        self._engine = engine
+        self._catalog = catalog
+        self._settings = settings
+        self._fetch_synchronously = fetch_synchronously
+        self._connection: Connection | None = None
+        self._pages: dict[Status, _StatusPage] = {}
+        self._models: dict[Status, ContactTableModel] = {}
+        self._counts: dict[Status, int] = dict.fromkeys(STATUS_ORDER, 0)
+        self._totals: dict[Status, int] = {}
+        self._failing_filter: ContactFilter | None = None
+        for status in STATUS_ORDER:
+            page = _StatusPage(status=status)
+            page.view.copy_requested.connect(self.copy_requested)
+            page.view.activated.connect(self._on_view_activated)
+            page.view.horizontalHeader().sectionResized.connect(self._on_header_section_resized)
+            if page.filter_bar is not None:
+                page.filter_bar.cleared.connect(self.failing_filter_cleared)
+            self._pages[status] = page
+            self.addTab(page, status_icon(status), tab_title(status, 0))
+        self._update_titles()
+
+    # -- access ---------------------------------------------------------------------------
+
+    def connection(self) -> Connection | None:
+        return self._connection
+
+    def view(self, status: Status) -> ContactTable:
+        return self._pages[status].view
+
+    def page(self, status: Status) -> QWidget:
+        return self._pages[status]
+
+    def model(self, status: Status) -> ContactTableModel | None:
+        return self._models.get(status)
+
+    def row_count(self, status: Status) -> int:
+        """The number of rows of the list of `status`, as its title says."""
+        return self._counts[status]
+
+    def current_status(self) -> Status:
+        return STATUS_ORDER[max(self.currentIndex(), 0)]
+
+    def set_current_status(self, status: Status) -> None:
+        self.setCurrentIndex(STATUS_ORDER.index(status))
+
+    def current_view(self) -> ContactTable:
+        return self.view(self.current_status())
+
+    def failing_filter(self) -> ContactFilter | None:
+        """The failure reason the Failing list is narrowed to, or None."""
+        return self._failing_filter
+
+    def set_context_actions(self, actions: Iterable[QAction]) -> None:
+        """The actions of the tables' context menu (Copy, Copy Email, Copy ID…)."""
+        actions = list(actions)
+        for page in self._pages.values():
+            for action in page.view.actions():
+                page.view.removeAction(action)
+            page.view.addActions(actions)
+
+    # -- changes --------------------------------------------------------------------------
+
+    def set_connection(self, connection: Connection | None) -> None:
+        """Show the lists of `connection` (new models; the column widths are kept)."""
+        self.save_state()
+        old = self._models
+        self._models = {}
+        self._connection = connection
+        self._failing_filter = None
+        self._totals = {}
+        for status, page in self._pages.items():
+            if page.filter_bar is not None:
+                page.filter_bar.hide()
+            if connection is None:
+                page.view.setModel(None)  # type: ignore[arg-type]
+                self._counts[status] = 0
+                page.show_empty(True)
+                continue
+            model = ContactTableModel(
+                engine=self._engine,
+                connection=connection,
+                filter=ContactFilter(status),
+                catalog=self._catalog,
+                parent=self,
+                fetch_synchronously=self._fetch_synchronously,
+            )
+            model.count_changed.connect(self._on_model_count_changed)
+            self._models[status] = model
+            self._set_view_model(page.view, model, status)
+            self._counts[status] = model.rowCount()
+            page.show_empty(self._counts[status] == 0)
+        for model in old.values():
+            model.count_changed.disconnect(self._on_model_count_changed)
+            model.deleteLater()
+        self._update_titles()
+
+    def _set_view_model(self, view: ContactTable, model: ContactTableModel, status: Status) -> None:
+        previous = view.selectionModel()
+        header = view.horizontalHeader()
+        header.blockSignals(True)  # the restore below is not a resize by the user
+        view.setModel(model)
+        state = self._settings.value(_header_key(status))
+        if not (isinstance(state, QByteArray) and header.restoreState(state)):
+            view.request_default_widths()
+        header.blockSignals(False)
+        if previous is not None:
+            previous.deleteLater()
+
+    def refresh(self) -> None:
+        """Read the lists again (after an import): counts and rows."""
+        for model in self._models.values():
+            model.refresh()
+        for status, model in self._models.items():
+            self._counts[status] = model.rowCount()
+        self._update_titles()
+
+    def set_totals(self, totals: dict[Status, int]) -> None:
+        """The unfiltered counts (store.queries.counts), for "Failing (15 of 49)"."""
+        self._totals = dict(totals)
+        self._update_titles()
+
+    def set_failing_filter(
+        self, contact_filter: ContactFilter | None, description: str = ""
+    ) -> None:
+        """Narrow the Failing list to a failure reason (None: every failing contact)."""
+        model = self._models.get(Status.FAILING)
+        self._failing_filter = contact_filter
+        bar = self._pages[Status.FAILING].filter_bar
+        assert bar is not None
+        if contact_filter is None:
+            bar.hide()
+        else:
+            bar.set_text(f"Only failing contacts of: {description}" if description else "Filtered")
+            bar.show()
+        if model is not None:
+            model.set_filter(contact_filter or ContactFilter(Status.FAILING))
+            self._counts[Status.FAILING] = model.rowCount()
+        self._update_titles()
+
+    def save_state(self) -> None:
+        """Remember the column widths (and sort column) of each table."""
+        for status, page in self._pages.items():
+            if page.view.model() is not None:
+                self._settings.setValue(
+                    _header_key(status), page.view.horizontalHeader().saveState()
+                )
+
+    # -- slots ----------------------------------------------------------------------------
+
+    @Slot(int)
+    def _on_model_count_changed(self, count: int) -> None:
+        model = self.sender()
+        for status, candidate in self._models.items():
+            if candidate is model:
+                self._counts[status] = count
+        self._update_titles()
+
+    @Slot(QModelIndex)
+    def _on_view_activated(self, index: QModelIndex) -> None:
+        model = self.model(self.current_status())
+        if model is not None and index.isValid():
+            key = model.contact_key(index.row())
+            if key is not None:
+                self.contact_activated.emit(key)
+
+    @Slot(int, int, int)
+    def _on_header_section_resized(self, _section: int, _old: int, _new: int) -> None:
+        header = self.sender()
+        for status, page in self._pages.items():
+            if page.view.horizontalHeader() is header and page.view.model() is not None:
+                self._settings.setValue(_header_key(status), header.saveState())  # type: ignore[attr-defined]
+
+    def _update_titles(self) -> None:
+        for index, status in enumerate(STATUS_ORDER):
+            count = self._counts[status]
+            filtered = status is Status.FAILING and self._failing_filter is not None
+            total = self._totals.get(status) if filtered else None
+            self.setTabText(index, tab_title(status, count, total))
+            self._pages[status].show_empty(
+                (count == 0 and self._connection is not None) or self._connection is None,
+                filtered=filtered,
+            )
+        self.counts_changed.emit()
+
+
+def _header_key(status: Status) -> str:
+    return f"tables/{status.value}/header"
+
+
+#: First-start widths by header title (a title ending in " ID" is an app's id column), and
+#: the least each may shrink to when the table is narrow.
+_BASE_WIDTHS = {
+    "app": (115, 105),
+    "name": (190, 140),
+    "email": (230, 160),
+    "id": (130, 80),
+    "since": (100, 90),
+    "deleted": (160, 110),
+    "reason": (150, 110),
+    "original": (240, 160),
+    "category": (180, 140),
+    "message": (320, 180),
+    "when": (155, 150),
+}
+_OTHER_WIDTH = (150, 100)
+#: The column that takes the room left over, when the list has it.
+_FLEXIBLE = "message"
+
+
+def default_widths(titles: list[str], available: int) -> list[int]:
+    """Widths of the columns titled `titles` in `available` pixels: the base widths, shrunk
+    toward their minimums when narrow; the room left over goes to the message (failing)
+    or to names and emails (the other lists)."""
+    keys = ["id" if t.casefold().endswith(" id") else t.casefold() for t in titles]
+    base = [_BASE_WIDTHS.get(key, _OTHER_WIDTH)[0] for key in keys]
+    least = [_BASE_WIDTHS.get(key, _OTHER_WIDTH)[1] for key in keys]
+    spare = available - sum(base)
+    if spare < 0:
+        room = available - sum(least)
+        if room <= 0:
+            return least
+        give = room / max(sum(base) - sum(least), 1)
+        return [low + int((high - low) * give) for high, low in zip(base, least, strict=True)]
+    widths = list(base)
+    if _FLEXIBLE in keys:
+        widths[keys.index(_FLEXIBLE)] += spare
+        return widths
+    for key in ("name", "email"):
+        if key in keys:
+            widths[keys.index(key)] += int(spare * 0.3)
+    return widths

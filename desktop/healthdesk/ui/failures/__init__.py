@@ -1,0 +1,1 @@
+"""The failure-reason tree (app that refused -> category -> fingerprint)."""

@@ -1,0 +1,353 @@
+"""The failure-reason tree: app that refused -> category -> fingerprint, with counts.
+
+Built from `store.queries.summary(...).failures` (failing contacts grouped by refusing
+app and fingerprint, each classified by the catalog), so its counts are the summary's:
+exact, and at every level the sum of the level below. Each node carries the
+`ContactFilter` of its contacts (`FilterRole`), which the window hands to the Failing
+list's `ContactTableModel.set_filter`.
+
+Reading a summary scans the connection's events (~230 ms on 200,000 contacts), too long
+for the GUI thread: unless given a summary, the model reads it on a worker thread and
+fills itself when it arrives (`refreshed`); `fetch_synchronously=True` reads it on the
+calling thread (tests, screenshots).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Final, overload
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QThreadPool,
+    Signal,
+    Slot,
+)
+from sqlalchemy import Engine
+
+from healthdesk.core.failures import Catalog
+from healthdesk.core.failures import Reason as FailureReason
+from healthdesk.core.model import Connection, Side, Status
+from healthdesk.store.pages import ContactFilter
+from healthdesk.store.queries import FailureGroup, Summary, summary
+from healthdesk.ui.icons import status_icon
+
+__all__ = ["FailureTreeModel", "NodeKind"]
+
+_log = logging.getLogger(__name__)
+
+_AnyIndex = QModelIndex | QPersistentModelIndex
+_HEADERS: Final = ("Failure reason", "Contacts")
+
+
+class NodeKind(Enum):
+    APP = "app"
+    CATEGORY = "category"
+    FINGERPRINT = "fingerprint"
+
+
+class _Bridge(QObject):
+    """Carries a summary read on the worker to the GUI thread (queued: it lives there)."""
+
+    loaded = Signal(int, object)  # generation, Summary
+    failed = Signal(int, str)  # generation, message
+
+
+@dataclass(eq=False, slots=True)
+class _Node:
+    kind: NodeKind
+    text: str
+    count: int
+    filter: ContactFilter
+    reason: FailureReason | None
+    parent: _Node | None
+    row: int
+    children: list[_Node] = field(default_factory=list)
+
+
+class FailureTreeModel(QAbstractItemModel):
+    """The failing contacts of a connection by app that refused, category, fingerprint.
+
+    Column 0 is the node's text (the app's name, the category, the fingerprint), column 1
+    its count of contacts. Nodes are ordered by count, largest first.
+
+    Signals:
+        refreshed(): the tree was rebuilt from a new summary (after a reset).
+        load_failed(str): reading the summary failed; the tree keeps what it showed.
+
+    Attributes:
+        FilterRole: data role of a node's `ContactFilter` (app: that app's failures;
+            category: that app's fingerprints of the category; fingerprint: that one).
+        CountRole: data role of a node's count (an int), on any column.
+        KindRole: data role of a node's level ("app", "category" or "fingerprint").
+        total: the number of failing contacts (the sum of the app nodes).
+    """
+
+    FilterRole: Final = Qt.ItemDataRole.UserRole + 1
+    CountRole: Final = Qt.ItemDataRole.UserRole + 2
+    KindRole: Final = Qt.ItemDataRole.UserRole + 3
+
+    refreshed = Signal()
+    load_failed = Signal(str)
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        connection: Connection,
+        catalog: Catalog,
+        parent: QObject | None = None,
+        summary: Summary | None = None,
+        fetch_synchronously: bool = False,
+    ) -> None:
+        """`summary`: one the caller already read (the window needs it anyway), used at
+        once; when None, the model reads it (see the module's docstring)."""
+        super().__init__(parent)
+        self._engine = engine
+        self._connection = connection
+        self._catalog = catalog
+        self._roots: list[_Node] = []
+        self._generation = 0
+        self._pool: QThreadPool | None = None
+        self._bridge: _Bridge | None = None
+        if not fetch_synchronously:
+            pool = QThreadPool()
+            pool.setMaxThreadCount(1)
+            pool.setExpiryTimeout(1000)
+            bridge = _Bridge()
+            bridge.loaded.connect(self._on_bridge_loaded)
+            bridge.failed.connect(self._on_bridge_failed)
+            # A read in progress must end before the model goes (no thread outlives it);
+            # the hook keeps the bridge alive until then, so it is freed on this thread.
+            self.destroyed.connect(lambda *_, pool=pool, bridge=bridge: pool.waitForDone())
+            self._pool, self._bridge = pool, bridge
+        if summary is not None:
+            self.set_summary(summary)
+        else:
+            self.refresh()
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def connection(self) -> Connection:
+        return self._connection
+
+    @property
+    def total(self) -> int:
+        return sum(node.count for node in self._roots)
+
+    @Slot()
+    def refresh(self) -> None:
+        """Read the summary again (on the worker unless synchronous), then rebuild."""
+        if self._pool is None or self._bridge is None:
+            self.set_summary(self._read())
+            return
+        self._generation += 1
+        generation, bridge = self._generation, self._bridge
+        engine, connection, catalog = self._engine, self._connection, self._catalog
+
+        def read() -> None:
+            try:
+                found = summary(engine, connection, catalog)
+            except Exception as exc:
+                _log.warning("reading the failure summary failed: %s", exc)
+                bridge.failed.emit(generation, str(exc))
+                return
+            bridge.loaded.emit(generation, found)
+
+        self._pool.start(read)
+
+    def set_summary(self, new: Summary) -> None:
+        """Rebuild the tree from `new` (a summary of this model's connection): a reset.
+
+        A read in progress is then ignored when it arrives.
+        """
+        if new.connection.id != self._connection.id:
+            raise ValueError(f"a summary of {new.connection.id!r}, not {self._connection.id!r}")
+        self._generation += 1
+        self.beginResetModel()
+        self._connection = new.connection
+        self._roots = self._build(new)
+        self.endResetModel()
+        self.refreshed.emit()
+
+    def filter_for(self, index: _AnyIndex) -> ContactFilter | None:
+        node = self._node(index)
+        return node.filter if node is not None else None
+
+    def explanation_for(self, index: _AnyIndex) -> tuple[str, str] | None:
+        """(explanation, fix) of the category of a category or fingerprint node."""
+        node = self._node(index)
+        if node is None or node.reason is None:
+            return None
+        return node.reason.explanation, node.reason.fix
+
+    # ------------------------------------------------------------------ Qt model API
+
+    def index(self, row: int, column: int, parent: _AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        if not self.hasIndex(row, column, parent):
+            return QModelIndex()
+        parent_node = self._node(parent)
+        children = self._roots if parent_node is None else parent_node.children
+        return self.createIndex(row, column, children[row])
+
+    @overload
+    def parent(self) -> QObject | None: ...
+    @overload
+    def parent(self, child: _AnyIndex) -> QModelIndex: ...
+    def parent(self, child: _AnyIndex | None = None) -> QObject | QModelIndex | None:
+        if child is None:
+            return super().parent()
+        node = self._node(child)
+        if node is None or node.parent is None:
+            return QModelIndex()
+        return self.createIndex(node.parent.row, 0, node.parent)
+
+    def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        if not parent.isValid():
+            return len(self._roots)
+        if parent.column() > 0:
+            return 0
+        node = self._node(parent)
+        return len(node.children) if node is not None else 0
+
+    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return len(_HEADERS)
+
+    def flags(self, index: _AnyIndex) -> Qt.ItemFlag:
+        node = self._node(index)
+        if node is None:
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if node.kind is NodeKind.FINGERPRINT:
+            flags |= Qt.ItemFlag.ItemNeverHasChildren
+        return flags
+
+    def headerData(
+        self,
+        section: int,
+        orientation: Qt.Orientation,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(_HEADERS)
+        ):
+            return _HEADERS[section]
+        return None
+
+    def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        node = self._node(index)
+        if node is None:
+            return None
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return node.text if column == 0 else node.count
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column != 0:
+                return f"{node.count:,} contacts"
+            if node.kind is NodeKind.CATEGORY and node.reason is not None:
+                return f"{node.text}\n\n{node.reason.explanation}"
+            return node.text
+        if role == Qt.ItemDataRole.DecorationRole:
+            if column == 0 and node.kind is NodeKind.APP:
+                return status_icon(Status.FAILING)
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == 1:
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        if role == self.FilterRole:
+            return node.filter
+        if role == self.CountRole:
+            return node.count
+        if role == self.KindRole:
+            return node.kind.value
+        return None
+
+    # ------------------------------------------------------------------ internals
+
+    @Slot(int, object)
+    def _on_bridge_loaded(self, generation: int, found: Summary) -> None:
+        if generation == self._generation:
+            self.set_summary(found)
+
+    @Slot(int, str)
+    def _on_bridge_failed(self, generation: int, message: str) -> None:
+        if generation == self._generation:
+            self.load_failed.emit(message)
+
+    def _node(self, index: _AnyIndex) -> _Node | None:
+        if not index.isValid() or index.model() is not self:
+            return None
+        node = index.internalPointer()
+        return node if isinstance(node, _Node) else None
+
+    def _read(self) -> Summary:
+        return summary(self._engine, self._connection, self._catalog)
+
+    def _reason(self, app: Side, fingerprint: str) -> FailureReason:
+        return self._catalog.classify(self._connection.app(app).kind, fingerprint)
+
+    def _build(self, source: Summary) -> list[_Node]:
+        by_app: dict[Side, dict[str, list[FailureGroup]]] = {}
+        for group in source.failures:
+            by_app.setdefault(group.app, {}).setdefault(group.category, []).append(group)
+
+        def total(groups: list[FailureGroup]) -> int:
+            return sum(group.count for group in groups)
+
+        roots: list[_Node] = []
+        apps = sorted(
+            by_app.items(),
+            key=lambda item: (-sum(total(g) for g in item[1].values()), item[0].value),
+        )
+        for app, categories in apps:
+            app_node = _Node(
+                kind=NodeKind.APP,
+                text=source.connection.app(app).name,
+                count=sum(total(groups) for groups in categories.values()),
+                filter=ContactFilter(status=Status.FAILING, failure_app=app),
+                reason=None,
+                parent=None,
+                row=len(roots),
+            )
+            roots.append(app_node)
+            for category, groups in sorted(categories.items(), key=lambda i: (-total(i[1]), i[0])):
+                groups = sorted(groups, key=lambda g: (-g.count, g.fingerprint))
+                category_node = _Node(
+                    kind=NodeKind.CATEGORY,
+                    text=category,
+                    count=total(groups),
+                    filter=ContactFilter(
+                        status=Status.FAILING,
+                        failure_app=app,
+                        category_fingerprints=tuple(g.fingerprint for g in groups),
+                    ),
+                    reason=self._reason(app, groups[0].fingerprint),
+                    parent=app_node,
+                    row=len(app_node.children),
+                )
+                app_node.children.append(category_node)
+                for group in groups:
+                    category_node.children.append(
+                        _Node(
+                            kind=NodeKind.FINGERPRINT,
+                            text=group.fingerprint,
+                            count=group.count,
+                            filter=ContactFilter(
+                                status=Status.FAILING,
+                                failure_app=app,
+                                category_fingerprints=(group.fingerprint,),
+                            ),
+                            reason=self._reason(app, group.fingerprint),
+                            parent=category_node,
+                            row=len(category_node.children),
+                        )
+                    )
+        return roots

@@ -1,0 +1,899 @@
+"""The Health window: connections on the left, the selected connection's state,
+configuration and actions at the top, its five status lists in the middle, and the
+failure-reason tree that narrows the Failing list.
+
+Every database read that may grow with the data (summaries, exports) runs on a worker
+thread (`_Jobs`); the tables fetch their own rows. Imports run in `ui.imports`. The GUI
+thread is never blocked for long, and never touched from a worker.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QByteArray,
+    QItemSelection,
+    QModelIndex,
+    QObject,
+    QSettings,
+    Qt,
+    QThreadPool,
+    QUrl,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy import Engine
+
+from healthdesk import __version__
+from healthdesk.config import load_catalog
+from healthdesk.core.contacts import explain
+from healthdesk.core.failures import Catalog
+from healthdesk.core.model import Connection, Status
+from healthdesk.reports.export import write_csv
+from healthdesk.reports.summary import STATUS_LABELS
+from healthdesk.store.ingest import IngestReport
+from healthdesk.store.queries import Summary, get_contacts, iter_contacts, list_connections, summary
+from healthdesk.ui.connections import plain_tooltip
+from healthdesk.ui.connections.config_panel import ActionsPanel, ConfigPanel, mute
+from healthdesk.ui.connections.list_model import ConnectionDelegate, ConnectionListModel
+from healthdesk.ui.connections.state_banner import StateBanner
+from healthdesk.ui.contacts.status_tabs import StatusTabs
+from healthdesk.ui.failures.tree_model import FailureTreeModel
+from healthdesk.ui.icons import app_icon
+from healthdesk.ui.imports import SnapshotImporter, error_text, show_error
+
+ORGANIZATION = "HealthDesk"
+APPLICATION = "Health Desk"
+#: Files of File > Open Recent, most recent first.
+MAX_RECENT = 8
+#: More selected rows than this are not copied (Export is the tool for long lists).
+MAX_COPY_ROWS = 10_000
+SNAPSHOT_FILTER = "Snapshots (*.healthsnap *.jsonl *.jsonl.gz *.gz *.json);;All files (*)"
+
+_KEY_GEOMETRY = "window/geometry"
+_KEY_STATE = "window/state"
+_KEY_TAB = "window/tab"
+_KEY_LAST = "connections/last"
+_KEY_RECENT = "files/recent"
+_KEY_LAST_DIR = "files/last_dir"
+_STATE_VERSION = 1
+_DASH = "\u2013"  # en dash
+_PATH_SEPARATOR = " \u203a "  # single right-pointing angle quotation mark
+
+
+def default_settings() -> QSettings:
+    """The user's settings (organization "HealthDesk", application "Health Desk")."""
+    return QSettings(ORGANIZATION, APPLICATION)
+
+
+class _Jobs(QObject):
+    """Runs functions on a worker thread; their results come back on the GUI thread.
+
+    `synchronous` runs them inline instead (screenshots, which render once and must see
+    everything). Whoever submits checks whether the result is still wanted.
+    """
+
+    _finished = Signal(int, object, bool)
+
+    def __init__(self, *, synchronous: bool, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._synchronous = synchronous
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(2)
+        self._tickets = itertools.count(1)
+        self._callbacks: dict[
+            int, tuple[Callable[[Any], None], Callable[[BaseException], None]]
+        ] = {}
+        self._finished.connect(self._on_finished)
+
+    def submit(
+        self,
+        work: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        if self._synchronous:
+            try:
+                result = work()
+            except Exception as exc:
+                on_error(exc)
+            else:
+                on_done(result)
+            return
+        ticket = next(self._tickets)
+        self._callbacks[ticket] = (on_done, on_error)
+
+        def run() -> None:
+            try:
+                result = work()
+            except Exception as exc:
+                self._finished.emit(ticket, exc, False)
+            else:
+                self._finished.emit(ticket, result, True)
+
+        self._pool.start(run)
+
+    def busy(self) -> bool:
+        return bool(self._callbacks)
+
+    def wait(self, timeout_ms: int = 10_000) -> bool:
+        """Block until every job is done (shutdown only)."""
+        return self._pool.waitForDone(timeout_ms)
+
+    @Slot(int, object, bool)
+    def _on_finished(self, ticket: int, value: Any, ok: bool) -> None:
+        callbacks = self._callbacks.pop(ticket, None)
+        if callbacks is None:
+            return
+        on_done, on_error = callbacks
+        if ok:
+            on_done(value)
+        else:
+            on_error(value)
+
+
+class _ReasonPanel(QFrame):
+    """Beside the failure-reason tree: what the selected reason means and how to fix it."""
+
+    def __init__(self, *, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("reason_panel")
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setWordWrap(True)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.explanation = QLabel()
+        self.fix_heading = QLabel("How to fix it")
+        mute(self.fix_heading)
+        self.fix = QLabel()
+        for label in (self.explanation, self.fix, self.fix_heading):
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setWordWrap(True)
+        for label in (self.title, self.explanation, self.fix):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 8)
+        layout.setSpacing(4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.explanation)
+        layout.addSpacing(4)
+        layout.addWidget(self.fix_heading)
+        layout.addWidget(self.fix)
+        layout.addStretch(1)
+        self.show_hint()
+
+    def show_hint(
+        self,
+        text: str = "Choose a failure reason to list its contacts and see "
+        "what it means and how to fix it.",
+    ) -> None:
+        self.title.setText("")
+        self.title.hide()
+        self.explanation.setText(text)
+        mute(self.explanation)
+        self.fix_heading.hide()
+        self.fix.hide()
+
+    def show_reason(self, title: str, explanation: str, fix: str) -> None:
+        self.title.setText(title)
+        self.title.show()
+        self.explanation.setPalette(self.palette())
+        self.explanation.setText(explanation)
+        self.fix.setText(fix)
+        self.fix_heading.show()
+        self.fix.show()
+
+
+class MainWindow(QMainWindow):
+    """The Health window over one database.
+
+    Signals:
+        connection_changed(str): the selected connection's id ("" for none).
+
+    Attributes:
+        connections_view, connections_model: the sidebar list.
+        banner, config_panel, actions_panel: the top of the window.
+        tabs: the status lists (`StatusTabs`).
+        failures_view, reason_panel: the failure-reason tree and its explanation.
+        importer: the `SnapshotImporter`.
+    """
+
+    connection_changed = Signal(str)
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        catalog: Catalog | None = None,
+        settings: QSettings | None = None,
+        db_path: Path | None = None,
+        synchronous: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("main_window")
+        self.setWindowTitle(APPLICATION)
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self._engine = engine
+        self._catalog = catalog if catalog is not None else load_catalog()
+        self._settings = settings if settings is not None else default_settings()
+        self._db_path = db_path
+        self._jobs = _Jobs(synchronous=synchronous, parent=self)
+        self._connection: Connection | None = None
+        self._failure_model: FailureTreeModel | None = None
+        self._close_when_idle = False
+        self._closed = False
+        self.last_summary: Summary | None = None
+
+        self.importer = SnapshotImporter(engine=engine, parent_widget=self)
+        self.importer.imported.connect(self._on_importer_imported)
+        self.importer.cancelled.connect(self._on_importer_cancelled)
+        self.importer.failed.connect(self._on_importer_failed)
+        self.importer.finished.connect(self._on_importer_finished)
+
+        self._build_central(synchronous)
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_status_bar()
+        self._restore_settings()
+        self.reload(select=self._remembered_connection())
+
+    # -- building -------------------------------------------------------------------------
+
+    def _build_central(self, synchronous: bool) -> None:
+        self.banner = StateBanner()
+        self.banner.connection_requested.connect(self._on_banner_connection_requested)
+        self.config_panel = ConfigPanel()
+        self.actions_panel = ActionsPanel()
+        self.tabs = StatusTabs(
+            engine=self._engine,
+            catalog=self._catalog,
+            settings=self._settings,
+            fetch_synchronously=synchronous,
+        )
+        self.tabs.copy_requested.connect(self.copy_rows)
+        self.tabs.contact_activated.connect(self._on_tabs_contact_activated)
+        self.tabs.failing_filter_cleared.connect(self._on_tabs_failing_filter_cleared)
+
+        glance = QHBoxLayout()
+        glance.setSpacing(32)
+        glance.addWidget(self.config_panel, 1)
+        glance.addWidget(self.actions_panel, 0, Qt.AlignmentFlag.AlignTop)
+
+        central = QWidget()
+        central.setObjectName("central")
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(12, 10, 12, 6)
+        layout.setSpacing(10)
+        layout.addWidget(self.banner)
+        layout.addLayout(glance)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+    def _build_docks(self) -> None:
+        self.connections_model = ConnectionListModel(parent=self)
+        self.connections_view = QListView()
+        self.connections_view.setObjectName("connections_view")
+        self.connections_view.setModel(self.connections_model)
+        self.connections_view.setItemDelegate(ConnectionDelegate(self.connections_view))
+        self.connections_view.setUniformItemSizes(True)
+        self.connections_view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.connections_view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.connections_view.selectionModel().currentChanged.connect(
+            self._on_connections_current_changed
+        )
+        self.connections_dock = QDockWidget("Connections", self)
+        self.connections_dock.setObjectName("connections_dock")
+        self.connections_dock.setWidget(self.connections_view)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.connections_dock)
+
+        self.failures_view = QTreeView()
+        self.failures_view.setObjectName("failures_view")
+        self.failures_view.setUniformRowHeights(True)
+        self.failures_view.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.failures_view.setAlternatingRowColors(False)
+        self.failures_view.setAllColumnsShowFocus(True)
+        self.reason_panel = _ReasonPanel()
+        self._failures_empty = QLabel("Nothing is failing.")
+        self._failures_empty.setTextFormat(Qt.TextFormat.PlainText)
+        self._failures_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        mute(self._failures_empty)
+        self._failures_empty.hide()
+        failures = QWidget()
+        failures_layout = QVBoxLayout(failures)
+        failures_layout.setContentsMargins(0, 0, 0, 0)
+        failures_layout.setSpacing(0)
+        failures_layout.addWidget(self.failures_view, 3)
+        failures_layout.addWidget(self._failures_empty, 3)
+        failures_layout.addWidget(self.reason_panel, 2)
+        self.failures_dock = QDockWidget("Failure reasons", self)
+        self.failures_dock.setObjectName("failures_dock")
+        self.failures_dock.setWidget(failures)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.failures_dock)
+        self.splitDockWidget(self.connections_dock, self.failures_dock, Qt.Orientation.Vertical)
+        self.resizeDocks([self.connections_dock], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks(
+            [self.connections_dock, self.failures_dock], [200, 500], Qt.Orientation.Vertical
+        )
+
+    def _action(
+        self,
+        text: str,
+        slot: Callable[[], Any],
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+        *,
+        name: str,
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        self.open_action = self._action(
+            "&Open Snapshot…",
+            self.open_snapshot_dialog,
+            QKeySequence.StandardKey.Open,
+            name="open_action",
+        )
+        self.export_action = self._action(
+            "&Export Current List to CSV…", self.export_dialog, "Ctrl+E", name="export_action"
+        )
+        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", name="quit_action")
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.copy_action = self._action(
+            "&Copy", self.copy_rows, QKeySequence.StandardKey.Copy, name="copy_action"
+        )
+        self.copy_email_action = self._action(
+            "Copy &Email", self.copy_emails, "Ctrl+Shift+C", name="copy_email_action"
+        )
+        self.copy_id_action = self._action(
+            "Copy &ID", self.copy_ids, "Ctrl+Alt+C", name="copy_id_action"
+        )
+        self.refresh_action = self._action(
+            "&Refresh", self.refresh, QKeySequence.StandardKey.Refresh, name="refresh_action"
+        )
+        self.about_action = self._action("&About Health Desk", self.show_about, name="about_action")
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.tabs.set_context_actions(
+            [self.copy_action, self.copy_email_action, self.copy_id_action]
+        )
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.setObjectName("recent_menu")
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.copy_action)
+        edit_menu.addAction(self.copy_email_action)
+        edit_menu.addAction(self.copy_id_action)
+        view_menu = bar.addMenu("&View")
+        view_menu.addAction(self.connections_dock.toggleViewAction())
+        view_menu.addAction(self.failures_dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addAction(self.refresh_action)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+        self._update_recent_menu()
+
+    def _build_status_bar(self) -> None:
+        self._db_label = QLabel()
+        self._db_label.setTextFormat(Qt.TextFormat.PlainText)
+        mute(self._db_label)
+        if self._db_path is not None:
+            self._db_label.setText(str(self._db_path))
+            self._db_label.setToolTip(plain_tooltip(f"Database: {self._db_path}"))
+        self.statusBar().addPermanentWidget(self._db_label)
+
+    # -- settings -------------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        geometry = self._settings.value(_KEY_GEOMETRY)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        state = self._settings.value(_KEY_STATE)
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state, _STATE_VERSION)
+        tab = self._settings.value(_KEY_TAB)
+        if isinstance(tab, str) and tab in {s.value for s in Status}:
+            self.tabs.set_current_status(Status(tab))
+
+    def _remembered_connection(self) -> str | None:
+        value = self._settings.value(_KEY_LAST)
+        return value if isinstance(value, str) and value else None
+
+    def save_settings(self) -> None:
+        self._settings.setValue(_KEY_GEOMETRY, self.saveGeometry())
+        self._settings.setValue(_KEY_STATE, self.saveState(_STATE_VERSION))
+        self._settings.setValue(_KEY_TAB, self.tabs.current_status().value)
+        if self._connection is not None:
+            self._settings.setValue(_KEY_LAST, self._connection.id)
+        self.tabs.save_state()
+        self._settings.sync()
+
+    def recent_files(self) -> list[Path]:
+        value = self._settings.value(_KEY_RECENT, [])
+        if isinstance(value, str):
+            value = [value]
+        return [Path(v) for v in value or [] if isinstance(v, str) and v]
+
+    def _remember_files(self, paths: Sequence[Path]) -> None:
+        recent = [str(p.resolve()) for p in paths]
+        recent += [str(p) for p in self.recent_files() if str(p) not in recent]
+        self._settings.setValue(_KEY_RECENT, recent[:MAX_RECENT])
+        if paths:
+            self._settings.setValue(_KEY_LAST_DIR, str(Path(paths[0]).resolve().parent))
+        self._update_recent_menu()
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for number, path in enumerate(recent, 1):
+            label = str(path).replace("&", "&&")
+            action = self.recent_menu.addAction(f"&{number} {label}" if number < 10 else label)
+            action.triggered.connect(lambda _=False, p=path: self.import_files([p]))
+        if recent:
+            self.recent_menu.addSeparator()
+            clear = self.recent_menu.addAction("Clear Menu")
+            clear.triggered.connect(self._on_clear_recent_triggered)
+        self.recent_menu.setEnabled(bool(recent))
+
+    @Slot()
+    def _on_clear_recent_triggered(self) -> None:
+        self._settings.setValue(_KEY_RECENT, [])
+        self._update_recent_menu()
+
+    # -- connections ----------------------------------------------------------------------
+
+    def current_connection(self) -> Connection | None:
+        return self._connection
+
+    def reload(self, *, select: str | None = None) -> None:
+        """Read the connections again and show `select` (else the one shown, else the first)."""
+        connections = list_connections(self._engine)
+        wanted = select or (self._connection.id if self._connection else None)
+        view_selection = self.connections_view.selectionModel()
+        view_selection.blockSignals(True)
+        self.connections_model.set_connections(connections)
+        view_selection.blockSignals(False)
+        row = self.connections_model.row_of(wanted) if wanted else -1
+        if row < 0 and connections:
+            row = 0
+        if row < 0:
+            self._show(None)
+            return
+        self._select_row(row, force=True)
+
+    def select_connection(self, connection_id: str) -> bool:
+        """Show the connection `connection_id`; False when the database does not hold it."""
+        row = self.connections_model.row_of(connection_id)
+        if row < 0:
+            return False
+        self._select_row(row)
+        return True
+
+    def _select_row(self, row: int, *, force: bool = False) -> None:
+        index = self.connections_model.index(row, 0)
+        selection = self.connections_view.selectionModel()
+        self.connections_view.scrollTo(index)
+        if selection.currentIndex() == index:
+            if force:
+                self._show(self.connections_model.connection(row))
+            return
+        # currentChanged shows it (_on_connections_current_changed)
+        selection.setCurrentIndex(index, selection.SelectionFlag.ClearAndSelect)
+
+    def refresh(self) -> None:
+        """Read everything again (File > Refresh, and after an import)."""
+        self.reload()
+
+    def _show(self, connection: Connection | None) -> None:
+        self._connection = connection
+        self.last_summary = None
+        ids = {c.id for c in self.connections_model.connections()}
+        self.banner.set_connection(connection, known_ids=ids)
+        self.config_panel.set_connection(connection)
+        self.actions_panel.set_connection(connection)
+        self.tabs.set_connection(connection)
+        self._set_failure_model(None, loading=connection is not None)
+        title = f"{connection.name} {_DASH} {APPLICATION}" if connection else APPLICATION
+        self.setWindowTitle(title)
+        self.export_action.setEnabled(connection is not None)
+        if connection is not None:
+            self._settings.setValue(_KEY_LAST, connection.id)
+            self._load_summary(connection)
+        self.connection_changed.emit(connection.id if connection else "")
+
+    def _load_summary(self, connection: Connection) -> None:
+        engine, catalog = self._engine, self._catalog
+
+        def done(result: Summary) -> None:
+            if self._closed or self._connection is None or self._connection.id != connection.id:
+                return  # stale: another connection is shown now
+            self.last_summary = result
+            self._set_failure_model(result)
+            self.actions_panel.set_summary(result)
+            self.tabs.set_totals(result.counts)
+            self.statusBar().showMessage(f"{result.total:,} contacts", 0)
+
+        def failed(exc: BaseException) -> None:
+            self.statusBar().showMessage(f"Could not read the summary: {error_text(exc)}")
+
+        self._jobs.submit(lambda: summary(engine, connection, catalog), done, failed)
+
+    def _set_failure_model(self, source: Summary | None, *, loading: bool = False) -> None:
+        """Show the failure-reason tree of `source` (read off the GUI thread), or none."""
+        old = self._failure_model
+        previous_selection = self.failures_view.selectionModel()
+        self._failure_model = None
+        self.reason_panel.show_hint()
+        if source is None:
+            self.failures_view.setModel(None)  # type: ignore[arg-type]
+        else:
+            model = FailureTreeModel(
+                engine=self._engine,
+                connection=source.connection,
+                catalog=self._catalog,
+                parent=self,
+                summary=source,
+            )
+            self._failure_model = model
+            self.failures_view.setModel(model)
+            self.failures_view.selectionModel().selectionChanged.connect(
+                self._on_failures_selection_changed
+            )
+            model.modelReset.connect(self._on_failure_model_reset)
+            header = self.failures_view.header()
+            header.setStretchLastSection(False)
+            header.setSectionResizeMode(0, header.ResizeMode.Stretch)
+            for column in range(1, model.columnCount()):
+                header.setSectionResizeMode(column, header.ResizeMode.ResizeToContents)
+        self._failures_empty.setText("Reading failure reasons…" if loading else "Nothing is failing.")
+        self._on_failure_model_reset()
+        if previous_selection is not None:
+            previous_selection.deleteLater()
+        if old is not None:
+            old.deleteLater()
+
+    def failure_model(self) -> FailureTreeModel | None:
+        """The failure-reason tree's model (None until the connection's summary is read)."""
+        return self._failure_model
+
+    @Slot()
+    def _on_failure_model_reset(self) -> None:
+        model = self._failure_model
+        empty = model is None or model.rowCount() == 0
+        self.failures_view.setVisible(not empty)
+        self._failures_empty.setVisible(empty)
+        self.reason_panel.setVisible(not empty)
+        if model is not None:
+            self.failures_view.expandToDepth(0)
+
+    # -- copy and export ------------------------------------------------------------------
+
+    def _selected_keys(self) -> tuple[list[int], list[int]]:
+        """The current table's selected rows and their contact keys."""
+        status = self.tabs.current_status()
+        model = self.tabs.model(status)
+        if model is None:
+            return [], []
+        rows = self.tabs.view(status).selected_rows()
+        if len(rows) > MAX_COPY_ROWS:
+            self.statusBar().showMessage(
+                f"{len(rows):,} rows are selected; copy at most {MAX_COPY_ROWS:,}, or use "
+                "File > Export Current List to CSV.",
+                8000,
+            )
+            return [], []
+        keys = [model.contact_key(row) for row in rows]
+        return rows, [key for key in keys if key is not None]
+
+    def _put_on_clipboard(self, lines: list[str], what: str) -> None:
+        if not lines:
+            return
+        QGuiApplication.clipboard().setText("\n".join(lines))
+        self.statusBar().showMessage(f"Copied {what}.", 4000)
+
+    @Slot()
+    def copy_rows(self) -> None:
+        """Edit > Copy: the selected rows as tab-separated text, as the table shows them."""
+        status = self.tabs.current_status()
+        model = self.tabs.model(status)
+        rows, _keys = self._selected_keys()
+        if model is None or not rows:
+            return
+        view = self.tabs.view(status)
+        header = view.horizontalHeader()
+        columns = [
+            header.logicalIndex(visual)
+            for visual in range(header.count())
+            if not header.isSectionHidden(header.logicalIndex(visual))
+        ]
+        lines = []
+        for row in rows:
+            cells = []
+            for column in columns:
+                value = model.index(row, column).data(Qt.ItemDataRole.DisplayRole)
+                text = "" if value is None else str(value)
+                cells.append(text.replace("\t", " ").replace("\n", " "))
+            lines.append("\t".join(cells))
+        self._put_on_clipboard(lines, f"{len(lines):,} row{'s' if len(lines) != 1 else ''}")
+
+    @Slot()
+    def copy_emails(self) -> None:
+        """Edit > Copy Email: the selected contacts' emails, one a line."""
+        _rows, keys = self._selected_keys()
+        contacts = get_contacts(self._engine, keys) if keys else []
+        lines = [contact.email for contact in contacts]
+        self._put_on_clipboard(lines, "the email" if len(lines) == 1 else f"{len(lines):,} emails")
+
+    @Slot()
+    def copy_ids(self) -> None:
+        """Edit > Copy ID: the selected contacts' app ids (a pair: both, tab-separated)."""
+        _rows, keys = self._selected_keys()
+        contacts = get_contacts(self._engine, keys) if keys else []
+        lines = ["\t".join(record.id for record in contact.records) for contact in contacts]
+        self._put_on_clipboard(lines, "the id" if len(lines) == 1 else f"{len(lines):,} ids")
+
+    @Slot()
+    def export_dialog(self) -> None:
+        """File > Export Current List to CSV…: asks where, then exports (off the GUI thread)."""
+        connection = self._connection
+        if connection is None:
+            return
+        status = self.tabs.current_status()
+        dialog = QFileDialog(self, f"Export {STATUS_LABELS[status]} to CSV")
+        dialog.setObjectName("export_dialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+        dialog.setNameFilter("CSV files (*.csv)")
+        dialog.setDefaultSuffix("csv")
+        folder = self._settings.value(_KEY_LAST_DIR, str(Path.home()))
+        dialog.setDirectory(str(folder))
+        dialog.selectFile(f"{connection.id}-{status.value}.csv")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(lambda name: self.export_current_list(Path(name)))
+        dialog.open()
+
+    def export_current_list(self, path: Path) -> None:
+        """Write the current tab's whole list (every contact of its status) to `path` as CSV;
+        the file appears whole or not at all."""
+        connection = self._connection
+        if connection is None:
+            return
+        status = self.tabs.current_status()
+        engine, catalog = self._engine, self._catalog
+
+        def work() -> int:
+            partial = path.with_name(path.name + ".partial")
+            try:
+                with open(partial, "w", encoding="utf-8", newline="") as handle:
+                    count = write_csv(
+                        handle, iter_contacts(engine, connection.id, [status]), connection, catalog
+                    )
+                partial.replace(path)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+            return count
+
+        def done(count: int) -> None:
+            self.statusBar().showMessage(f"Exported {count:,} contacts to {path}", 8000)
+
+        def failed(exc: BaseException) -> None:
+            show_error(self, "Export failed", f"Could not export to {path}.\n\n{error_text(exc)}")
+
+        self.statusBar().showMessage(f"Exporting {STATUS_LABELS[status]} to {path}…")
+        self._jobs.submit(work, done, failed)
+
+    # -- imports --------------------------------------------------------------------------
+
+    @Slot()
+    def open_snapshot_dialog(self) -> None:
+        dialog = QFileDialog(self, "Open Snapshot")
+        dialog.setObjectName("open_dialog")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.setNameFilter(SNAPSHOT_FILTER)
+        dialog.setDirectory(str(self._settings.value(_KEY_LAST_DIR, str(Path.home()))))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.filesSelected.connect(lambda names: self.import_files([Path(n) for n in names]))
+        dialog.open()
+
+    def import_files(self, paths: Sequence[Path]) -> bool:
+        """Import snapshot files (off the GUI thread), then show what they brought."""
+        if self.importer.is_running():
+            self.statusBar().showMessage("An import is running; wait for it or cancel it.", 6000)
+            return False
+        paths = [Path(p) for p in paths]
+        started = self.importer.start(paths)
+        if started:
+            self.open_action.setEnabled(False)
+            self.recent_menu.setEnabled(False)
+            names = ", ".join(p.name for p in paths)
+            self.statusBar().showMessage(f"Importing {names}…")
+        return started
+
+    @Slot(object, list)
+    def _on_importer_imported(self, report: IngestReport, paths: list[Path]) -> None:
+        self._remember_files(paths)
+        names = ", ".join(p.name for p in paths)
+        self.statusBar().showMessage(
+            f"Imported {names}: {report.records:,} records, {report.mappings:,} mappings, "
+            f"{report.events_new:,} new events.",
+            10_000,
+        )
+        decided = list(report.decided)
+        self.reload(select=decided[0] if decided else None)
+
+    @Slot()
+    def _on_importer_cancelled(self) -> None:
+        self.statusBar().showMessage("Import cancelled; the database is unchanged.", 8000)
+
+    @Slot(str)
+    def _on_importer_failed(self, _text: str) -> None:
+        self.statusBar().showMessage("Import failed; the database is unchanged.", 8000)
+
+    @Slot()
+    def _on_importer_finished(self) -> None:
+        self.open_action.setEnabled(True)
+        self._update_recent_menu()
+        if self._close_when_idle:
+            self.close()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _local_files(event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = _local_files(event.mimeData().urls())
+        if paths:
+            event.acceptProposedAction()
+            self.import_files(paths)
+
+    # -- about, closing -------------------------------------------------------------------
+
+    @Slot()
+    def show_about(self) -> None:
+        box = QMessageBox(self)
+        box.setObjectName("about_box")
+        box.setWindowTitle(f"About {APPLICATION}")
+        box.setIconPixmap(app_icon().pixmap(64, 64))
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(
+            f"{APPLICATION} {__version__}\n\n"
+            "Why is this contact not syncing? Health Desk shows every contact of a "
+            "contact-sync connection with its status and the reason for it."
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.importer.is_running():
+            # Cancel and close once the import has rolled back: no wait on the GUI thread.
+            self._close_when_idle = True
+            self.importer.cancel()
+            self.statusBar().showMessage("Cancelling the import before closing…")
+            event.ignore()
+            return
+        self.save_settings()
+        self._closed = True
+        self._jobs.wait()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop every worker (blocking; for the end of the application)."""
+        self.importer.cancel()
+        self.importer.wait()
+        self._jobs.wait()
+
+    # -- slots ----------------------------------------------------------------------------
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_connections_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self._show(self.connections_model.connection(current.row()))
+
+    @Slot(str)
+    def _on_banner_connection_requested(self, connection_id: str) -> None:
+        if not self.select_connection(connection_id):
+            self.statusBar().showMessage(f"The connection {connection_id} is not in this database.")
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_failures_selection_changed(
+        self, _selected: QItemSelection, _old: QItemSelection
+    ) -> None:
+        model = self._failure_model
+        indexes = self.failures_view.selectionModel().selectedIndexes()
+        index = indexes[0].siblingAtColumn(0) if indexes else QModelIndex()
+        if model is None or not index.isValid():
+            self.tabs.set_failing_filter(None)
+            self.reason_panel.show_hint()
+            return
+        contact_filter = index.data(FailureTreeModel.FilterRole)
+        path = _node_path(index)
+        if contact_filter is not None:
+            self.tabs.set_failing_filter(contact_filter, _PATH_SEPARATOR.join(path))
+            self.tabs.set_current_status(Status.FAILING)
+        found = model.explanation_for(index)
+        if found is None:
+            self.reason_panel.show_hint(
+                "Choose a category below it to see what it means and how to fix it."
+            )
+        else:
+            explanation, fix = found
+            self.reason_panel.show_reason(_PATH_SEPARATOR.join(path), explanation, fix)
+
+    @Slot()
+    def _on_tabs_failing_filter_cleared(self) -> None:
+        self.failures_view.clearSelection()
+        self.failures_view.setCurrentIndex(QModelIndex())
+        self.tabs.set_failing_filter(None)
+        self.reason_panel.show_hint()
+
+    @Slot(int)
+    def _on_tabs_contact_activated(self, key: int) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        contacts = get_contacts(self._engine, [key])
+        if contacts:
+            contact = contacts[0]
+            why = explain(contact, connection, self._catalog)
+            self.statusBar().showMessage(f"{contact.name or contact.email or key}: {why}")
+
+
+def _node_path(index: QModelIndex) -> list[str]:
+    """The display texts from the tree's top down to `index`."""
+    parts: list[str] = []
+    while index.isValid():
+        parts.append(str(index.siblingAtColumn(0).data(Qt.ItemDataRole.DisplayRole) or ""))
+        index = index.parent()
+    return list(reversed(parts))
+
+
+def _local_files(urls: Sequence[QUrl]) -> list[Path]:
+    paths = [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]
+    return [path for path in paths if path.is_file()]

@@ -1,0 +1,1 @@
+"""Status and application icons (SVG), read through importlib.resources by ui.icons."""
