@@ -72,7 +72,7 @@ def floor(path: Path, db_path: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep the files")
@@ -86,33 +86,46 @@ def main() -> None:
             "generate the snapshot",
             lambda: generate(snapshot, contacts=args.contacts, seed=args.seed),
         )
-    lines = sum(1 for _ in gzip.open(snapshot, "rb"))
+    with gzip.open(snapshot, "rb") as handle:
+        lines = sum(1 for _ in handle)
     size = snapshot.stat().st_size / 2**20
     print(f"  snapshot: {lines:,} lines, {size:,.1f} MiB gzip")
 
     for stale in work.glob("*.sqlite3*"):
         stale.unlink()
     _, floor_s = timed(
-        "floor: read + parse + insert, one table", lambda: floor(snapshot, work / "floor.sqlite3")
+        "floor: read + parse + insert, one table",
+        lambda: floor(snapshot, work / "floor.sqlite3"),
     )
     engine = open_db(work / "healthdesk.sqlite3")
+    phases: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def progress(_done: int, _total: int, phase: str) -> None:
+        phases.setdefault(phase, time.perf_counter() - started)
+
     report, import_s = timed(
-        "healthdesk import (fresh database)", lambda: import_snapshots(engine, [snapshot])
+        "healthdesk import (new database)",
+        lambda: import_snapshots(engine, [snapshot], on_progress=progress),
     )
     _, again_s = timed(
-        "healthdesk import again (nothing changes)", lambda: import_snapshots(engine, [snapshot])
+        "healthdesk import again (nothing changes)",
+        lambda: import_snapshots(engine, [snapshot]),
     )
     total = sum(sum(counts(engine, c.id).values()) for c in list_connections(engine))
     engine.dispose()
     db_size = (work / "healthdesk.sqlite3").stat().st_size / 2**20
+    read_s = phases.get("deciding", import_s)
 
     print()
     print(f"  items {report.items:,}; visible contacts {total:,}; database {db_size:,.0f} MiB")
     print(
-        f"  import / floor            {import_s / floor_s:5.2f}x   ({import_s:.1f} s vs {floor_s:.1f} s)"
+        f"  import / floor        {import_s / floor_s:5.2f}x  ({import_s:.1f} s vs {floor_s:.1f} s)"
     )
-    print(f"  re-import / floor         {again_s / floor_s:5.2f}x")
-    print(f"  import throughput         {lines / import_s:,.0f} lines/s")
+    print(f"    read, check, write  {read_s:6.1f} s")
+    print(f"    decide, index       {import_s - read_s:6.1f} s")
+    print(f"  re-import / floor     {again_s / floor_s:5.2f}x  ({again_s:.1f} s)")
+    print(f"  import throughput     {lines / import_s:,.0f} lines/s")
 
 
 if __name__ == "__main__":

@@ -176,7 +176,7 @@ class Ingestor:
         return row is not None
 
     def _build_deferred(self, table: str) -> None:
-        for index in [i for i in self._deferred if i.table.name == table]:
+        for index in [i for i in self._deferred if i.table is not None and i.table.name == table]:
             self._cursor.execute(create_index_sql(index))
             self._deferred.remove(index)
 
@@ -411,7 +411,7 @@ class Ingestor:
         events = self._events
         self._events = []
         known = self._known_events(events)
-        rows = []
+        rows: list[tuple[object, ...]] = []
         work_of = self._work
         for event in events:
             if known and (event.connection, event.seq) in known:

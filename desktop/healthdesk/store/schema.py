@@ -145,7 +145,7 @@ DEFERRABLE_INDEXES = (
 
 def deferrable_indexes() -> list[Index]:
     by_name = {
-        index.name: index for table in Base.metadata.tables.values() for index in table.indexes
+        str(index.name): index for table in Base.metadata.tables.values() for index in table.indexes
     }
     return [by_name[name] for name in DEFERRABLE_INDEXES]
 
