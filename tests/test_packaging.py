@@ -26,6 +26,11 @@ def test_every_package_in_the_source_tree_is_listed() -> None:
         ".".join(path.parent.relative_to(ROOT / "desktop").parts)
         for path in (ROOT / "desktop" / "healthdesk").rglob("__init__.py")
     }
+    for folder, package in (("data", "healthdesk.data"), ("resources", "healthdesk.resources")):
+        found.update(
+            ".".join((package, *path.parent.relative_to(ROOT / folder).parts))
+            for path in (ROOT / folder).rglob("__init__.py")
+        )
     listed = set(SETUPTOOLS["packages"])
     assert found - listed == set(), "add these to [tool.setuptools] packages"
     for package in listed:

@@ -710,3 +710,9 @@ def test_error_in_second_file_names_that_file(tmp_path: Path) -> None:
     with pytest.raises(CatalogError) as error:
         Catalog.load([good, bad])
     assert str(error.value).startswith(f"{bad}: reason #2 (line 9): invalid regex in 'match'")
+
+
+def test_emails_with_apostrophes_and_plus_are_masked_whole() -> None:
+    one = fingerprint("X", "Jane.O'Neil@example.co.uk looks fake")
+    two = fingerprint("X", "bob+news@example.com looks fake")
+    assert one == two == "X: <email> looks fake"

@@ -212,8 +212,11 @@ def test_error_in_the_middle_names_file_line_and_key(tmp_path: Path, compress: b
     path = feed.write(tmp_path / "s.jsonl", items, compress=compress)
     err = read_error(path)
     assert (err.source, err.line, err.key) == (str(path), 6, "seq")
-    assert err.problem == "expected a whole number >= 0, got -1"
-    assert str(err) == f'{path}:6: key "seq": expected a whole number >= 0, got -1'
+    assert err.problem == "expected a whole number from 0 to 4611686018427387903, got -1"
+    assert (
+        str(err)
+        == f'{path}:6: key "seq": expected a whole number from 0 to 4611686018427387903, got -1'
+    )
 
 
 @pytest.mark.parametrize(

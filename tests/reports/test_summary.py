@@ -75,7 +75,10 @@ LOCKED = SyncState(Phase.LOCKED, locked_by=LockedBy("c-9", "Salesforce → HubSp
         (SyncState(Phase.ACTIVE), "Active and listening for changes"),
         (SyncState(Phase.PAUSED), "Paused"),
         (LOCKED, "Waiting for Salesforce → HubSpot (c-9) to finish"),
-        (SyncState(Phase.LOCKED, locked_by=LockedBy("c-9", "")), "Waiting for c-9 (c-9) to finish"),
+        (
+            SyncState(Phase.LOCKED, locked_by=LockedBy("c-9", "")),
+            "Waiting for connection c-9 to finish",
+        ),
         (SyncState(Phase.LOCKED), "Waiting for another connection to finish"),
         (
             SyncState(Phase.ERROR, message="The HubSpot login has expired."),

@@ -260,3 +260,40 @@ def test_partial_re_decision_equals_a_full_one(tmp_path: Path, seed: int) -> Non
     finally:
         incremental.dispose()
         whole.dispose()
+
+
+def test_a_numeric_rule_value_matches_the_same_number_in_a_field(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rules = [
+        {"id": "r1", "from": "a", "all": [{"field": "score", "op": "equals", "value": 5.0}]},
+        {"id": "r2", "from": "a", "all": [{"field": "size", "op": "in", "value": [10, 20.0]}]},
+    ]
+    items = [
+        feed.connection(rules=rules),
+        feed.record("a", "1", email="p@x.com", fields={"score": 5}),
+        feed.record("a", "2", email="q@x.com", fields={"score": 5.0}),
+        feed.record("a", "3", email="r@x.com", fields={"size": 20}),
+        feed.record("a", "4", email="s@x.com", fields={"score": 6, "size": 30}),
+    ]
+    import_items(engine, tmp_path / "s.jsonl", items)
+    assert [status_of(engine, "a", i) for i in "1234"] == [
+        "pending",
+        "pending",
+        "pending",
+        "excluded",
+    ]
+
+
+def test_the_largest_event_seq_is_refused_with_its_line(engine: Engine, tmp_path: Path) -> None:
+    items = [
+        feed.connection(),
+        feed.record("a", "1", email="p@x.com"),
+        feed.event(2**62, "a", "1", "failed"),
+    ]
+    path = feed.write(tmp_path / "s.jsonl", items)
+    with pytest.raises(FeedError, match=r":4: key \"seq\": expected a whole number from 0"):
+        import_snapshots(engine, [path])
+    items[2] = feed.event(2**62 - 1, "a", "1", "failed")
+    import_items(engine, tmp_path / "ok.jsonl", items)
+    assert status_of(engine, "a", "1") == "failing"

@@ -134,6 +134,7 @@ def _explain_status(contact: ContactView, connection: Connection, catalog: Catal
         return f"{target} refused the last write ({category}).{detail}"
     if status is Status.PENDING:
         return "Matches the rules and waits for its first sync."
-    if contact.since:
-        return f"Linked in both apps since {contact.since[:10]}; the last write succeeded."
-    return "Linked in both apps; the last write succeeded."
+    # In sync: matching the rules, and no write into either app failed since the last
+    # success (there may have been no write at all yet).
+    since = f" since {contact.since[:10]}" if contact.since else ""
+    return f"Linked in both apps{since} and matching the rules, with no failed write."

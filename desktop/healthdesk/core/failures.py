@@ -41,7 +41,11 @@ __all__ = [
 # regex finds the "@" and its domain (a fast literal search); the local part is walked
 # back from the "@" by _mask_emails (a regex starting with it would try every position).
 _EMAIL_DOMAIN = re.compile(r"@+[\w-]+(?:\.[\w-]+)*")
-_EMAIL_LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+%-")
+# The characters RFC 5322 allows in an unquoted local part (O'Neil@…, a+b@…), less
+# "/", "=", "?" and "&", which in practice mark an e-mail inside a URL's query.
+_EMAIL_LOCAL = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.!#$%'*+^_`{|}~-"
+)
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
 # A URL starts after anything but a letter (a digit before it becomes "<n>" later, which a
 # second masking must see the same way) and runs to the next white space, quote or

@@ -383,7 +383,12 @@ class ConditionResult:
     def why_not(self) -> str:
         """“lifecycle stage equal to “customer”, but it is “lead”” (for a failing one)."""
         shown = _quote(self.actual) if self.actual else "empty"
-        return f"{_needs(self.condition)}, but it is {shown}"
+        text = f"{_needs(self.condition)}, but it is {shown}"
+        value = self.condition.value
+        if isinstance(value, str) and self.actual and _norm(self.actual) == _norm(value):
+            # "not equal to “Partner”, but it is “partner”" reads as a contradiction.
+            text += " (case and surrounding spaces are ignored)"
+        return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,8 +36,11 @@ from healthdesk.core.model import (
     Side,
     SyncState,
 )
+from healthdesk.core.rules import field_text
 
 _SIDES = {"a": Side.A, "b": Side.B}
+#: The largest event seq: the store packs (seq, failed) into one SQLite integer.
+MAX_SEQ = 2**62 - 1
 _OUTCOMES = {o.value: o for o in Outcome}
 _DIRECTIONS = {d.value: d for d in Direction}
 _PHASES = {p.value: p for p in Phase}
@@ -233,15 +236,14 @@ def _rule_value(op: Op, cond: Mapping[str, Any], path: str) -> str | tuple[str, 
         for i, entry in enumerate(value):
             if isinstance(entry, bool) or not isinstance(entry, str | int | float):
                 raise _wrong(f"{path}value[{i}]", "a string or number", entry)
-            texts.append(str(entry))
+            texts.append(field_text(entry))
         return tuple(texts)
     if value is None:
         raise FeedError("is missing", key=path + "value")
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if not isinstance(value, str | int | float):
         raise _wrong(path + "value", "a string, number or boolean", value)
-    return str(value)
+    # The same text as a field holding this value reads as, so 5.0 equals a field of 5.
+    return field_text(value)
 
 
 def _parse_rules(raw: Any) -> tuple[Rule, ...]:
@@ -426,7 +428,7 @@ def parse_event(obj: Mapping[str, Any]) -> Event:
         type(connection) is str
         and connection
         and type(seq) is int
-        and seq >= 0
+        and 0 <= seq <= MAX_SEQ
         and side is not None
         and type(record_id) is str
         and record_id
@@ -444,8 +446,8 @@ def parse_event(obj: Mapping[str, Any]) -> Event:
 def _parse_event_checked(obj: Mapping[str, Any]) -> Event:
     connection = _string(obj, "connection", nonempty=True)
     seq = _required(obj, "seq")
-    if type(seq) is not int or seq < 0:
-        raise FeedError(f"expected a whole number >= 0, got {seq!r}", key="seq")
+    if type(seq) is not int or not 0 <= seq <= MAX_SEQ:
+        raise FeedError(f"expected a whole number from 0 to {MAX_SEQ}, got {seq!r}", key="seq")
     at = canonical_time(_required(obj, "at"), "at")
     app = _choice(obj, "app", _SIDES)
     record_id = _string(obj, "id", nonempty=True)

@@ -90,7 +90,9 @@ def state_text(connection: Connection) -> str:
             other = state.locked_by
             if other is None:
                 return "Waiting for another connection to finish"
-            return f"Waiting for {other.name or other.id} ({other.id}) to finish"
+            if not other.name:
+                return f"Waiting for connection {other.id} to finish"
+            return f"Waiting for {other.name} ({other.id}) to finish"
         case Phase.ERROR:
             return f"Error: {state.message}" if state.message else "Error"
 

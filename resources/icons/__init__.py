@@ -1,1 +1,0 @@
-"""Status and application icons (SVG), read through importlib.resources by ui.icons."""
