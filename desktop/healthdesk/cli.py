@@ -20,6 +20,7 @@ from sqlalchemy.exc import DatabaseError
 
 from healthdesk import __version__
 from healthdesk.core.failures import CatalogError
+from healthdesk.core.model import STATUS_ORDER
 from healthdesk.feed.items import FeedError
 from healthdesk.store.ingest import ImportCancelled
 
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source(exp)
     exp.add_argument(
         "--status",
-        choices=["in_sync", "excluded", "duplicate", "failing", "pending"],
+        choices=[status.value for status in STATUS_ORDER],
         action="append",
         help="only contacts of this status (repeatable)",
     )
@@ -94,15 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     fnd.add_argument("args", nargs="+", metavar="[FILE] QUERY")
     fnd.add_argument("--db", metavar="PATH", help="the database file (default: your own)")
     fnd.add_argument("--connection", metavar="ID", help="the connection")
-    fnd.add_argument(
-        "--limit", type=_positive, default=200, help="at most this many (default 200)"
-    )
+    fnd.add_argument("--limit", type=_positive, default=200, help="at most this many (default 200)")
     fnd.add_argument("--json", action="store_true", help="print a JSON list")
 
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
-    gen.add_argument(
-        "--contacts", type=_positive, default=2000, help="about this many contacts"
-    )
+    gen.add_argument("--contacts", type=_positive, default=2000, help="about this many contacts")
     gen.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
     gen.add_argument("-o", "--output", metavar="FILE", required=True)
     gen.add_argument("--no-compress", action="store_true", help="plain JSON Lines")
@@ -226,10 +223,15 @@ def _cmd_find(args: argparse.Namespace, out: TextIO) -> None:
         if args.json:
             import orjson
 
-            rows = [contact_json(c, connection, catalog) for c in found]
+            rows = [contact_json(c, connection, catalog) for c in found.contacts]
             out.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         else:
-            out.write(find_text(found, connection, query))
+            out.write(find_text(found.contacts, connection, query, total=found.total))
+        if found.total > len(found.contacts):
+            sys.stderr.write(
+                f"healthdesk: showing the first {len(found.contacts):,} of {found.total:,} "
+                "matches (--limit shows more)\n"
+            )
 
 
 def _cmd_generate(args: argparse.Namespace, out: TextIO) -> None:

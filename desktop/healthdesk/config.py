@@ -7,8 +7,8 @@ from pathlib import Path
 import platformdirs
 
 from healthdesk.core.failures import Catalog, bundled_catalog
+from healthdesk.store.db import APP_NAME
 
-APP_NAME = "healthdesk"
 USER_CATALOG_NAME = "failure-catalog.toml"
 
 

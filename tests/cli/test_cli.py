@@ -748,3 +748,16 @@ def test_a_broken_user_catalog_is_one_error_line(run: Run, snapshot: Path, isola
     path = user_catalog(isolated_home, '[[reason]]\napp = "mailchimp"\nbogus = 1\n')
 
     assert_error(run("summary", snapshot), str(path), "bogus")
+
+
+def test_find_says_when_it_shows_only_the_first_matches(run: Run, snapshot: Path):
+    everyone = run("find", snapshot, "@", "--json")
+    total = len(json.loads(everyone.out))
+    assert total > 2
+
+    cut = run("find", snapshot, "@", "--limit", "2")
+    assert cut.code == 0
+    lines = cut.out.splitlines()
+    assert lines[0] == f"{total:,} contacts match “@”; the first 2 by name:"
+    assert len(lines) == 3
+    assert cut.err == f"healthdesk: showing the first 2 of {total:,} matches (--limit shows more)\n"

@@ -251,7 +251,7 @@ def test_write_csv_of_nothing_is_the_header():
 
 
 def test_find_text():
-    text = find_text([PAIR, DUPLICATE, NO_EMAIL], CONNECTION, "x")
+    text = find_text([PAIR, DUPLICATE, NO_EMAIL], CONNECTION, "x", total=3)
 
     assert text.splitlines() == [
         "3 contact(s) match “x”:",
@@ -259,4 +259,6 @@ def test_find_text():
         f"  {'Duplicates':<28} +Bob <bob@x.com>  [Mailchimp mc-2]",
         f"  {'Excluded (no email)':<28} (no name) <>  [HubSpot 7]",
     ]
-    assert find_text([], CONNECTION, "zz") == "No contact matches “zz”.\n"
+    assert find_text([], CONNECTION, "zz", total=0) == "No contact matches “zz”.\n"
+    cut = find_text([PAIR], CONNECTION, "x", total=1234)
+    assert cut.splitlines()[0] == "1,234 contacts match “x”; the first 1 by name:"

@@ -7,7 +7,7 @@ health engine decides over them. See ../shared/design/health-semantics.md.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -236,14 +236,3 @@ class Header:
 
 
 Item = Connection | Record | MappingItem | Event
-
-
-@dataclass(slots=True)
-class Counts:
-    """Contacts per status; always adds up to the number of visible contacts."""
-
-    by_status: dict[Status, int] = field(default_factory=lambda: dict.fromkeys(STATUS_ORDER, 0))
-
-    @property
-    def total(self) -> int:
-        return sum(self.by_status.values())

@@ -95,11 +95,6 @@ def _norm(value: Any) -> str:
     return field_text(value).strip().casefold()
 
 
-def _norm_value(value: str | tuple[str, ...] | None) -> str:
-    """A text condition value, normalized (defensive: None and lists become text)."""
-    return _norm(value)
-
-
 def _norm_values(value: str | tuple[str, ...] | None) -> frozenset[str]:
     """A list condition value, each entry normalized (a single text is a one-entry list)."""
     if value is None:
@@ -166,7 +161,7 @@ def _test(condition: Condition) -> _Test:
 
         return not_in
 
-    target = _norm_value(condition.value)
+    target = _norm(condition.value)
     if op is Op.EQUALS:
 
         def equals(v: Any) -> bool:

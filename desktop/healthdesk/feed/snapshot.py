@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,14 +20,6 @@ GZIP_MAGIC = b"\x1f\x8b"
 #: The longest line the reader accepts: a record with enormous `fields` is an input error,
 #: not a reason to hold gigabytes in memory.
 MAX_LINE_BYTES = 16 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class RawLine:
-    """One line of a file as bytes, with its 1-based number."""
-
-    number: int
-    data: bytes
 
 
 def header_item(exported_at: str) -> dict[str, Any]:

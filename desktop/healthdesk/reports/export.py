@@ -104,10 +104,15 @@ def write_csv(
     return count
 
 
-def find_text(contacts: list[ContactView], connection: Connection, query: str) -> str:
+def find_text(
+    contacts: list[ContactView], connection: Connection, query: str, *, total: int
+) -> str:
     if not contacts:
         return f"No contact matches “{query}”.\n"
-    lines = [f"{len(contacts):,} contact(s) match “{query}”:"]
+    if total > len(contacts):
+        lines = [f"{total:,} contacts match “{query}”; the first {len(contacts):,} by name:"]
+    else:
+        lines = [f"{total:,} contact(s) match “{query}”:"]
     for contact in contacts:
         ids = " + ".join(f"{connection.app(r.app).name} {r.id}" for r in contact.records)
         label = STATUS_LABELS[contact.status]

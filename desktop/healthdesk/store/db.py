@@ -50,7 +50,7 @@ def _migrations_config(connection: SAConnection) -> Config:
 
 
 def create_db_engine(path: Path | str) -> Engine:
-    """An engine on the SQLite file at `path` (":memory:" is refused: use a temp file)."""
+    """An engine on the SQLite file at `path`, its folder created when missing."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(

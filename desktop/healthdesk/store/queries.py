@@ -7,6 +7,7 @@ decisions) or of the event history; nothing here decides a status.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,18 @@ def _raw(connection: SAConnection, sql: str, params: Sequence[Any] = ()) -> list
     return list(connection.exec_driver_sql(sql, tuple(params)))
 
 
+@contextmanager
+def _snapshot(engine: Engine) -> Iterator[SAConnection]:
+    """A connection whose reads all see one state of the database, even while an import
+    commits beside them (WAL: a read transaction keeps its snapshot)."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("BEGIN")
+        try:
+            yield connection
+        finally:
+            connection.exec_driver_sql("ROLLBACK")
+
+
 def list_connections(engine: Engine) -> list[Connection]:
     with engine.connect() as connection:
         rows = _raw(connection, f"SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY name, id")
@@ -79,11 +92,15 @@ def get_connection(engine: Engine, connection_id: str | None) -> Connection:
 
 def counts(engine: Engine, connection_id: str) -> dict[Status, int]:
     with engine.connect() as connection:
-        rows = _raw(
-            connection,
-            "SELECT status, COUNT(*) FROM contacts WHERE connection_id = ? GROUP BY status",
-            (connection_id,),
-        )
+        return _counts(connection, connection_id)
+
+
+def _counts(connection: SAConnection, connection_id: str) -> dict[Status, int]:
+    rows = _raw(
+        connection,
+        "SELECT status, COUNT(*) FROM contacts WHERE connection_id = ? GROUP BY status",
+        (connection_id,),
+    )
     found = dict.fromkeys(STATUS_ORDER, 0)
     for status, count in rows:
         found[Status(status)] = count
@@ -92,7 +109,8 @@ def counts(engine: Engine, connection_id: str) -> dict[Status, int]:
 
 def summary(engine: Engine, connection: Connection, catalog: Catalog) -> Summary:
     cid = connection.id
-    with engine.connect() as db:
+    with _snapshot(engine) as db:
+        found = _counts(db, cid)
         excluded_rows = _raw(
             db,
             "SELECT reason, COUNT(*) FROM contacts WHERE connection_id = ? AND status = ? "
@@ -129,7 +147,7 @@ def summary(engine: Engine, connection: Connection, catalog: Catalog) -> Summary
     failures.sort(key=lambda group: (-group.count, group.app, group.category, group.fingerprint))
     return Summary(
         connection=connection,
-        counts=counts(engine, cid),
+        counts=found,
         excluded=excluded,
         actions=actions,
         failures=failures,
@@ -230,50 +248,55 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def find(engine: Engine, connection_id: str, query: str, *, limit: int = 200) -> list[ContactView]:
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The first contacts that match a search, by name, and how many match in all."""
+
+    contacts: list[ContactView]
+    total: int
+
+
+def find(engine: Engine, connection_id: str, query: str, *, limit: int = 200) -> Found:
     """Contacts one of whose records' name, email or app id contains `query`.
 
     Case-insensitive (SQLite's LIKE folds ASCII; a query with other letters is compared
-    after Unicode case folding, which costs a Python call per row).
+    after Unicode case folding, which costs a Python call per row). Sorted and cut in SQL.
     """
     text = query.strip()
     if not text:
-        return []
-    with engine.connect() as db:
+        return Found([], 0)
+    with _snapshot(engine) as db:
         if text.isascii():
-            pattern = _like_pattern(text)
-            sql = (
-                "SELECT rid FROM records WHERE connection_id = ? AND (name LIKE ?1 ESCAPE '\\' "
-                "OR email LIKE ?1 ESCAPE '\\' OR ext_id LIKE ?1 ESCAPE '\\')"
+            hits = " OR ".join(
+                f"{column} LIKE ?2 ESCAPE '\\'" for column in ("name", "email", "ext_id")
             )
-            sql = sql.replace("?1", "?")
-            params: tuple[Any, ...] = (connection_id, pattern, pattern, pattern)
+            value = _like_pattern(text)
         else:
             dbapi = db.connection.driver_connection
             assert dbapi is not None
             dbapi.create_function("hd_casefold", 1, _casefold, deterministic=True)
-            folded = text.casefold()
-            sql = (
-                "SELECT rid FROM records WHERE connection_id = ? AND (instr(hd_casefold(name), ?)"
-                " OR instr(hd_casefold(email), ?) OR instr(hd_casefold(ext_id), ?))"
+            hits = " OR ".join(
+                f"instr(hd_casefold({column}), ?2)" for column in ("name", "email", "ext_id")
             )
-            params = (connection_id, folded, folded, folded)
-        rids = [row[0] for row in db.exec_driver_sql(sql, params)]
-        keys: list[int] = []
-        for start in range(0, len(rids), 900):
-            chunk = rids[start : start + 900]
-            marks = ",".join("?" * len(chunk))
-            keys.extend(
-                row[0]
-                for row in db.exec_driver_sql(
-                    f"SELECT rid FROM contacts WHERE connection_id = ? AND (rid IN ({marks}) "
-                    f"OR b_rid IN ({marks}))",
-                    (connection_id, *chunk, *chunk),
-                )
+            value = text.casefold()
+        matching = f"""
+            WITH hits AS (SELECT rid FROM records WHERE connection_id = ?1 AND ({hits}))
+            SELECT {{what}} FROM contacts c
+            WHERE c.connection_id = ?1 AND (c.rid IN hits OR c.b_rid IN hits)
+        """
+        params = (connection_id, value)
+        (total,) = _raw(db, matching.format(what="COUNT(*)"), params)[0]
+        # Named contacts first, in the order people expect (not capitals before lower case).
+        keys = [
+            row[0]
+            for row in _raw(
+                db,
+                matching.format(what="c.rid")
+                + f" ORDER BY c.name = '', c.name COLLATE NOCASE, c.rid LIMIT {limit:d}",
+                params,
             )
-    contacts = get_contacts(engine, sorted(set(keys)))
-    contacts.sort(key=lambda c: (c.name.casefold(), c.key))
-    return contacts[:limit]
+        ]
+    return Found(get_contacts(engine, keys), int(total))
 
 
 def _casefold(value: str | None) -> str:
