@@ -159,7 +159,8 @@ def _cmd_import(args: argparse.Namespace, out: TextIO) -> None:
             if connection.id not in decided:
                 continue
             found = counts(engine, connection.id)
-            how = "all decided" if connection.id in report.full else "changes decided"
+            changed = decided[connection.id]
+            how = "all decided" if connection.id in report.full else f"{changed:,} changed"
             parts = ", ".join(f"{status.value} {n:,}" for status, n in found.items())
             out.write(f"  {connection.id} ({connection.name}): {parts} [{how}]\n")
         if not decided:

@@ -297,3 +297,18 @@ def test_the_largest_event_seq_is_refused_with_its_line(engine: Engine, tmp_path
     items[2] = feed.event(2**62 - 1, "a", "1", "failed")
     import_items(engine, tmp_path / "ok.jsonl", items)
     assert status_of(engine, "a", "1") == "failing"
+
+
+def test_a_record_sent_twice_in_a_file_is_no_change_on_re_import(
+    engine: Engine, tmp_path: Path
+) -> None:
+    items = [*base_items(), feed.record("a", "3", email="carol@example.com")]
+    # The later version of a:3 lands in another batch than the first.
+    items[6:6] = [feed.record("a", f"x{i}", email=f"x{i}@example.com") for i in range(5100)]
+    path = feed.write(tmp_path / "s.jsonl", items)
+    import_snapshots(engine, [path])
+    assert status_of(engine, "a", "3") == "pending"
+    before = statuses(engine)
+    report = import_snapshots(engine, [path])
+    assert report.decided == {}
+    assert statuses(engine) == before

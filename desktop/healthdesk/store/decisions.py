@@ -127,7 +127,8 @@ def decide_some(
     records: Iterable[tuple[str, str]],
     groups: Iterable[tuple[str, str]],
 ) -> int:
-    """Decide again the contacts that changed records and email groups can have affected.
+    """Decide again the contacts that changed records and email groups can have affected;
+    return how many stored contacts this changed (added, removed or altered).
 
     The scope: the changed records; their mapping partners (whose being mapped may have
     changed with them); every record of the email groups of all those, old and new (a
@@ -160,13 +161,31 @@ def decide_some(
             pairs.append((a, b))
 
     rids = list(facts)
+    before = _contact_rows(cursor, rids)
     for chunk in _chunked(rids):
         marks = _marks(chunk)
         cursor.execute(
             f"DELETE FROM contacts WHERE rid IN ({marks}) OR b_rid IN ({marks})",
             (*chunk, *chunk),
         )
-    return _store(cursor, connection_id, settings, facts, pairs)
+    _store(cursor, connection_id, settings, facts, pairs)
+    after = _contact_rows(cursor, rids)
+    return len(before.keys() ^ after.keys()) + sum(
+        1 for rid, row in after.items() if rid in before and before[rid] != row
+    )
+
+
+def _contact_rows(cursor: sqlite3.Cursor, rids: list[int]) -> dict[int, tuple[Any, ...]]:
+    """The stored contacts of these records (as anchor or b-record), by anchor."""
+    rows: dict[int, tuple[Any, ...]] = {}
+    for chunk in _chunked(rids):
+        marks = _marks(chunk)
+        for row in cursor.execute(
+            f"SELECT * FROM contacts WHERE rid IN ({marks}) OR b_rid IN ({marks})",
+            (*chunk, *chunk),
+        ):
+            rows[row[0]] = tuple(row)
+    return rows
 
 
 def _mappings_of(

@@ -54,6 +54,7 @@ class IngestReport:
     mappings: int = 0
     events: int = 0
     events_new: int = 0
+    #: Per connection: contacts decided (all of them when in `full`), or changed.
     decided: dict[str, int] = field(default_factory=dict)
     full: list[str] = field(default_factory=list)
 
@@ -481,13 +482,17 @@ class Ingestor:
                     self._cursor, work.id, work.settings
                 )
             elif work.dirty_records or work.dirty_groups:
-                self.report.decided[work.id] = decisions.decide_some(
+                changed = decisions.decide_some(
                     self._cursor,
                     work.id,
                     work.settings,
                     records=work.dirty_records,
                     groups=work.dirty_groups,
                 )
+                # A record sent twice (an old version, then the stored one) re-decides
+                # contacts without changing them: only real changes count.
+                if changed:
+                    self.report.decided[work.id] = changed
         for table in ("records", "contacts"):
             self._build_deferred(table)
         return self.report
