@@ -312,3 +312,14 @@ def test_a_record_sent_twice_in_a_file_is_no_change_on_re_import(
     report = import_snapshots(engine, [path])
     assert report.decided == {}
     assert statuses(engine) == before
+
+
+def test_lists_are_in_the_order_people_read_names(engine: Engine, tmp_path: Path) -> None:
+    from healthdesk.store.queries import iter_contacts
+
+    names = ["bob", "Ada", "carl", "ALF"]
+    items = [feed.connection()] + [
+        feed.record("a", str(i), name=name, email=f"{i}@x.com") for i, name in enumerate(names)
+    ]
+    import_items(engine, tmp_path / "s.jsonl", items)
+    assert [c.name for c in iter_contacts(engine, "c-1")] == ["Ada", "ALF", "bob", "carl"]

@@ -120,9 +120,10 @@ class ContactRow(Base):
     side: Mapped[str | None] = mapped_column(String(1))
     a_rid: Mapped[int | None] = mapped_column(Integer)
     b_rid: Mapped[int | None] = mapped_column(Integer)
-    #: Display name and email, copied here so lists sort and page in one index.
-    name: Mapped[str] = mapped_column(String)
-    email: Mapped[str] = mapped_column(String)
+    #: Display name and email, copied here so lists sort and page in one index; NOCASE so
+    #: that lists read "ada, Bob, carl" rather than capitals first.
+    name: Mapped[str] = mapped_column(String(collation="NOCASE"))
+    email: Mapped[str] = mapped_column(String(collation="NOCASE"))
     since: Mapped[str | None] = mapped_column(String)
     duplicate_of: Mapped[int | None] = mapped_column(Integer)
     failure_seq: Mapped[int | None] = mapped_column(Integer)
