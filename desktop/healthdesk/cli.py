@@ -63,6 +63,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    try:
+        size = (int(width), int(height))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT") from None
+    if not (200 <= size[0] <= 8000 and 200 <= size[1] <= 8000):
+        raise argparse.ArgumentTypeError("each side must be from 200 to 8000 pixels")
+    return size
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="healthdesk",
@@ -70,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the window on your database (importing the bundled demo on first run).",
     )
     parser.add_argument("--version", action="version", version=f"healthdesk {__version__}")
+    parser.add_argument(
+        "--db", metavar="PATH", help="the window's database file (default: your own)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     imp = commands.add_parser("import", help="import snapshot files into the database")
@@ -97,6 +111,20 @@ def build_parser() -> argparse.ArgumentParser:
     fnd.add_argument("--connection", metavar="ID", help="the connection")
     fnd.add_argument("--limit", type=_positive, default=200, help="at most this many (default 200)")
     fnd.add_argument("--json", action="store_true", help="print a JSON list")
+
+    shot = commands.add_parser(
+        "screenshot", help="render the window to a PNG (offscreen), for tickets and docs"
+    )
+    _add_source(shot)
+    shot.add_argument("-o", "--output", metavar="PNG", required=True)
+    shot.add_argument(
+        "--tab",
+        choices=["in_sync", "excluded", "duplicates", "failing", "pending"],
+        help="the status list to show (default: in_sync)",
+    )
+    shot.add_argument(
+        "--size", metavar="WxH", type=_size, default=(1400, 900), help="default 1400x900"
+    )
 
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
     gen.add_argument("--contacts", type=_positive, default=2000, help="about this many contacts")
@@ -247,22 +275,36 @@ def _cmd_generate(args: argparse.Namespace, out: TextIO) -> None:
     )
 
 
-def _cmd_default(args: argparse.Namespace, out: TextIO) -> None:
-    """No command: the demo's summary until the window lands (issue 3)."""
-    from healthdesk.config import load_catalog
-    from healthdesk.reports.summary import summary_text
-    from healthdesk.store.db import open_db
-    from healthdesk.store.demo import ensure_demo
-    from healthdesk.store.queries import list_connections, summary
+def _cmd_screenshot(args: argparse.Namespace, out: TextIO) -> None:
+    from PySide6.QtCore import QSize
 
-    engine = open_db(None)
-    try:
-        ensure_demo(engine)
-        catalog = load_catalog()
-        for connection in list_connections(engine):
-            out.write(summary_text(summary(engine, connection, catalog)) + "\n\n")
-    finally:
-        engine.dispose()
+    from healthdesk.ui.screenshot import render
+
+    if args.file is not None and args.db is not None:
+        raise CliError("give a snapshot FILE or --db, not both")
+    if args.db is not None and not Path(args.db).exists():
+        raise CliError(f"{args.db}: no such database")
+    path = render(
+        out=Path(args.output),
+        db_path=Path(args.db) if args.db else None,
+        file=Path(args.file) if args.file else None,
+        connection_id=args.connection,
+        tab=args.tab,
+        size=QSize(*args.size),
+    )
+    out.write(f"Wrote {path}\n")
+
+
+def _window(db: str | None, files: Sequence[str]) -> int:
+    from healthdesk.ui.app import run
+
+    for name in files:
+        if not Path(name).is_file():
+            raise CliError(f"{name}: no such snapshot file")
+    if db is not None and not Path(db).exists():
+        raise CliError(f"{db}: no such database")
+
+    return run(db_path=Path(db) if db else None, files=[Path(f) for f in files])
 
 
 _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
@@ -271,15 +313,23 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "export": _cmd_export,
     "find": _cmd_find,
     "generate": _cmd_generate,
-    None: _cmd_default,
+    "screenshot": _cmd_screenshot,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from healthdesk.store.queries import UnknownConnection
 
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # `healthdesk [--db PATH] [FILE...]` opens the window; other first words are commands.
+    window_files = _window_files(words)
     try:
+        if window_files is not None:
+            return _window(*window_files)
+        args = parser.parse_args(words)
+        if args.command is None:
+            return _window(args.db, [])
         _COMMANDS[args.command](args, sys.stdout)
     except (FeedError, CliError, UnknownConnection, CatalogError) as exc:
         return _fail(str(exc))
@@ -299,6 +349,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("healthdesk: interrupted\n")
         return 130
     return 0
+
+
+def _window_files(words: list[str]) -> tuple[str | None, list[str]] | None:
+    """(db, files) when the words ask for the window on snapshot files, else None."""
+    db = None
+    rest = words
+    if len(rest) >= 2 and rest[0] == "--db":
+        db, rest = rest[1], rest[2:]
+    elif rest and rest[0].startswith("--db="):
+        db, rest = rest[0].partition("=")[2], rest[1:]
+    if not rest or rest[0].startswith("-") or rest[0] in _COMMANDS:
+        return None
+    return db, rest
 
 
 def _fail(message: str) -> int:

@@ -761,3 +761,14 @@ def test_find_says_when_it_shows_only_the_first_matches(run: Run, snapshot: Path
     assert lines[0] == f"{total:,} contacts match “@”; the first 2 by name:"
     assert len(lines) == 3
     assert cut.err == f"healthdesk: showing the first 2 of {total:,} matches (--limit shows more)\n"
+
+
+def test_opening_the_window_on_a_missing_file_is_one_error_line(run: Run, tmp_path: Path):
+    result = run(tmp_path / "nope.healthsnap")
+    assert result.code == 2
+    assert result.out == ""
+    assert (
+        result.err == f"healthdesk: error: {tmp_path / 'nope.healthsnap'}: no such snapshot file\n"
+    )
+    result = run("--db", tmp_path / "nope.sqlite3")
+    assert result.err == f"healthdesk: error: {tmp_path / 'nope.sqlite3'}: no such database\n"

@@ -346,7 +346,8 @@ def test_sentence_several_failing_rules_name_the_first_failing_condition() -> No
         (
             Condition("f", Op.NOT_EQUALS, "x"),
             {"f": "X"},
-            f"f not equal to {q('x')}, but it is {q('X')} (case and surrounding spaces are ignored)",
+            f"f not equal to {q('x')}, but it is {q('X')}"
+            " (case and surrounding spaces are ignored)",
         ),
         (Condition("f", Op.CONTAINS, "x"), {}, f"f to contain {q('x')}, but it is empty"),
         (

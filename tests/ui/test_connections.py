@@ -23,10 +23,11 @@ from healthdesk.core.model import (
     Side,
     SyncState,
 )
-from healthdesk.ui.connections import PHASE_BADGES, apps_text, direction_text, plain_tooltip
+from healthdesk.ui.connections import PHASE_BADGES, apps_text, direction_text
 from healthdesk.ui.connections.config_panel import ConfigPanel
 from healthdesk.ui.connections.list_model import ConnectionDelegate, ConnectionListModel
 from healthdesk.ui.connections.state_banner import StateBanner, connection_link
+from healthdesk.ui.text import plain_tooltip
 from tests.ui.window_fixtures import HOSTILE
 
 
@@ -70,8 +71,13 @@ def test_list_model_passes_the_model_tester(qtmodeltester: object) -> None:
 
 
 def test_list_model_rows_name_apps_direction_and_badge() -> None:
-    one_way = make_connection("c-2", name="Salesforce → HubSpot", direction=Direction.A_TO_B,
-                              apps=("Salesforce", "HubSpot"), state=SyncState(Phase.SYNCING, Side.A))
+    one_way = make_connection(
+        "c-2",
+        name="Salesforce → HubSpot",
+        direction=Direction.A_TO_B,
+        apps=("Salesforce", "HubSpot"),
+        state=SyncState(Phase.SYNCING, Side.A),
+    )
     model = ConnectionListModel(connections=[make_connection(), one_way])
     assert model.rowCount() == 2
     first, second = model.index(0, 0), model.index(1, 0)

@@ -42,7 +42,9 @@ def main_items(cid: str = "c-1", *, state: dict[str, Any] | None = None) -> list
         record("a", "a2", cid=cid, name="Bob Stone", email="bob@acme.com", fields=CUSTOMER),
         record("b", "b2", cid=cid, name="Bob Stone", email="bob@acme.com", fields=SUBSCRIBED),
         mapping("a2", "b2", cid=cid),
-        record("a", "a3", cid=cid, name="Carl Lead", email="carl@lead.io", fields={"lifecycle": "lead"}),
+        record(
+            "a", "a3", cid=cid, name="Carl Lead", email="carl@lead.io", fields={"lifecycle": "lead"}
+        ),
         record("a", "a4", cid=cid, name="Dora Fail", email="dora@fail.io", fields=CUSTOMER),
         record("a", "a5", cid=cid, name="Eve Fail", email="eve@fail.io", fields=CUSTOMER),
         record("b", "b6", cid=cid, name="Finn Conflict", email="finn@x.io", fields=SUBSCRIBED),
@@ -106,7 +108,10 @@ def one_way_items(cid: str = "c-2") -> list[dict[str, Any]]:
 def locked_items() -> list[dict[str, Any]]:
     """c-1 waits for c-2 (in the database) and c-3 waits for c-9 (not in it)."""
     return [
-        *main_items("c-1", state={"phase": "locked", "locked_by": {"id": "c-2", "name": "Pipedrive → Mailchimp"}}),
+        *main_items(
+            "c-1",
+            state={"phase": "locked", "locked_by": {"id": "c-2", "name": "Pipedrive → Mailchimp"}},
+        ),
         *one_way_items("c-2"),
         connection(
             "c-3",
@@ -125,7 +130,11 @@ def hostile_items() -> list[dict[str, Any]]:
         name=HOSTILE,
         names=("<i>App A</i>", "App &amp; B"),
         rules=[
-            {"id": "r<1>", "from": "a", "all": [{"field": "tag<s>", "op": "equals", "value": "<script>alert(1)</script>"}]},
+            {
+                "id": "r<1>",
+                "from": "a",
+                "all": [{"field": "tag<s>", "op": "equals", "value": "<script>alert(1)</script>"}],
+            },
             {"id": "rb", "from": "b", "all": []},
         ],
         state={"phase": "error", "message": "<a href='x'>token</a> expired"},

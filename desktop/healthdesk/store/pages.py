@@ -348,20 +348,21 @@ def keys(
         f"SELECT c.rid FROM contacts c {join} WHERE {where} "
         f"ORDER BY {expr} {direction}, c.rid {direction}"
     )
+    stop = cancelled or (lambda: False)
     found: array[int] = array("q")
     with engine.connect() as db:
         _install_category(db, category_of)
         dbapi = db.connection.driver_connection
         assert isinstance(dbapi, sqlite3.Connection)
-        if cancelled is not None:
-            dbapi.set_progress_handler(lambda: 1 if cancelled() else 0, _CANCEL_CHECK_STEPS)
+        dbapi.set_progress_handler(lambda: 1 if stop() else 0, _CANCEL_CHECK_STEPS)
         try:
             cursor = dbapi.execute(sql, params)
             while chunk := cursor.fetchmany(8192):
                 found.extend(rid for (rid,) in chunk)
+                if stop():
+                    raise sqlite3.OperationalError("interrupted")
         finally:
-            if cancelled is not None:
-                dbapi.set_progress_handler(None, 0)
+            dbapi.set_progress_handler(None, 0)
     return found
 
 

@@ -34,11 +34,8 @@ def application() -> QApplication:
     if isinstance(existing, QApplication):
         app = existing
     else:
-        if (
-            existing is None
-            and not os.environ.get("DISPLAY")
-            and not os.environ.get("WAYLAND_DISPLAY")
-        ):
+        headless = not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+        if existing is None and sys.platform.startswith("linux") and headless:
             # No display (a server, CI): offscreen instead of an abort in the xcb plugin.
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         app = QApplication(sys.argv[:1])
@@ -82,7 +79,7 @@ async def _main(app: QApplication, *, db_path: Path | None, files: list[Path]) -
 
     starting = QProgressDialog("Opening the database…", "", 0, 0)
     starting.setWindowTitle(APPLICATION)
-    starting.setCancelButton(None)  # type: ignore[arg-type]
+    starting.setCancelButton(None)
     starting.setMinimumDuration(400)
     try:
         engine, demo = await loop.run_in_executor(

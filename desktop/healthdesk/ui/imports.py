@@ -14,7 +14,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
@@ -94,6 +94,15 @@ class ImportWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
+            self._run()
+        finally:
+            # Back to the GUI thread, so that it is deleted there like any other object.
+            app = QCoreApplication.instance()
+            if app is not None:
+                self.moveToThread(app.thread())
+
+    def _run(self) -> None:
+        try:
             report = import_snapshots(
                 self._engine,
                 self._paths,
@@ -170,7 +179,6 @@ class SnapshotImporter(QObject):
         worker.succeeded.connect(self._on_worker_succeeded)
         worker.failed.connect(self._on_worker_failed)
         worker.cancelled.connect(self._on_worker_cancelled)
-        thread.finished.connect(worker.deleteLater)
         thread.finished.connect(self._on_thread_finished)
         self._thread = thread
         self._worker = worker
@@ -241,7 +249,9 @@ class SnapshotImporter(QObject):
     def _on_thread_finished(self) -> None:
         thread = self._thread
         self._thread = None
-        self._worker = None  # deleted by the thread's finished signal
+        # The worker is back on this thread (run() moved it): Python deletes it here.
+        self._worker = None
         if thread is not None:
+            thread.wait()  # `finished` comes just before the thread's very end
             thread.deleteLater()
         self.finished.emit()

@@ -10,7 +10,8 @@ thread is never blocked for long, and never touched from a worker.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,21 +53,22 @@ from sqlalchemy import Engine
 
 from healthdesk import __version__
 from healthdesk.config import load_catalog
-from healthdesk.core.contacts import explain
+from healthdesk.core.contacts import ContactView, explain
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import Connection, Status
 from healthdesk.reports.export import write_csv
 from healthdesk.reports.summary import STATUS_LABELS
 from healthdesk.store.ingest import IngestReport
 from healthdesk.store.queries import Summary, get_contacts, iter_contacts, list_connections, summary
-from healthdesk.ui.connections import plain_tooltip
+from healthdesk.ui import imports as imports_ui
 from healthdesk.ui.connections.config_panel import ActionsPanel, ConfigPanel, mute
 from healthdesk.ui.connections.list_model import ConnectionDelegate, ConnectionListModel
 from healthdesk.ui.connections.state_banner import StateBanner
 from healthdesk.ui.contacts.status_tabs import StatusTabs
 from healthdesk.ui.failures.tree_model import FailureTreeModel
 from healthdesk.ui.icons import app_icon
-from healthdesk.ui.imports import SnapshotImporter, error_text, show_error
+from healthdesk.ui.imports import SnapshotImporter, error_text
+from healthdesk.ui.text import plain_tooltip
 
 ORGANIZATION = "HealthDesk"
 APPLICATION = "Health Desk"
@@ -87,6 +89,15 @@ _DASH = "\u2013"  # en dash
 _PATH_SEPARATOR = " \u203a "  # single right-pointing angle quotation mark
 
 
+def plural(count: int, noun: str) -> str:
+    """ "1 contact", "1,234 contacts"."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+class ExportStopped(Exception):
+    """An export given up because the window closed; its file was not written."""
+
+
 def default_settings() -> QSettings:
     """The user's settings (organization "HealthDesk", application "Health Desk")."""
     return QSettings(ORGANIZATION, APPLICATION)
@@ -104,6 +115,7 @@ class _Jobs(QObject):
     def __init__(self, *, synchronous: bool, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._synchronous = synchronous
+        self._stopping = threading.Event()
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
         self._tickets = itertools.count(1)
@@ -142,8 +154,13 @@ class _Jobs(QObject):
     def busy(self) -> bool:
         return bool(self._callbacks)
 
+    def stopping(self) -> bool:
+        """Whether long jobs should give up (the window is closing); thread-safe."""
+        return self._stopping.is_set()
+
     def wait(self, timeout_ms: int = 10_000) -> bool:
-        """Block until every job is done (shutdown only)."""
+        """Ask long jobs to stop and block until every job is done (shutdown only)."""
+        self._stopping.set()
         return self._pool.waitForDone(timeout_ms)
 
     @Slot(int, object, bool)
@@ -224,6 +241,7 @@ class MainWindow(QMainWindow):
         tabs: the status lists (`StatusTabs`).
         failures_view, reason_panel: the failure-reason tree and its explanation.
         importer: the `SnapshotImporter`.
+        last_summary: the shown connection's `Summary` once read (None until then).
     """
 
     connection_changed = Signal(str)
@@ -284,6 +302,7 @@ class MainWindow(QMainWindow):
         self.tabs.copy_requested.connect(self.copy_rows)
         self.tabs.contact_activated.connect(self._on_tabs_contact_activated)
         self.tabs.failing_filter_cleared.connect(self._on_tabs_failing_filter_cleared)
+        self.tabs.load_failed.connect(self._on_tabs_load_failed)
 
         glance = QHBoxLayout()
         glance.setSpacing(32)
@@ -416,6 +435,11 @@ class MainWindow(QMainWindow):
         self._update_recent_menu()
 
     def _build_status_bar(self) -> None:
+        # A normal widget: temporary messages cover it, then it shows again.
+        self._count_label = QLabel()
+        self._count_label.setObjectName("contact_count")
+        self._count_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.statusBar().addWidget(self._count_label)
         self._db_label = QLabel()
         self._db_label.setTextFormat(Qt.TextFormat.PlainText)
         mute(self._db_label)
@@ -454,9 +478,9 @@ class MainWindow(QMainWindow):
 
     def recent_files(self) -> list[Path]:
         value = self._settings.value(_KEY_RECENT, [])
-        if isinstance(value, str):
-            value = [value]
-        return [Path(v) for v in value or [] if isinstance(v, str) and v]
+        # an ini file gives back a one-item list as a plain string
+        items: list[object] = [value] if isinstance(value, str) else list(value or [])  # type: ignore[call-overload]
+        return [Path(v) for v in items if isinstance(v, str) and v]
 
     def _remember_files(self, paths: Sequence[Path]) -> None:
         recent = [str(p.resolve()) for p in paths]
@@ -531,6 +555,7 @@ class MainWindow(QMainWindow):
     def _show(self, connection: Connection | None) -> None:
         self._connection = connection
         self.last_summary = None
+        self._count_label.setText("")
         ids = {c.id for c in self.connections_model.connections()}
         self.banner.set_connection(connection, known_ids=ids)
         self.config_panel.set_connection(connection)
@@ -555,7 +580,7 @@ class MainWindow(QMainWindow):
             self._set_failure_model(result)
             self.actions_panel.set_summary(result)
             self.tabs.set_totals(result.counts)
-            self.statusBar().showMessage(f"{result.total:,} contacts", 0)
+            self._count_label.setText(plural(result.total, "contact"))
 
         def failed(exc: BaseException) -> None:
             self.statusBar().showMessage(f"Could not read the summary: {error_text(exc)}")
@@ -569,7 +594,7 @@ class MainWindow(QMainWindow):
         self._failure_model = None
         self.reason_panel.show_hint()
         if source is None:
-            self.failures_view.setModel(None)  # type: ignore[arg-type]
+            self.failures_view.setModel(None)
         else:
             model = FailureTreeModel(
                 engine=self._engine,
@@ -589,7 +614,9 @@ class MainWindow(QMainWindow):
             header.setSectionResizeMode(0, header.ResizeMode.Stretch)
             for column in range(1, model.columnCount()):
                 header.setSectionResizeMode(column, header.ResizeMode.ResizeToContents)
-        self._failures_empty.setText("Reading failure reasons…" if loading else "Nothing is failing.")
+        self._failures_empty.setText(
+            "Reading failure reasons…" if loading else "Nothing is failing."
+        )
         self._on_failure_model_reset()
         if previous_selection is not None:
             previous_selection.deleteLater()
@@ -705,13 +732,19 @@ class MainWindow(QMainWindow):
         status = self.tabs.current_status()
         engine, catalog = self._engine, self._catalog
 
+        jobs = self._jobs
+
+        def contacts() -> Iterator[ContactView]:
+            for contact in iter_contacts(engine, connection.id, [status]):
+                if jobs.stopping():
+                    raise ExportStopped(path)
+                yield contact
+
         def work() -> int:
             partial = path.with_name(path.name + ".partial")
             try:
                 with open(partial, "w", encoding="utf-8", newline="") as handle:
-                    count = write_csv(
-                        handle, iter_contacts(engine, connection.id, [status]), connection, catalog
-                    )
+                    count = write_csv(handle, contacts(), connection, catalog)
                 partial.replace(path)
             except BaseException:
                 partial.unlink(missing_ok=True)
@@ -719,10 +752,14 @@ class MainWindow(QMainWindow):
             return count
 
         def done(count: int) -> None:
-            self.statusBar().showMessage(f"Exported {count:,} contacts to {path}", 8000)
+            self.statusBar().showMessage(f"Exported {plural(count, 'contact')} to {path}", 8000)
 
         def failed(exc: BaseException) -> None:
-            show_error(self, "Export failed", f"Could not export to {path}.\n\n{error_text(exc)}")
+            if isinstance(exc, ExportStopped) or self._closed:
+                return
+            imports_ui.show_error(
+                self, "Export failed", f"Could not export to {path}.\n\n{error_text(exc)}"
+            )
 
         self.statusBar().showMessage(f"Exporting {STATUS_LABELS[status]} to {path}…")
         self._jobs.submit(work, done, failed)
@@ -759,8 +796,8 @@ class MainWindow(QMainWindow):
         self._remember_files(paths)
         names = ", ".join(p.name for p in paths)
         self.statusBar().showMessage(
-            f"Imported {names}: {report.records:,} records, {report.mappings:,} mappings, "
-            f"{report.events_new:,} new events.",
+            f"Imported {names}: {plural(report.records, 'record')}, "
+            f"{plural(report.mappings, 'mapping')}, {plural(report.events_new, 'new event')}.",
             10_000,
         )
         decided = list(report.decided)
@@ -872,6 +909,10 @@ class MainWindow(QMainWindow):
         self.failures_view.setCurrentIndex(QModelIndex())
         self.tabs.set_failing_filter(None)
         self.reason_panel.show_hint()
+
+    @Slot(str)
+    def _on_tabs_load_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"Could not read the list: {message}", 10_000)
 
     @Slot(int)
     def _on_tabs_contact_activated(self, key: int) -> None:

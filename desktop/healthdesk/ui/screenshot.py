@@ -88,6 +88,7 @@ def render(
         try:
             if file is not None:
                 import_snapshots(engine, [file])
+            chosen: str | None
             if connection_id is not None:
                 chosen = get_connection(engine, connection_id).id
             else:

@@ -2,19 +2,18 @@
 
 Shared words and colours of a connection's state live here, so that the list's badge and
 the banner always agree. Customer text (connection and app names, rule values, error
-messages) is shown as plain text everywhere; `plain_tooltip` makes a tool tip that Qt
+messages) is shown as plain text everywhere; `ui.text.plain_tooltip` makes a tool tip that Qt
 cannot mistake for rich text.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from healthdesk.core.model import Connection, Direction, Phase
 from healthdesk.reports.summary import DIRECTION_ARROWS
 
-__all__ = ["PHASE_BADGES", "Badge", "apps_text", "direction_text", "plain_tooltip"]
+__all__ = ["PHASE_BADGES", "Badge", "apps_text", "direction_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +49,3 @@ def direction_text(connection: Connection) -> str:
     source = direction.source
     assert source is not None
     return f"One-way, from {connection.app(source).name} to {connection.app(source.other).name}"
-
-
-def plain_tooltip(text: str) -> str:
-    """A tool tip that shows `text` exactly: Qt guesses rich text from tags in a tool tip,
-    so customer text is escaped inside an explicit rich-text paragraph."""
-    return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>"

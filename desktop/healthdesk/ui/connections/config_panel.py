@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 from healthdesk.core.model import Connection, Outcome, Side
 from healthdesk.core.rules import describe_rule
 from healthdesk.store.queries import Summary
-from healthdesk.ui.connections import apps_text, direction_text, plain_tooltip
+from healthdesk.ui.connections import apps_text, direction_text
+from healthdesk.ui.text import plain_tooltip
 
 #: A number not read yet (an en dash).
 _NOT_YET = "\u2013"

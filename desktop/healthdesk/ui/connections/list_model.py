@@ -19,7 +19,8 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 
 from healthdesk.core.model import Connection
 from healthdesk.reports.summary import state_text
-from healthdesk.ui.connections import PHASE_BADGES, apps_text, plain_tooltip
+from healthdesk.ui.connections import PHASE_BADGES, apps_text
+from healthdesk.ui.text import plain_tooltip
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -116,26 +117,26 @@ class ConnectionDelegate(QStyledItemDelegate):
     _GAP = 3
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        metrics = QFontMetrics(option.font)  # type: ignore[attr-defined]
+        metrics = QFontMetrics(option.font)
         height = 2 * metrics.height() + self._GAP + 2 * self._PAD
         return QSize(200, height)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
-        opt.text = ""  # type: ignore[attr-defined]
-        widget: QWidget | None = opt.widget  # type: ignore[attr-defined]
+        opt.text = ""
+        widget: QWidget | None = opt.widget
         style = widget.style() if widget is not None else None
         painter.save()
         if style is not None:
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
-        palette: QPalette = opt.palette  # type: ignore[attr-defined]
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        palette: QPalette = opt.palette
         text_role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        rect: QRect = opt.rect.adjusted(self._PAD, self._PAD, -self._PAD, -self._PAD)  # type: ignore[attr-defined]
+        rect: QRect = opt.rect.adjusted(self._PAD, self._PAD, -self._PAD, -self._PAD)
 
         badge = index.data(ConnectionListModel.BadgeRole)
-        base_font = QFont(opt.font)  # type: ignore[attr-defined]
+        base_font = QFont(opt.font)
         badge_font = QFont(base_font)
         badge_font.setPointSizeF(max(base_font.pointSizeF() * 0.85, 6.0))
         badge_font.setBold(True)

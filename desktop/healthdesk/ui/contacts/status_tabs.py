@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from healthdesk.ui.contacts.table_model import ContactTableModel
-from healthdesk.ui.icons import status_icon
-from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QAbstractItemModel, QByteArray, QModelIndex, QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,14 +31,16 @@ from healthdesk.core.failures import Catalog
 from healthdesk.core.model import STATUS_ORDER, Connection, Status
 from healthdesk.reports.summary import STATUS_LABELS
 from healthdesk.store.pages import ContactFilter
-from healthdesk.ui.connections import plain_tooltip
+from healthdesk.ui.contacts.table_model import ContactTableModel
+from healthdesk.ui.icons import status_icon
+from healthdesk.ui.text import plain_tooltip
 
 #: What an empty list says, so that an empty tab reads as good news, not as a bug.
 EMPTY_TEXTS = {
     Status.IN_SYNC: "No contact is in sync yet.",
     Status.EXCLUDED: "No contact is excluded: every contact matches the rules.",
     Status.DUPLICATE: "No duplicates: no two contacts of one app share an email.",
-    Status.FAILING: "Nothing is failing: every last write succeeded.",
+    Status.FAILING: "No contact is failing: no last write was refused.",
     Status.PENDING: "Nothing is waiting for its first sync.",
 }
 _FILTERED_EMPTY = "No failing contact has this failure reason any more."
@@ -56,15 +56,21 @@ def tab_title(status: Status, count: int, total: int | None = None) -> str:
 class ContactTable(QTableView):
     """A table of contacts: whole rows selected, long text elided (whole in the tool tip).
 
+    Its columns are sized to fit its width ("automatic widths") until the user resizes
+    one; from then on it keeps the user's widths, which `StatusTabs` remembers.
+
     Signals:
         copy_requested(): the user pressed the Copy key here (the window copies the rows).
+        widths_changed(): the user resized a column.
     """
 
     copy_requested = Signal()
+    widths_changed = Signal()
 
     def __init__(self, *, parent: Any = None) -> None:
         super().__init__(parent)
-        self._widths_pending = False
+        self._auto_widths = True
+        self._applying = False
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -84,32 +90,56 @@ class ContactTable(QTableView):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setDefaultSectionSize(150)
         header.setMinimumSectionSize(40)
+        header.sectionResized.connect(self._on_header_section_resized)
 
-    def request_default_widths(self) -> None:
-        """Size the columns for a first start, once the table knows its width."""
-        self._widths_pending = True
-        if self.isVisible() and self.viewport().width() > 100:
-            self._apply_default_widths()
+    def auto_widths(self) -> bool:
+        """Whether the columns are sized automatically (the user has resized none)."""
+        return self._auto_widths
+
+    def set_contact_model(self, model: QAbstractItemModel, widths: QByteArray | None) -> None:
+        """Show `model` with the column widths saved in `widths` (a header state), or
+        automatic widths when there are none (or they do not fit this model)."""
+        header = self.horizontalHeader()
+        self._applying = True
+        try:
+            self.setModel(model)
+            restored = widths is not None and not widths.isEmpty() and header.restoreState(widths)
+        finally:
+            self._applying = False
+        self._auto_widths = not restored
+        self._apply_default_widths()
 
     def _apply_default_widths(self) -> None:
         model = self.model()
-        if model is None:
-            return
-        self._widths_pending = False
+        available = self.viewport().width()
+        if model is None or not self._auto_widths or available < 100:
+            return  # not laid out yet: resizeEvent comes back
         titles = [
             str(model.headerData(c, Qt.Orientation.Horizontal) or "")
             for c in range(model.columnCount())
         ]
         header = self.horizontalHeader()
-        blocked = header.blockSignals(True)  # not a resize by the user: nothing to remember
-        for column, width in enumerate(default_widths(titles, self.viewport().width() - 2)):
-            header.resizeSection(column, width)
-        header.blockSignals(blocked)
+        self._applying = True
+        try:
+            for column, width in enumerate(default_widths(titles, available)):
+                header.resizeSection(column, width)
+        finally:
+            self._applying = False
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self._widths_pending and self.viewport().width() > 100:
-            self._apply_default_widths()
+        self._apply_default_widths()
+
+    @Slot(int, int, int)
+    def _on_header_section_resized(self, section: int, _old: int, _new: int) -> None:
+        if self._applying or self.model() is None:
+            return
+        header = self.horizontalHeader()
+        last = header.logicalIndex(header.count() - 1)
+        if header.stretchLastSection() and section == last:
+            return  # Qt filling the table's width, not the user
+        self._auto_widths = False
+        self.widths_changed.emit()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.Copy):
@@ -196,12 +226,14 @@ class StatusTabs(QTabWidget):
         contact_activated(int): a row was double-clicked or Enter pressed: the contact key.
         copy_requested(): Copy was pressed in a table.
         failing_filter_cleared(): the user asked to show every failing contact again.
+        load_failed(str): a table could not read rows (the database's message).
     """
 
     counts_changed = Signal()
     contact_activated = Signal(int)
     copy_requested = Signal()
     failing_filter_cleared = Signal()
+    load_failed = Signal(str)
 
     def __init__(
         self,
@@ -230,7 +262,7 @@ class StatusTabs(QTabWidget):
             page = _StatusPage(status=status)
             page.view.copy_requested.connect(self.copy_requested)
             page.view.activated.connect(self._on_view_activated)
-            page.view.horizontalHeader().sectionResized.connect(self._on_header_section_resized)
+            page.view.widths_changed.connect(self._on_view_widths_changed)
             if page.filter_bar is not None:
                 page.filter_bar.cleared.connect(self.failing_filter_cleared)
             self._pages[status] = page
@@ -290,7 +322,7 @@ class StatusTabs(QTabWidget):
             if page.filter_bar is not None:
                 page.filter_bar.hide()
             if connection is None:
-                page.view.setModel(None)  # type: ignore[arg-type]
+                page.view.setModel(None)
                 self._counts[status] = 0
                 page.show_empty(True)
                 continue
@@ -303,24 +335,21 @@ class StatusTabs(QTabWidget):
                 fetch_synchronously=self._fetch_synchronously,
             )
             model.count_changed.connect(self._on_model_count_changed)
+            model.load_failed.connect(self.load_failed)
             self._models[status] = model
             self._set_view_model(page.view, model, status)
             self._counts[status] = model.rowCount()
             page.show_empty(self._counts[status] == 0)
         for model in old.values():
             model.count_changed.disconnect(self._on_model_count_changed)
+            model.load_failed.disconnect(self.load_failed)
             model.deleteLater()
         self._update_titles()
 
     def _set_view_model(self, view: ContactTable, model: ContactTableModel, status: Status) -> None:
         previous = view.selectionModel()
-        header = view.horizontalHeader()
-        header.blockSignals(True)  # the restore below is not a resize by the user
-        view.setModel(model)
         state = self._settings.value(_header_key(status))
-        if not (isinstance(state, QByteArray) and header.restoreState(state)):
-            view.request_default_widths()
-        header.blockSignals(False)
+        view.set_contact_model(model, state if isinstance(state, QByteArray) else None)
         if previous is not None:
             previous.deleteLater()
 
@@ -356,12 +385,14 @@ class StatusTabs(QTabWidget):
         self._update_titles()
 
     def save_state(self) -> None:
-        """Remember the column widths (and sort column) of each table."""
+        """Remember the column widths (and sort column) of each table the user sized."""
         for status, page in self._pages.items():
-            if page.view.model() is not None:
-                self._settings.setValue(
-                    _header_key(status), page.view.horizontalHeader().saveState()
-                )
+            if page.view.model() is not None and not page.view.auto_widths():
+                self._save_view(status)
+
+    def _save_view(self, status: Status) -> None:
+        header = self._pages[status].view.horizontalHeader()
+        self._settings.setValue(_header_key(status), header.saveState())
 
     # -- slots ----------------------------------------------------------------------------
 
@@ -381,12 +412,11 @@ class StatusTabs(QTabWidget):
             if key is not None:
                 self.contact_activated.emit(key)
 
-    @Slot(int, int, int)
-    def _on_header_section_resized(self, _section: int, _old: int, _new: int) -> None:
-        header = self.sender()
+    @Slot()
+    def _on_view_widths_changed(self) -> None:
         for status, page in self._pages.items():
-            if page.view.horizontalHeader() is header and page.view.model() is not None:
-                self._settings.setValue(_header_key(status), header.saveState())  # type: ignore[attr-defined]
+            if page.view is self.sender():
+                self._save_view(status)
 
     def _update_titles(self) -> None:
         for index, status in enumerate(STATUS_ORDER):
@@ -394,10 +424,7 @@ class StatusTabs(QTabWidget):
             filtered = status is Status.FAILING and self._failing_filter is not None
             total = self._totals.get(status) if filtered else None
             self.setTabText(index, tab_title(status, count, total))
-            self._pages[status].show_empty(
-                (count == 0 and self._connection is not None) or self._connection is None,
-                filtered=filtered,
-            )
+            self._pages[status].show_empty(count == 0, filtered=filtered)
         self.counts_changed.emit()
 
 
@@ -408,7 +435,7 @@ def _header_key(status: Status) -> str:
 #: First-start widths by header title (a title ending in " ID" is an app's id column), and
 #: the least each may shrink to when the table is narrow.
 _BASE_WIDTHS = {
-    "app": (115, 105),
+    "app": (165, 105),
     "name": (190, 140),
     "email": (230, 160),
     "id": (130, 80),
@@ -443,7 +470,11 @@ def default_widths(titles: list[str], available: int) -> list[int]:
     if _FLEXIBLE in keys:
         widths[keys.index(_FLEXIBLE)] += spare
         return widths
-    for key in ("name", "email"):
-        if key in keys:
-            widths[keys.index(key)] += int(spare * 0.3)
+    ids = [i for i, key in enumerate(keys) if key == "id"]
+    for i, key in enumerate(keys):
+        if key in ("name", "email"):
+            widths[i] += int(spare * 0.25)
+        elif key == "id":
+            widths[i] += int(spare * 0.3 / len(ids))
+    widths[-1] += available - sum(widths)  # the last column takes the rest
     return widths

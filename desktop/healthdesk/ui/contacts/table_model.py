@@ -19,12 +19,13 @@ fetched on the calling thread instead.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from functools import partial
 from array import array
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, Final
 
 from PySide6.QtCore import (
@@ -45,6 +46,7 @@ from healthdesk.store import pages
 from healthdesk.store.pages import ContactFilter, Row, SortKey
 from healthdesk.ui.contacts.columns import Column, RenderContext, columns_for, render_row
 from healthdesk.ui.icons import status_icon
+from healthdesk.ui.text import plain_tooltip
 
 __all__ = ["PLACEHOLDER", "ContactTableModel"]
 
@@ -200,7 +202,9 @@ class _Loader:
             self._closed = True
             self._queue.clear()
             self._source = None
-        self._pool.waitForDone()
+        # At interpreter exit the pool may be deleted already: its destructor waited.
+        with contextlib.suppress(RuntimeError):
+            self._pool.waitForDone()
 
     def _stale(self, source: _Source) -> bool:
         return self._source is not source
@@ -264,6 +268,7 @@ class ContactTableModel(QAbstractTableModel):
         max_blocks: int = 32,
     ) -> None:
         super().__init__(parent)
+        # A miss asks for its block and both neighbours: the cache must hold all three.
         if block_size < 1 or max_blocks < 3:
             raise ValueError("block_size must be >= 1 and max_blocks >= 3")
         self.block_size: Final = block_size
@@ -330,7 +335,8 @@ class ContactTableModel(QAbstractTableModel):
     def close(self) -> None:
         """Stop the loader (waiting for a fetch in progress); the model fetches no more.
 
-        Called by itself when the model is deleted or the application quits.
+        Called by itself when the model is deleted (by its parent or by Python); call it
+        when a model is dropped but not deleted, e.g. at shutdown.
         """
         if self._loader is not None:
             self._loader.close()
@@ -358,10 +364,10 @@ class ContactTableModel(QAbstractTableModel):
                     return block * self.block_size + i
         if self._keys is not None:
             try:
-                position = self._keys.index(key)
+                found_at = self._keys.index(key)
             except ValueError:
                 return None
-            return position if position < self._count else None
+            return found_at if found_at < self._count else None
         position = pages.position_of(
             self._engine,
             self._connection.id,
@@ -402,13 +408,11 @@ class ContactTableModel(QAbstractTableModel):
         orientation: Qt.Orientation,
         role: int = Qt.ItemDataRole.DisplayRole,
     ) -> Any:
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(self._columns)
-        ):
+        if orientation == Qt.Orientation.Vertical:
+            return super().headerData(section, orientation, role)
+        if role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self._columns):
             return self._columns[section].title(self._connection)
-        return super().headerData(section, orientation, role)
+        return None
 
     def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -428,7 +432,8 @@ class ContactTableModel(QAbstractTableModel):
         if entry is None:
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return entry[1][column] or None
+            text = entry[1][column]
+            return plain_tooltip(text) if text else None
         found = entry[0]
         if role == self.RowRole:
             return found
@@ -509,7 +514,9 @@ class ContactTableModel(QAbstractTableModel):
         wanted = [
             b
             for b in (block - 1, block + 1)
-            if 0 <= b <= last and b not in self._blocks and b not in self._pending
+            if 0 <= b <= last
+            and b not in self._blocks
+            and b not in self._pending
             and b not in self._failed
         ]
         wanted.append(block)

@@ -14,6 +14,7 @@ calling thread (tests, screenshots).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from enum import Enum
@@ -37,6 +38,7 @@ from healthdesk.core.model import Connection, Side, Status
 from healthdesk.store.pages import ContactFilter
 from healthdesk.store.queries import FailureGroup, Summary, summary
 from healthdesk.ui.icons import status_icon
+from healthdesk.ui.text import plain_tooltip
 
 __all__ = ["FailureTreeModel", "NodeKind"]
 
@@ -50,6 +52,12 @@ class NodeKind(Enum):
     APP = "app"
     CATEGORY = "category"
     FINGERPRINT = "fingerprint"
+
+
+def _wait_for(pool: QThreadPool) -> None:
+    # At interpreter exit the pool may be deleted already: its destructor waited.
+    with contextlib.suppress(RuntimeError):
+        pool.waitForDone()
 
 
 class _Bridge(QObject):
@@ -125,7 +133,7 @@ class FailureTreeModel(QAbstractItemModel):
             bridge.failed.connect(self._on_bridge_failed)
             # A read in progress must end before the model goes (no thread outlives it);
             # the hook keeps the bridge alive until then, so it is freed on this thread.
-            self.destroyed.connect(lambda *_, pool=pool, bridge=bridge: pool.waitForDone())
+            self.destroyed.connect(lambda *_, pool=pool, bridge=bridge: _wait_for(pool))
             self._pool, self._bridge = pool, bridge
         if summary is not None:
             self.set_summary(summary)
@@ -254,8 +262,8 @@ class FailureTreeModel(QAbstractItemModel):
             if column != 0:
                 return f"{node.count:,} contacts"
             if node.kind is NodeKind.CATEGORY and node.reason is not None:
-                return f"{node.text}\n\n{node.reason.explanation}"
-            return node.text
+                return plain_tooltip(f"{node.text}\n\n{node.reason.explanation}")
+            return plain_tooltip(node.text)
         if role == Qt.ItemDataRole.DecorationRole:
             if column == 0 and node.kind is NodeKind.APP:
                 return status_icon(Status.FAILING)

@@ -1,0 +1,504 @@
+"""The Health window over small databases: connections, state, configuration, the status
+tabs and their counts, the failure-reason tree, copy and export, settings, start-up."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QGuiApplication
+from PySide6.QtWidgets import QDockWidget, QLabel, QMessageBox, QPushButton
+from pytestqt.qtbot import QtBot
+
+from healthdesk.core.model import STATUS_ORDER, Outcome, Side, Status
+from healthdesk.reports.summary import STATUS_LABELS
+from healthdesk.store.pages import ContactFilter
+from healthdesk.store.queries import counts, list_connections
+from healthdesk.ui.contacts.status_tabs import default_widths, tab_title
+from healthdesk.ui.main_window import MainWindow
+from tests.helpers.feed import write
+from tests.ui import window_fixtures
+from tests.ui.window_fixtures import (
+    HOSTILE,
+    MakeEngine,
+    MakeWindow,
+    hostile_items,
+    locked_items,
+    main_items,
+    one_way_items,
+)
+
+#: The offscreen platform cannot propagate size hints (docks ask for it): harmless.
+
+# The fixtures of window_fixtures that this module uses.
+make_engine = window_fixtures.make_engine
+make_window = window_fixtures.make_window
+settings = window_fixtures.settings
+
+
+def click_connection(qtbot: QtBot, window: MainWindow, connection_id: str) -> None:
+    row = window.connections_model.row_of(connection_id)
+    assert row >= 0
+    rect = window.connections_view.visualRect(window.connections_model.index(row, 0))
+    qtbot.mouseClick(
+        window.connections_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center()
+    )
+
+
+def wait_summary(qtbot: QtBot, window: MainWindow, connection_id: str) -> None:
+    qtbot.waitUntil(
+        lambda: (
+            window.last_summary is not None and window.last_summary.connection.id == connection_id
+        ),
+        timeout=5000,
+    )
+
+
+def tab_texts(window: MainWindow) -> list[str]:
+    return [window.tabs.tabText(i) for i in range(window.tabs.count())]
+
+
+def test_window_lists_the_connections(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(locked_items())
+    window = make_window(engine)
+    names = [
+        window.connections_model.index(row, 0).data()
+        for row in range(window.connections_model.rowCount())
+    ]
+    assert names == [c.name for c in list_connections(engine)]
+    assert len(names) == 3
+    # the first one is shown when nothing is remembered
+    assert window.current_connection() is not None
+    assert window.current_connection().id == list_connections(engine)[0].id
+
+
+def test_selecting_a_connection_shows_its_state_and_counts(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(locked_items())
+    window = make_window(engine)
+    for cid in ("c-2", "c-1", "c-3"):
+        with qtbot.waitSignal(window.connection_changed):
+            click_connection(qtbot, window, cid)
+        connection = window.current_connection()
+        assert connection is not None
+        assert connection.id == cid
+        assert window.banner.name_label.text() == connection.name
+        expected = counts(engine, cid)
+        for status in STATUS_ORDER:
+            model = window.tabs.model(status)
+            assert model is not None
+            assert model.rowCount() == expected[status]
+            assert window.tabs.row_count(status) == expected[status]
+        assert tab_texts(window) == [tab_title(s, expected[s]) for s in STATUS_ORDER]
+        wait_summary(qtbot, window, cid)
+        assert window.last_summary is not None
+        assert window.last_summary.counts == expected
+    assert window.windowTitle().startswith("Zoho ⇄ HubSpot")
+
+
+def test_tab_titles_carry_the_exact_counts(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(main_items())
+    window = make_window(engine)
+    assert tab_texts(window) == [
+        "In sync (2)",
+        "Excluded (2)",
+        "Duplicates (1)",
+        "Failing (3)",
+        "Pending (1)",
+    ]
+    for index, status in enumerate(STATUS_ORDER):
+        assert not window.tabs.tabIcon(index).isNull()
+        assert window.tabs.tabText(index).startswith(STATUS_LABELS[status])
+    wait_summary(qtbot, window, "c-1")
+    assert window.findChild(QLabel, "contact_count").text() == "9 contacts"
+    actions = window.actions_panel.number_labels
+    assert actions[Side.B, Outcome.CREATED].text() == "1"  # a1 created into b
+    assert actions[Side.B, Outcome.UPDATED].text() == "1"  # a2 updated into b
+    assert actions[Side.A, Outcome.UPDATED].text() == "1"  # b2 updated into a
+    assert actions[Side.A, Outcome.CREATED].text() == "0"
+
+
+def test_locked_banner_names_the_other_connection_and_opens_it(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(locked_items())
+    window = make_window(engine)
+    assert window.select_connection("c-1")
+    label = window.banner.state_label
+    assert label.textFormat() == Qt.TextFormat.RichText
+    assert "Pipedrive → Mailchimp</a>" in label.text()
+    assert label.text().startswith("Waiting for <a href=")
+    href = label.text().split('href="')[1].split('"')[0]
+    with qtbot.waitSignal(window.connection_changed) as blocker:
+        label.linkActivated.emit(href)
+    assert blocker.args == ["c-2"]
+    assert window.current_connection().id == "c-2"
+    assert window.connections_view.currentIndex().row() == window.connections_model.row_of("c-2")
+    # a connection the database does not hold is named, not linked
+    assert window.select_connection("c-3")
+    assert label.textFormat() == Qt.TextFormat.PlainText
+    assert label.text() == "Waiting for Elsewhere (c-9) to finish"
+
+
+def test_hostile_text_shows_exactly_its_characters(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(hostile_items())
+    window = make_window(engine)
+    index = window.connections_model.index(0, 0)
+    assert index.data() == HOSTILE
+    assert window.banner.name_label.text() == HOSTILE
+    assert window.banner.name_label.textFormat() == Qt.TextFormat.PlainText
+    assert window.banner.state_label.text() == "Error: <a href='x'>token</a> expired"
+    assert window.banner.state_label.textFormat() == Qt.TextFormat.PlainText
+    config = window.config_panel
+    assert config.apps_label.text() == "<i>App A</i> ⇄ App &amp; B"
+    assert config.apps_label.textFormat() == Qt.TextFormat.PlainText
+    rule = config.rule_labels[0]
+    assert rule.text() == (
+        "<i>App A</i> contacts where tag<s> is “<script>alert(1)</script>”   (rule r<1>)"
+    )
+    assert rule.textFormat() == Qt.TextFormat.PlainText
+    assert window.windowTitle().startswith(HOSTILE)
+    wait_summary(qtbot, window, "c-h")
+    for side, label in window.actions_panel.app_labels.items():
+        assert label.text() == window.current_connection().app(side).name
+        assert label.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_one_way_connection_hides_unmapped_target_records(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(one_way_items("c-2"))
+    window = make_window(engine, synchronous=True)
+    assert window.current_connection().id == "c-2"
+    seen: list[str] = []
+    for status in STATUS_ORDER:
+        model = window.tabs.model(status)
+        assert model is not None
+        for row in range(model.rowCount()):
+            found = model.row_at(row)
+            assert found is not None
+            assert found.side is not Side.B, f"an unmapped Mailchimp record in {status}"
+            seen.append(found.a_id or "")
+    assert sorted(seen) == ["p1", "p2", "p3", "p4"]
+    assert sum(window.tabs.row_count(s) for s in STATUS_ORDER) == 4
+    assert [label.text() for label in window.config_panel.rule_labels][-1] == (
+        "Nothing: the connection is one-way, from Pipedrive"
+    )
+
+
+def test_failure_tree_filters_the_failing_list(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(main_items())
+    window = make_window(engine)
+    wait_summary(qtbot, window, "c-1")
+    tree = window.failure_model()
+    assert tree is not None
+    assert window.failures_view.isVisibleTo(window)
+    # Mailchimp refused two writes (one category), HubSpot one
+    apps = {tree.index(r, 0).data(): tree.index(r, 0) for r in range(tree.rowCount())}
+    assert set(apps) == {"HubSpot", "Mailchimp"}
+    category = tree.index(0, 0, apps["Mailchimp"])
+    wanted = category.data(tree.FilterRole)
+    assert isinstance(wanted, ContactFilter)
+    rect = window.failures_view.visualRect(category)
+    qtbot.mouseClick(window.failures_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.tabs.current_status() is Status.FAILING
+    assert window.tabs.failing_filter() == wanted
+    failing = window.tabs.model(Status.FAILING)
+    assert failing is not None
+    assert failing.filter == wanted
+    assert failing.rowCount() == category.siblingAtColumn(1).data() == 2
+    assert window.tabs.tabText(3) == "Failing (2 of 3)"
+    explanation, fix = tree.explanation_for(category)
+    assert window.reason_panel.explanation.text() == explanation
+    assert window.reason_panel.fix.text() == fix
+    assert window.reason_panel.fix.isVisibleTo(window)
+    # an app node filters by app and explains nothing yet
+    window.failures_view.setCurrentIndex(apps["HubSpot"])
+    assert window.tabs.failing_filter() == ContactFilter(Status.FAILING, Side.A)
+    assert window.tabs.model(Status.FAILING).rowCount() == 1
+    assert not window.reason_panel.fix.isVisibleTo(window)
+    # "Show all failing" brings every failing contact back
+    bar = window.tabs.page(Status.FAILING).filter_bar
+    assert bar is not None
+    assert bar.isVisibleTo(window)
+    button = bar.findChild(QPushButton, "show_all_failing")
+    assert button is not None
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.tabs.failing_filter() is None
+    assert window.tabs.model(Status.FAILING).rowCount() == 3
+    assert window.tabs.tabText(3) == "Failing (3)"
+    assert not window.failures_view.selectionModel().hasSelection()
+
+
+def test_last_connection_is_remembered(
+    qtbot: QtBot, make_engine: MakeEngine, settings: QSettings
+) -> None:
+    engine = make_engine(locked_items())
+    first = MainWindow(engine=engine, settings=settings)
+    qtbot.addWidget(first)
+    first.show()
+    assert first.current_connection().id == "c-1"
+    click_connection(qtbot, first, "c-3")
+    first.tabs.set_current_status(Status.DUPLICATE)
+    first.failures_dock.hide()
+    first.close()
+    second = MainWindow(engine=engine, settings=settings)
+    qtbot.addWidget(second)
+    second.show()
+    assert second.current_connection().id == "c-3"
+    assert second.connections_view.currentIndex().row() == second.connections_model.row_of("c-3")
+    assert second.tabs.current_status() is Status.DUPLICATE
+    assert not second.failures_dock.isVisible()
+    second.close()
+
+
+def test_column_widths_are_remembered(
+    qtbot: QtBot, make_engine: MakeEngine, settings: QSettings
+) -> None:
+    engine = make_engine(main_items())
+    first = MainWindow(engine=engine, settings=settings)
+    qtbot.addWidget(first)
+    first.show()
+    header = first.tabs.view(Status.EXCLUDED).horizontalHeader()
+    header.resizeSection(1, 333)
+    first.close()
+    second = MainWindow(engine=engine, settings=settings)
+    qtbot.addWidget(second)
+    second.show()
+    assert second.tabs.view(Status.EXCLUDED).horizontalHeader().sectionSize(1) == 333
+    second.close()
+
+
+def test_default_widths_fit_the_table() -> None:
+    titles = ["App", "Name", "Email", "ID", "Category", "Message", "When"]
+    narrow = default_widths(titles, 1000)
+    assert sum(narrow) <= 1000
+    wide = default_widths(titles, 2000)
+    assert sum(wide) == 2000
+    assert wide[5] > narrow[5]
+    assert default_widths(["Name", "Email", "HubSpot ID"], 100)[2] == 80
+
+
+def test_copy_rows_emails_and_ids(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(main_items())
+    window = make_window(engine, synchronous=True)
+    window.tabs.set_current_status(Status.IN_SYNC)
+    view = window.tabs.view(Status.IN_SYNC)
+    view.selectAll()
+    window.copy_action.trigger()
+    clipboard = QGuiApplication.clipboard()
+    lines = clipboard.text().split("\n")
+    assert len(lines) == 2
+    assert lines[0].split("\t")[:4] == ["Alice Martin", "alice@acme.com", "a1", "b1"]
+    window.copy_email_action.trigger()
+    assert clipboard.text() == "alice@acme.com\nbob@acme.com"
+    window.copy_id_action.trigger()
+    assert clipboard.text() == "a1\tb1\na2\tb2"
+    # the context menu holds the same actions
+    assert window.copy_action in view.actions()
+    assert view.contextMenuPolicy() == Qt.ContextMenuPolicy.ActionsContextMenu
+    # Ctrl+C in the table copies the rows, too
+    clipboard.clear()
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard.text().split("\n")[1].startswith("Bob Stone\tbob@acme.com")
+
+
+def test_export_current_list_to_csv(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow, tmp_path: Path
+) -> None:
+    engine = make_engine(main_items())
+    window = make_window(engine)
+    window.tabs.set_current_status(Status.FAILING)
+    target = tmp_path / "failing.csv"
+    window.export_current_list(target)
+    qtbot.waitUntil(target.exists, timeout=5000)
+    with open(target, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == counts(engine, "c-1")[Status.FAILING] == 3
+    assert {row["status"] for row in rows} == {"failing"}
+    assert not (tmp_path / "failing.csv.partial").exists()
+
+
+def test_export_failure_is_shown_plainly(
+    qtbot: QtBot,
+    make_engine: MakeEngine,
+    make_window: MakeWindow,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import healthdesk.ui.imports as imports_ui
+
+    shown: list[str] = []
+    monkeypatch.setattr(imports_ui, "show_error", lambda parent, title, text: shown.append(text))
+    window = make_window(make_engine(main_items()), synchronous=True)
+    target = tmp_path / "no such folder" / "x.csv"
+    window.export_current_list(target)
+    assert len(shown) == 1
+    assert shown[0].startswith(f"Could not export to {target}.")
+    assert "No such file or directory" in shown[0]
+    assert not list(tmp_path.glob("**/*.partial"))
+
+
+def test_menus_and_shortcuts(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    window = make_window(make_engine(main_items()))
+    menus = [action.text() for action in window.menuBar().actions()]
+    assert menus == ["&File", "&Edit", "&View", "&Help"]
+    assert window.open_action.shortcut().toString() == "Ctrl+O"
+    assert window.quit_action.shortcut().toString() == "Ctrl+Q"
+    assert window.copy_action.shortcut().toString() == "Ctrl+C"
+    view_menu = window.menuBar().actions()[2].menu()
+    toggles = [a for a in view_menu.actions() if a.isCheckable()]
+    assert {a.text() for a in toggles} == {"Connections", "Failure reasons"}
+    toggles[1].trigger()
+    assert not window.failures_dock.isVisible()
+    assert all(isinstance(d, QDockWidget) for d in (window.connections_dock, window.failures_dock))
+
+
+def test_about_box_is_plain_text(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    window = make_window(make_engine(main_items()))
+    window.about_action.trigger()
+    box = window.findChild(QMessageBox, "about_box")
+    assert box is not None
+    assert box.isVisible()
+    assert box.textFormat() == Qt.TextFormat.PlainText
+    assert "Health Desk" in box.text()
+    box.close()
+
+
+def test_empty_database_shows_an_empty_window(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    window = make_window(make_engine(None))
+    assert window.connections_model.rowCount() == 0
+    assert window.current_connection() is None
+    assert window.banner.name_label.text() == "No connection"
+    assert tab_texts(window) == [tab_title(s, 0) for s in STATUS_ORDER]
+    assert not window.export_action.isEnabled()
+
+
+def test_dropped_snapshot_is_imported_and_shown(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow, tmp_path: Path
+) -> None:
+    engine = make_engine(main_items())
+    window = make_window(engine)
+    snapshot = write(tmp_path / "drop.jsonl", one_way_items("c-9"))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(snapshot))])
+    drop = QDropEvent(
+        QPointF(QPoint(200, 200)),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(window.importer.finished, timeout=10_000):
+        window.dropEvent(drop)
+    assert window.current_connection().id == "c-9"
+    assert window.connections_model.rowCount() == 2
+    assert window.recent_files() == [snapshot.resolve()]
+    recent = [a.text() for a in window.recent_menu.actions() if not a.isSeparator()]
+    assert recent[0].endswith("drop.jsonl")
+
+
+def test_app_starts_on_the_demo_and_shuts_down(tmp_path: Path) -> None:
+    """`ui.app.run` end to end, in a process of its own (it runs its own event loop)."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+        app = QApplication(sys.argv[:1])
+        from healthdesk.ui.app import run
+
+        def close():
+            windows = [w for w in app.topLevelWidgets() if w.objectName() == "main_window"]
+            print("connections", windows[0].connections_model.rowCount(), flush=True)
+            windows[0].close()
+
+        QTimer.singleShot(1500, close)
+        sys.exit(run(db_path=Path(sys.argv[1]), files=[]))
+        """
+    )
+    env = dict(os.environ)
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        HOME=str(tmp_path),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+    )
+    db = tmp_path / "db.sqlite3"
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(db)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "connections 3" in done.stdout
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "config" / "HealthDesk" / "Health Desk.conf").is_file()
+
+
+@pytest.mark.parametrize("bad", ["not a database"])
+def test_app_reports_a_database_it_cannot_open(tmp_path: Path, bad: str) -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication, QMessageBox
+        app = QApplication(sys.argv[:1])
+        from healthdesk.ui.app import run
+
+        def answer():
+            for w in app.topLevelWidgets():
+                if isinstance(w, QMessageBox) and w.isVisible():
+                    print("box:", w.text().splitlines()[0], flush=True)
+                    w.accept()
+                    return
+            QTimer.singleShot(100, answer)
+
+        QTimer.singleShot(100, answer)
+        sys.exit(run(db_path=Path(sys.argv[1]), files=[]))
+        """
+    )
+    db = tmp_path / "broken.sqlite3"
+    db.write_text(bad * 100)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(db)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"box: Could not open the database {db}." in done.stdout
+    assert "healthdesk: error: Could not open the database" in done.stderr
+    assert "Traceback" not in done.stderr
