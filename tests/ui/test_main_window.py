@@ -284,6 +284,25 @@ def test_column_widths_are_remembered(
     second.close()
 
 
+def test_the_sort_arrow_is_on_the_column_the_list_is_sorted_by(
+    qtbot: QtBot, make_engine: MakeEngine, settings: QSettings
+) -> None:
+    window = MainWindow(engine=make_engine(main_items()), settings=settings)
+    qtbot.addWidget(window)
+    window.show()
+    for status in (Status.IN_SYNC, Status.FAILING):
+        view = window.tabs.view(status)
+        model = view.model()
+        header = view.horizontalHeader()
+        assert model.headerData(header.sortIndicatorSection(), Qt.Orientation.Horizontal) == "Name"
+        assert header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+        # Sorting by another column (what a click on its header does) moves the arrow.
+        view.sortByColumn(2, Qt.SortOrder.DescendingOrder)
+        assert (model.sort_column, model.descending) == (2, True)
+        assert header.sortIndicatorSection() == 2
+    window.close()
+
+
 def test_default_widths_fit_the_table() -> None:
     titles = ["App", "Name", "Email", "ID", "Category", "Message", "When"]
     narrow = default_widths(titles, 1000)

@@ -108,6 +108,23 @@ class ContactTable(QTableView):
             self._applying = False
         self._auto_widths = not restored
         self._apply_default_widths()
+        self.show_sort_indicator()
+
+    def show_sort_indicator(self) -> None:
+        """Put the header's sort arrow on the column the model is really sorted by.
+
+        Signals are blocked: the arrow follows the model's order here, it must not re-sort.
+        """
+        model = self.model()
+        column = getattr(model, "sort_column", -1)
+        descending = bool(getattr(model, "descending", False))
+        order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+        header = self.horizontalHeader()
+        blocked = header.blockSignals(True)
+        try:
+            header.setSortIndicator(column, order)
+        finally:
+            header.blockSignals(blocked)
 
     def _apply_default_widths(self) -> None:
         model = self.model()
