@@ -7,6 +7,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -296,13 +297,14 @@ def _cmd_screenshot(args: argparse.Namespace, out: TextIO) -> None:
 
 
 def _window(db: str | None, files: Sequence[str]) -> int:
-    from healthdesk.ui.app import run
-
     for name in files:
         if not Path(name).is_file():
             raise CliError(f"{name}: no such snapshot file")
     if db is not None and not Path(db).exists():
         raise CliError(f"{db}: no such database")
+    if _headless():
+        return _headless_summary(db, files)
+    from healthdesk.ui.app import run
 
     return run(db_path=Path(db) if db else None, files=[Path(f) for f in files])
 
@@ -348,6 +350,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("healthdesk: interrupted\n")
         return 130
+    return 0
+
+
+def _headless() -> bool:
+    """A Linux session with no display to open a window on (a server, a container)."""
+    return (
+        sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and not os.environ.get("QT_QPA_PLATFORM")
+    )
+
+
+def _headless_summary(db: str | None, files: Sequence[str]) -> int:
+    """Without a display, what the window would open on, as text, and how to see more."""
+    from healthdesk.config import load_catalog
+    from healthdesk.reports.summary import summary_text
+    from healthdesk.store.db import open_db
+    from healthdesk.store.demo import ensure_demo
+    from healthdesk.store.imports import import_snapshots
+    from healthdesk.store.queries import list_connections, summary
+
+    sys.stderr.write(
+        "healthdesk: no display (DISPLAY and WAYLAND_DISPLAY are unset), so no window: "
+        "here is the summary. See 'healthdesk --help' for find, export and screenshot.\n"
+    )
+    engine = open_db(db)
+    try:
+        if files:
+            import_snapshots(engine, list(files))
+        else:
+            ensure_demo(engine)
+        catalog = load_catalog()
+        for connection in list_connections(engine):
+            sys.stdout.write(summary_text(summary(engine, connection, catalog)) + "\n\n")
+    finally:
+        engine.dispose()
     return 0
 
 

@@ -772,3 +772,17 @@ def test_opening_the_window_on_a_missing_file_is_one_error_line(run: Run, tmp_pa
     )
     result = run("--db", tmp_path / "nope.sqlite3")
     assert result.err == f"healthdesk: error: {tmp_path / 'nope.sqlite3'}: no such database\n"
+
+
+def test_without_a_display_the_app_prints_the_demo_summary(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    result = run()
+    assert result.code == 0
+    assert result.err.startswith("healthdesk: no display")
+    assert result.err.count("\n") == 1
+    assert "HubSpot ⇄ Mailchimp [c-hs-mc]" in result.out
+    assert "Pipedrive ⇄ Mailchimp [c-pd-mc]" in result.out
