@@ -21,7 +21,7 @@ from sqlalchemy.exc import DatabaseError
 
 from healthdesk import __version__
 from healthdesk.core.failures import CatalogError
-from healthdesk.core.model import STATUS_ORDER
+from healthdesk.core.model import STATUS_ORDER, Side
 from healthdesk.feed.items import FeedError
 from healthdesk.store.ingest import ImportCancelled
 
@@ -75,6 +75,13 @@ def _size(text: str) -> tuple[int, int]:
     return size
 
 
+def _contact_ref(text: str) -> tuple[Side, str]:
+    app, _, record_id = text.partition(":")
+    if app not in ("a", "b") or not record_id:
+        raise argparse.ArgumentTypeError(f"{text!r} is not APP:ID with APP a or b, e.g. a:101")
+    return Side(app), record_id
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="healthdesk",
@@ -125,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     shot.add_argument(
         "--size", metavar="WxH", type=_size, default=(1400, 900), help="default 1400x900"
+    )
+    shot.add_argument("--search", metavar="TEXT", help="type TEXT in the search bar")
+    shot.add_argument(
+        "--contact",
+        metavar="APP:ID",
+        type=_contact_ref,
+        help="open the contact holding this record, e.g. a:101 or b:mc-77",
     )
 
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
@@ -292,6 +306,8 @@ def _cmd_screenshot(args: argparse.Namespace, out: TextIO) -> None:
         connection_id=args.connection,
         tab=args.tab,
         size=QSize(*args.size),
+        search=args.search,
+        contact=args.contact,
     )
     out.write(f"Wrote {path}\n")
 
@@ -320,7 +336,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from healthdesk.store.queries import UnknownConnection
+    from healthdesk.store.queries import UnknownConnection, UnknownContact
 
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -329,11 +345,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if window_files is not None:
             return _window(*window_files)
-        args = parser.parse_args(words)
+        args, extra = parser.parse_known_args(words)
+        if extra and args.command == "find" and not any(w.startswith("-") for w in extra):
+            # `find FILE --connection ID QUERY`: argparse stops taking positionals at an
+            # option, so QUERY arrives here.
+            args.args += extra
+        elif extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
         if args.command is None:
             return _window(args.db, [])
         _COMMANDS[args.command](args, sys.stdout)
-    except (FeedError, CliError, UnknownConnection, CatalogError) as exc:
+    except (FeedError, CliError, UnknownConnection, CatalogError, UnknownContact) as exc:
         return _fail(str(exc))
     except ImportCancelled:
         return _fail("cancelled; the database is unchanged")

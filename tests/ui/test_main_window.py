@@ -20,6 +20,7 @@ from healthdesk.core.model import STATUS_ORDER, Outcome, Side, Status
 from healthdesk.reports.summary import STATUS_LABELS
 from healthdesk.store.pages import ContactFilter
 from healthdesk.store.queries import counts, list_connections
+from healthdesk.ui.actions.action_contacts import ActionContactsDialog
 from healthdesk.ui.contacts.status_tabs import default_widths, tab_title
 from healthdesk.ui.main_window import MainWindow
 from tests.helpers.feed import write
@@ -387,7 +388,8 @@ def test_menus_and_shortcuts(
     assert window.copy_action.shortcut().toString() == "Ctrl+C"
     view_menu = window.menuBar().actions()[2].menu()
     toggles = [a for a in view_menu.actions() if a.isCheckable()]
-    assert {a.text() for a in toggles} == {"Connections", "Failure reasons"}
+    assert [a.text() for a in toggles] == ["Connections", "Failure reasons", "Activity", "Contact"]
+    assert window.find_action.shortcut().toString() == "Ctrl+F"
     toggles[1].trigger()
     assert not window.failures_dock.isVisible()
     assert all(isinstance(d, QDockWidget) for d in (window.connections_dock, window.failures_dock))
@@ -521,3 +523,66 @@ def test_app_reports_a_database_it_cannot_open(tmp_path: Path, bad: str) -> None
     assert f"box: Could not open the database {db}." in done.stdout
     assert "healthdesk: error: Could not open the database" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_double_clicked_row_opens_the_contact_dock(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    window = make_window(make_engine(main_items()))
+    assert not window.detail_dock.isVisible()
+    model = window.tabs.view(Status.FAILING).model()
+    model.index(0, 1).data()  # asks for the first block
+    qtbot.waitUntil(lambda: model.contact_key(0) is not None)
+    key = model.contact_key(0)
+    window.tabs.contact_activated.emit(key)
+    assert window.detail_dock.isVisible()
+    shown = window.detail_view.contact
+    assert shown is not None
+    assert shown.key == key
+    assert shown.status is Status.FAILING
+
+
+def test_ctrl_f_focuses_the_search_and_a_result_opens_its_contact(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    window = make_window(make_engine(main_items()))
+    window.activateWindow()
+    qtbot.waitActive(window)
+    window.find_action.trigger()
+    qtbot.waitUntil(window.search_bar.line_edit.hasFocus)
+    window.search_bar.search("a1")
+    qtbot.waitUntil(lambda: window.search_bar.model.rowCount() > 0)
+    contact = window.search_bar.model.contact_at(0)
+    window.search_bar.contact_chosen.emit(contact)
+    assert window.detail_view.contact is not None
+    assert window.detail_view.contact.key == contact.key
+
+
+def test_the_timeline_follows_the_connection_and_opens_contacts(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    window = make_window(make_engine(main_items()))
+    model = window.timeline_dock.model
+    assert model is not None
+    qtbot.waitUntil(lambda: model.rowCount() > 0)
+    key = next(
+        model.index(row, 0).data(model.ContactKeyRole)
+        for row in range(model.rowCount())
+        if model.index(row, 0).data(model.ContactKeyRole) is not None
+    )
+    window.timeline_dock.contact_activated.emit(key)
+    assert window.detail_view.contact is not None
+    assert window.detail_view.contact.key == key
+
+
+def test_an_action_count_opens_the_contacts_behind_it(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    window = make_window(make_engine(main_items()))
+    wait_summary(qtbot, window, "c-1")
+    label = window.actions_panel.number_labels[Side.B, Outcome.CREATED]
+    qtbot.mouseClick(label, Qt.MouseButton.LeftButton)
+    dialogs = window.findChildren(ActionContactsDialog)
+    assert len(dialogs) == 1
+    qtbot.waitUntil(lambda: dialogs[0].model.rowCount() == 1)  # a1 created into b
+    dialogs[0].close()

@@ -25,6 +25,10 @@ class UnknownConnection(LookupError):
     """No such connection, or several and none chosen; the message lists the choices."""
 
 
+class UnknownContact(LookupError):
+    """No visible contact holds the record asked for (unknown, hidden or deleted)."""
+
+
 @dataclass(frozen=True, slots=True)
 class FailureGroup:
     """Failing contacts that share an app, a category and a fingerprint."""

@@ -55,20 +55,25 @@ from healthdesk import __version__
 from healthdesk.config import load_catalog
 from healthdesk.core.contacts import ContactView, explain
 from healthdesk.core.failures import Catalog
-from healthdesk.core.model import Connection, Status
+from healthdesk.core.model import Connection, Outcome, Side, Status
 from healthdesk.reports.export import write_csv
 from healthdesk.reports.summary import STATUS_LABELS
+from healthdesk.store.contact_history import contact_by_record
 from healthdesk.store.ingest import IngestReport
 from healthdesk.store.queries import Summary, get_contacts, iter_contacts, list_connections, summary
 from healthdesk.ui import imports as imports_ui
+from healthdesk.ui.actions.action_contacts import ActionContactsDialog
 from healthdesk.ui.connections.config_panel import ActionsPanel, ConfigPanel, mute
 from healthdesk.ui.connections.list_model import ConnectionDelegate, ConnectionListModel
 from healthdesk.ui.connections.state_banner import StateBanner
 from healthdesk.ui.contacts.status_tabs import StatusTabs
+from healthdesk.ui.detail.detail_view import ContactDetailView
 from healthdesk.ui.failures.tree_model import FailureTreeModel
 from healthdesk.ui.icons import app_icon
 from healthdesk.ui.imports import SnapshotImporter, error_text
+from healthdesk.ui.search.search_bar import SearchBar
 from healthdesk.ui.text import plain_tooltip
+from healthdesk.ui.timeline.timeline_dock import TimelineDock
 
 ORGANIZATION = "HealthDesk"
 APPLICATION = "Health Desk"
@@ -150,6 +155,10 @@ class _Jobs(QObject):
                 self._finished.emit(ticket, result, True)
 
         self._pool.start(run)
+
+    @property
+    def synchronous(self) -> bool:
+        return self._synchronous
 
     def busy(self) -> bool:
         return bool(self._callbacks)
@@ -279,7 +288,7 @@ class MainWindow(QMainWindow):
         self.importer.finished.connect(self._on_importer_finished)
 
         self._build_central(synchronous)
-        self._build_docks()
+        self._build_docks(synchronous)
         self._build_actions()
         self._build_menus()
         self._build_status_bar()
@@ -289,10 +298,19 @@ class MainWindow(QMainWindow):
     # -- building -------------------------------------------------------------------------
 
     def _build_central(self, synchronous: bool) -> None:
+        self.search_bar = SearchBar(
+            engine=self._engine,
+            connection=None,
+            catalog=self._catalog,
+            fetch_synchronously=synchronous,
+        )
+        self.search_bar.setObjectName("search_bar")
+        self.search_bar.contact_chosen.connect(self.open_contact)
         self.banner = StateBanner()
         self.banner.connection_requested.connect(self._on_banner_connection_requested)
         self.config_panel = ConfigPanel()
         self.actions_panel = ActionsPanel()
+        self.actions_panel.action_requested.connect(self.open_action_contacts)
         self.tabs = StatusTabs(
             engine=self._engine,
             catalog=self._catalog,
@@ -314,12 +332,13 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(12, 10, 12, 6)
         layout.setSpacing(10)
+        layout.addWidget(self.search_bar)
         layout.addWidget(self.banner)
         layout.addLayout(glance)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
-    def _build_docks(self) -> None:
+    def _build_docks(self, synchronous: bool) -> None:
         self.connections_model = ConnectionListModel(parent=self)
         self.connections_view = QListView()
         self.connections_view.setObjectName("connections_view")
@@ -365,6 +384,21 @@ class MainWindow(QMainWindow):
             [self.connections_dock, self.failures_dock], [200, 500], Qt.Orientation.Vertical
         )
 
+        self.detail_view = ContactDetailView(catalog=self._catalog)
+        self.detail_view.contact_link_activated.connect(self._on_detail_contact_link_activated)
+        self.detail_dock = QDockWidget("Contact", self)
+        self.detail_dock.setObjectName("detail_dock")
+        self.detail_dock.setWidget(self.detail_view)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.detail_dock)
+        self.resizeDocks([self.detail_dock], [520], Qt.Orientation.Horizontal)
+        # Opens when a contact is chosen; the lists keep the width until then.
+        self.detail_dock.hide()
+
+        self.timeline_dock = TimelineDock(parent=self, fetch_synchronously=synchronous)
+        self.timeline_dock.contact_activated.connect(self.open_contact_key)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.timeline_dock)
+        self.resizeDocks([self.timeline_dock], [170], Qt.Orientation.Vertical)
+
     def _action(
         self,
         text: str,
@@ -401,6 +435,12 @@ class MainWindow(QMainWindow):
         self.copy_id_action = self._action(
             "Copy &ID", self.copy_ids, "Ctrl+Alt+C", name="copy_id_action"
         )
+        self.find_action = self._action(
+            "&Find Contact…",
+            self.search_bar.focus_search,
+            QKeySequence.StandardKey.Find,
+            name="find_action",
+        )
         self.refresh_action = self._action(
             "&Refresh", self.refresh, QKeySequence.StandardKey.Refresh, name="refresh_action"
         )
@@ -425,9 +465,13 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.copy_action)
         edit_menu.addAction(self.copy_email_action)
         edit_menu.addAction(self.copy_id_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.find_action)
         view_menu = bar.addMenu("&View")
         view_menu.addAction(self.connections_dock.toggleViewAction())
         view_menu.addAction(self.failures_dock.toggleViewAction())
+        view_menu.addAction(self.timeline_dock.toggleViewAction())
+        view_menu.addAction(self.detail_dock.toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction(self.refresh_action)
         help_menu = bar.addMenu("&Help")
@@ -561,6 +605,9 @@ class MainWindow(QMainWindow):
         self.config_panel.set_connection(connection)
         self.actions_panel.set_connection(connection)
         self.tabs.set_connection(connection)
+        self.search_bar.set_connection(self._engine if connection else None, connection)
+        self.timeline_dock.set_connection(self._engine if connection else None, connection)
+        self.detail_view.clear()
         self._set_failure_model(None, loading=connection is not None)
         title = f"{connection.name} {_DASH} {APPLICATION}" if connection else APPLICATION
         self.setWindowTitle(title)
@@ -916,14 +963,67 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_tabs_contact_activated(self, key: int) -> None:
+        self.open_contact_key(key)
+
+    @Slot(str, str)
+    def _on_detail_contact_link_activated(self, app: str, record_id: str) -> None:
         connection = self._connection
         if connection is None:
             return
+        contact = contact_by_record(self._engine, connection.id, Side(app), record_id)
+        if contact is None:
+            self.statusBar().showMessage(f"No visible contact holds the record {record_id}.")
+            return
+        self.open_contact(contact)
+
+    # -- contacts ---------------------------------------------------------------------------
+
+    @Slot(object)
+    def open_contact(self, contact: ContactView) -> None:
+        """Show `contact` in the Contact dock: its records, its status and why, its events."""
+        connection = self._connection
+        if connection is None:
+            return
+        self.detail_view.show_contact(self._engine, connection, contact)
+        self.detail_dock.show()
+        self.detail_dock.raise_()
+        why = explain(contact, connection, self._catalog)
+        self.statusBar().showMessage(f"{contact.name or contact.email or contact.key}: {why}")
+
+    @Slot(int)
+    def open_contact_key(self, key: int) -> None:
         contacts = get_contacts(self._engine, [key])
         if contacts:
-            contact = contacts[0]
-            why = explain(contact, connection, self._catalog)
-            self.statusBar().showMessage(f"{contact.name or contact.email or key}: {why}")
+            self.open_contact(contacts[0])
+
+    def open_contact_by_record(self, app: Side, record_id: str) -> bool:
+        """Open the contact holding a record (for `screenshot --contact APP:ID`)."""
+        connection = self._connection
+        contact = (
+            contact_by_record(self._engine, connection.id, app, record_id) if connection else None
+        )
+        if contact is None:
+            return False
+        self.open_contact(contact)
+        return True
+
+    @Slot(object, object)
+    def open_action_contacts(self, target: Side, outcome: Outcome) -> None:
+        """The contacts behind a number of the actions summary, in a window of their own."""
+        connection = self._connection
+        if connection is None:
+            return
+        dialog = ActionContactsDialog(
+            engine=self._engine,
+            connection=connection,
+            target=target,
+            outcome=outcome,
+            parent=self,
+            fetch_synchronously=self._jobs.synchronous,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.contact_activated.connect(self.open_contact_key)
+        dialog.show()
 
 
 def _node_path(index: QModelIndex) -> list[str]:

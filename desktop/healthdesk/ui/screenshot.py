@@ -17,10 +17,10 @@ from PySide6.QtCore import QCoreApplication, QSettings, QSize, Qt
 from PySide6.QtWidgets import QApplication
 
 from healthdesk.config import load_catalog
-from healthdesk.core.model import Status
+from healthdesk.core.model import Side, Status
 from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
-from healthdesk.store.queries import get_connection, list_connections
+from healthdesk.store.queries import UnknownContact, get_connection, list_connections
 
 #: The --tab names: the status values, and "duplicates" as the tab says it.
 TABS: dict[str, Status] = {status.value: status for status in Status} | {
@@ -59,13 +59,18 @@ def render(
     connection_id: str | None = None,
     tab: str | Status | None = None,
     size: QSize = DEFAULT_SIZE,
+    search: str | None = None,
+    contact: tuple[Side, str] | None = None,
 ) -> Path:
     """Render the window showing `connection_id` (default: the first connection) on `tab`
-    (default: In sync) at `size` to the PNG `out`; return `out`.
+    (default: In sync) at `size` to the PNG `out`; return `out`. With `search`, the search
+    bar holds that text and shows its results; with `contact` ((app, record id)), the
+    Contact dock shows the contact holding that record.
 
     Exactly one of `db_path` (an existing database) and `file` (a snapshot) is given.
     Raises UnknownConnection (naming the choices), FeedError for a broken snapshot,
-    FileNotFoundError for a missing database, ValueError for bad arguments.
+    FileNotFoundError for a missing database, ValueError for bad arguments, UnknownContact
+    for a record that no visible contact holds.
     """
     if (db_path is None) == (file is None):
         raise ValueError("give a snapshot file or a database, not both or neither")
@@ -110,6 +115,15 @@ def render(
                     window.tabs.set_current_status(status)
                 window.setFixedSize(size)
                 window.show()
+                for _ in range(3):
+                    app.processEvents()
+                if contact is not None and not window.open_contact_by_record(*contact):
+                    app_id, record_id = contact
+                    raise UnknownContact(
+                        f"no visible contact holds the record {app_id.value}:{record_id}"
+                    )
+                if search:
+                    window.search_bar.search(search)
                 for _ in range(3):
                     app.processEvents()
                 pixmap = window.grab()

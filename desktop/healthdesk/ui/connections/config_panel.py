@@ -8,10 +8,11 @@ Every label holding customer text is plain text.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QKeyEvent, QMouseEvent, QPalette
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from healthdesk.core.model import Connection, Outcome, Side
@@ -152,12 +153,47 @@ class ConfigPanel(QFrame):
         self.rule_labels = []
 
 
+class _ClickableNumber(QLabel):
+    """A count that opens the list behind it: by click, or by Enter/Space with the focus.
+
+    Signals:
+        clicked(): the user asked for the list.
+    """
+
+    clicked = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(
+            event.position().toPoint()
+        ):
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.clicked.emit()
+            return
+        super().keyPressEvent(event)
+
+
 class ActionsPanel(QFrame):
     """What the sync did: per app, the contacts it created and updated in that app.
+    Each number opens the list of the contacts concerned.
+
+    Signals:
+        action_requested(Side, Outcome): a number was clicked.
 
     Attributes:
         number_labels: {(side, outcome): label} of the counts.
     """
+
+    action_requested = Signal(object, object)
 
     def __init__(self, *, parent: Any = None) -> None:
         super().__init__(parent)
@@ -179,8 +215,10 @@ class ActionsPanel(QFrame):
             self.app_labels[side] = app
             self._grid.addWidget(app, row, 0)
             for column, outcome in ((1, Outcome.CREATED), (2, Outcome.UPDATED)):
-                number = _label(_NOT_YET)
+                number = _ClickableNumber()
+                number.setText(_NOT_YET)
                 number.setAlignment(Qt.AlignmentFlag.AlignRight)
+                number.clicked.connect(partial(self.action_requested.emit, side, outcome))
                 self.number_labels[side, outcome] = number
                 self._grid.addWidget(number, row, column)
         self.set_connection(None)
@@ -189,6 +227,9 @@ class ActionsPanel(QFrame):
         """Show the apps of `connection`; the numbers wait for `set_summary`."""
         for side, label in self.app_labels.items():
             label.setText(connection.app(side).name if connection else "")
+        for (side, outcome), label in self.number_labels.items():
+            app = connection.app(side).name if connection else ""
+            label.setToolTip(plain_tooltip(f"List the contacts {outcome.value} in {app}"))
         for label in self.number_labels.values():
             label.setText(_NOT_YET if connection else "")
 

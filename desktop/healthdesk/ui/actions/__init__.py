@@ -1,0 +1,1 @@
+"""The contacts behind each number of the summary of performed actions."""

@@ -1,0 +1,1 @@
+"""The activity timeline: the event history of a connection, most recent first."""

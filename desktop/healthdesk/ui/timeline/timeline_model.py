@@ -1,0 +1,371 @@
+"""The list model of the activity timeline: a connection's events, most recent first.
+
+The history only grows at its top and is read from the top down, so this is a lazy
+list (`canFetchMore`/`fetchMore`) rather than a windowed table: each `fetchMore` reads
+the next keyset page (`store.timeline.page`, `page_size` events older than the last one
+held) on a worker thread, and the page is appended when it comes back by a queued
+signal. Pages of an older generation (before `refresh()`) are dropped. The texts of a
+page are made on the worker too, so `data()` only indexes lists.
+
+With `fetch_synchronously=True` (tests, screenshots) pages are read on the calling
+thread instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from functools import cache
+from typing import Any, Final, NamedTuple
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QThreadPool,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QIcon, QPixmap
+from sqlalchemy import Engine
+
+from healthdesk.core.model import Connection, Outcome, Status
+from healthdesk.store import timeline
+from healthdesk.store.timeline import TimelineEntry
+from healthdesk.ui.icons import status_icon
+from healthdesk.ui.text import plain_tooltip
+
+__all__ = ["OUTCOME_STATUS", "TimelineModel", "entry_text", "entry_tooltip", "outcome_icon"]
+
+_log = logging.getLogger(__name__)
+
+_AnyIndex = QModelIndex | QPersistentModelIndex
+
+#: The status icon each outcome shows; "unchanged" shows none.
+OUTCOME_STATUS: Final[dict[Outcome, Status | None]] = {
+    Outcome.CREATED: Status.IN_SYNC,
+    Outcome.UPDATED: Status.IN_SYNC,
+    Outcome.UNCHANGED: None,
+    Outcome.EXCLUDED: Status.EXCLUDED,
+    Outcome.DUPLICATE: Status.DUPLICATE,
+    Outcome.FAILED: Status.FAILING,
+}
+_DOT = " \u00b7 "  # middle dot
+_ARROW = " \u2192 "  # rightwards arrow
+_HIDDEN_NOTE = (
+    "This record is not a contact of the lists (hidden by the connection's direction, "
+    "or not in the database)."
+)
+
+
+def _when(at: str) -> str:
+    """A canonical UTC time ("2026-02-01T08:30:05Z") as "2026-02-01 08:30"."""
+    return f"{at[:10]} {at[11:16]}" if len(at) >= 16 else at
+
+
+def _one_line(text: str) -> str:
+    # A list row is one line: line breaks of a raw error would break uniform rows.
+    return " ".join(text.splitlines()) if "\n" in text or "\r" in text else text
+
+
+def _who(entry: TimelineEntry, connection: Connection) -> str:
+    record = f"{connection.app(entry.app).name} {entry.record_id}"
+    return f"{entry.record_name} ({record})" if entry.record_name.strip() else record
+
+
+def _error(entry: TimelineEntry) -> str:
+    parts = [part for part in (entry.error_code, entry.error_message) if part]
+    return ": ".join(parts) if parts else "no error given"
+
+
+def _what(entry: TimelineEntry, connection: Connection) -> str:
+    target = connection.app(entry.target).name
+    outcome = entry.outcome
+    if outcome is Outcome.CREATED:
+        return f"created in {target}"
+    if outcome is Outcome.UPDATED:
+        return f"updated in {target}"
+    if outcome is Outcome.UNCHANGED:
+        return f"nothing to change in {target}"
+    if outcome is Outcome.EXCLUDED:
+        return "skipped: excluded"
+    if outcome is Outcome.DUPLICATE:
+        return "skipped: duplicate"
+    return f"failed: {_error(entry)}"
+
+
+def entry_text(entry: TimelineEntry, connection: Connection) -> str:
+    """One line: "2026-11-19 09:57 · Ada Lovelace (HubSpot 101) → created in Mailchimp",
+    or "… → failed: <code>: <message>". Customer text verbatim (plain text), on one line."""
+    return _one_line(
+        f"{_when(entry.at)}{_DOT}{_who(entry, connection)}{_ARROW}{_what(entry, connection)}"
+    )
+
+
+def entry_tooltip(entry: TimelineEntry, connection: Connection) -> str:
+    """The whole entry as plain text: when, the record, what happened and, for a
+    failure, the app that refused and its raw error whole, line breaks kept."""
+    lines = [f"{_when(entry.at)} UTC", _who(entry, connection)]
+    if entry.outcome is Outcome.FAILED:
+        lines.append(f"Failed: {connection.app(entry.target).name} refused the write.")
+        if entry.error_code:
+            lines.append(f"Code: {entry.error_code}")
+        if entry.error_message:
+            lines.append(entry.error_message)
+    else:
+        what = _what(entry, connection)
+        lines.append(what[:1].upper() + what[1:])
+    if entry.contact_key is None:
+        lines.append(_HIDDEN_NOTE)
+    return "\n".join(lines)
+
+
+@cache
+def _blank_icon() -> QIcon:
+    # Rows without a status icon keep the same indent as the others.
+    pixmap = QPixmap(16, 16)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    return QIcon(pixmap)
+
+
+def outcome_icon(outcome: Outcome) -> QIcon:
+    """The status icon of an outcome; a blank icon (no symbol) for "unchanged"."""
+    status = OUTCOME_STATUS[outcome]
+    return status_icon(status) if status is not None else _blank_icon()
+
+
+class _Item(NamedTuple):
+    entry: TimelineEntry
+    text: str
+    tooltip: str
+
+
+def _load(
+    engine: Engine, connection: Connection, before_seq: int | None, limit: int
+) -> list[_Item]:
+    entries = timeline.page(engine, connection.id, before_seq=before_seq, limit=limit)
+    return [
+        _Item(entry, entry_text(entry, connection), plain_tooltip(entry_tooltip(entry, connection)))
+        for entry in entries
+    ]
+
+
+class _Bridge(QObject):
+    """Carries the worker's pages to the GUI thread (queued: it lives there)."""
+
+    loaded = Signal(int, object)  # generation, list of _Item
+    failed = Signal(int, str)  # generation, message
+
+
+class _Worker:
+    """Reads pages on one thread of a private pool; `close()` waits for a read in progress."""
+
+    def __init__(self) -> None:
+        self.bridge = _Bridge()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._pool = QThreadPool()
+        self._pool.setMaxThreadCount(1)
+        self._pool.setExpiryTimeout(5000)
+
+    def submit(
+        self,
+        generation: int,
+        engine: Engine,
+        connection: Connection,
+        before_seq: int | None,
+        limit: int,
+    ) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+        bridge = self.bridge
+
+        def run() -> None:
+            try:
+                items = _load(engine, connection, before_seq, limit)
+            except Exception as exc:
+                _log.warning("reading the activity timeline failed: %s", exc)
+                bridge.failed.emit(generation, str(exc))
+            else:
+                bridge.loaded.emit(generation, items)
+
+        self._pool.start(run)
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        # At interpreter exit the pool may be deleted already: its destructor waited.
+        with contextlib.suppress(RuntimeError):
+            self._pool.waitForDone()
+
+
+class TimelineModel(QAbstractListModel):
+    """The events of a connection, most recent first, for a QListView.
+
+    Starts empty; the view's `fetchMore` (or the caller's) appends pages of `page_size`
+    events until the history is exhausted. Customer text is returned as plain str.
+
+    Signals:
+        page_loaded(int): a page was appended (its number of entries; 0 at the end).
+        load_failed(str): a page could not be read; `fetchMore` tries it again.
+
+    Attributes:
+        ContactKeyRole: the data role of an entry's contact key (None when hidden).
+        EntryRole: the data role of an entry's `store.timeline.TimelineEntry`.
+        page_size: events read per `fetchMore`.
+    """
+
+    ContactKeyRole: Final = Qt.ItemDataRole.UserRole + 1
+    EntryRole: Final = Qt.ItemDataRole.UserRole + 2
+
+    page_loaded = Signal(int)
+    load_failed = Signal(str)
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        connection: Connection,
+        parent: QObject | None = None,
+        fetch_synchronously: bool = False,
+        page_size: int = 200,
+    ) -> None:
+        super().__init__(parent)
+        if page_size < 1:
+            raise ValueError("page_size must be >= 1")
+        self.page_size: Final = page_size
+        self._engine = engine
+        self._connection = connection
+        self._items: list[_Item] = []
+        self._generation = 0
+        self._fetching = False
+        self._exhausted = False
+        self._worker: _Worker | None = None
+        if not fetch_synchronously:
+            worker = _Worker()
+            worker.bridge.loaded.connect(self._on_worker_loaded)
+            worker.bridge.failed.connect(self._on_worker_failed)
+            # The worker must be finished before the model goes (deleted by its parent or
+            # by Python): the lambda holds the worker, not the model.
+            self.destroyed.connect(lambda *_, worker=worker: worker.close())
+            self._worker = worker
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def connection(self) -> Connection:
+        return self._connection
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether every event of the connection is held (no more to fetch)."""
+        return self._exhausted
+
+    @property
+    def loading(self) -> bool:
+        """Whether a page is being read."""
+        return self._fetching
+
+    def entry_at(self, row: int) -> TimelineEntry | None:
+        return self._items[row].entry if 0 <= row < len(self._items) else None
+
+    @Slot()
+    def refresh(self) -> None:
+        """Forget every entry and start again from the most recent (after an import)."""
+        self.beginResetModel()
+        self._generation += 1
+        self._items.clear()
+        self._fetching = False
+        self._exhausted = False
+        self.endResetModel()
+
+    def close(self) -> None:
+        """Stop the worker (waiting for a read in progress); the model fetches no more.
+
+        Called by itself when the model is deleted; call it when a model is dropped but
+        not deleted, e.g. at shutdown.
+        """
+        if self._worker is not None:
+            self._worker.close()
+        self._exhausted = True
+
+    # ------------------------------------------------------------------ Qt model API
+
+    def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.column() != 0:
+            return None
+        row = index.row()
+        if not 0 <= row < len(self._items):
+            return None
+        item = self._items[row]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return item.text
+        if role == Qt.ItemDataRole.DecorationRole:
+            return outcome_icon(item.entry.outcome)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return item.tooltip
+        if role == self.ContactKeyRole:
+            return item.entry.contact_key
+        if role == self.EntryRole:
+            return item.entry
+        return None
+
+    def canFetchMore(self, parent: _AnyIndex) -> bool:
+        if parent.isValid():
+            return False
+        return not self._exhausted
+
+    def fetchMore(self, parent: _AnyIndex) -> None:
+        # Guarded: views call it again while a page is on its way (or, synchronously,
+        # from inside the insertion of the previous one).
+        if parent.isValid() or self._fetching or self._exhausted:
+            return
+        before = self._items[-1].entry.seq if self._items else None
+        self._fetching = True
+        if self._worker is None:
+            try:
+                items = _load(self._engine, self._connection, before, self.page_size)
+            except Exception as exc:
+                self._fetching = False
+                self.load_failed.emit(str(exc))
+                return
+            self._append(items)
+        elif not self._worker.submit(
+            self._generation, self._engine, self._connection, before, self.page_size
+        ):
+            self._fetching = False
+
+    # ------------------------------------------------------------------ internals
+
+    def _append(self, items: list[_Item]) -> None:
+        if len(items) < self.page_size:
+            self._exhausted = True
+        if items:
+            first = len(self._items)
+            self.beginInsertRows(QModelIndex(), first, first + len(items) - 1)
+            self._items.extend(items)
+            self.endInsertRows()
+        # Cleared last: a view asking for more from inside the insertion is turned away.
+        self._fetching = False
+        self.page_loaded.emit(len(items))
+
+    @Slot(int, object)
+    def _on_worker_loaded(self, generation: int, items: list[_Item]) -> None:
+        if generation != self._generation:
+            return
+        self._append(items)
+
+    @Slot(int, str)
+    def _on_worker_failed(self, generation: int, message: str) -> None:
+        if generation != self._generation:
+            return
+        self._fetching = False
+        self.load_failed.emit(message)

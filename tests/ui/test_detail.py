@@ -1,0 +1,279 @@
+"""The contact detail: the why, both records, the raw error, the rules, the link, history."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem
+from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine
+
+from healthdesk.core.contacts import ContactView, explain, failure_reason
+from healthdesk.core.failures import Catalog
+from healthdesk.core.model import Connection, Side, Status
+from healthdesk.store.contact_history import contact_by_record
+from healthdesk.store.queries import get_connection
+from healthdesk.ui.detail import ContactDetailView
+from healthdesk.ui.detail.detail_view import EMPTY_TEXT, outcome_status
+from healthdesk.ui.icons import status_icon
+from tests.helpers import feed
+from tests.ui.conftest import HOSTILE_NAME
+from tests.ui.window_fixtures import MakeEngine, main_items, make_engine  # noqa: F401
+
+MEMBER_EXISTS = (
+    "edsger@example.com is already a list member. Use PUT to insert or update list members."
+)
+
+
+@pytest.fixture
+def view(qtbot: QtBot, catalog: Catalog) -> ContactDetailView:
+    widget = ContactDetailView(catalog=catalog)
+    qtbot.addWidget(widget)
+    widget.resize(820, 900)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+ShowFn = Callable[..., ContactView]
+
+
+@pytest.fixture
+def show(view: ContactDetailView, health_db: Engine, health_connection: Connection) -> ShowFn:
+    def show(app: str, record_id: str) -> ContactView:
+        contact = contact_by_record(health_db, "c-1", Side(app), record_id)
+        assert contact is not None
+        view.show_contact(health_db, health_connection, contact)
+        return contact
+
+    return show
+
+
+def cell(table: QTableWidget | None, row: int, column: int) -> QTableWidgetItem:
+    assert table is not None
+    item = table.item(row, column)
+    assert item is not None
+    return item
+
+
+def plain(label: QLabel | None) -> str:
+    assert label is not None
+    assert label.textFormat() == Qt.TextFormat.PlainText
+    return label.text()
+
+
+def test_empty_state(view: ContactDetailView) -> None:
+    assert view.contact is None
+    assert view.empty_label.isVisible()
+    assert view.empty_label.text() == EMPTY_TEXT
+
+
+def test_shows_the_why_sentence(
+    view: ContactDetailView, show: ShowFn, health_connection: Connection, catalog: Catalog
+) -> None:
+    for app, record_id in (("a", "5"), ("a", "10"), ("a", "12"), ("a", "21"), ("a", "40")):
+        contact = show(app, record_id)
+        assert plain(view.why_label) == explain(contact, health_connection, catalog)
+        assert not view.empty_label.isVisible()
+
+
+def test_pair_shows_both_records_side_by_side(view: ContactDetailView, show: ShowFn) -> None:
+    show("b", "m5")
+    assert [plain(p.id_label) for p in view.record_panels] == ["5", "m5"]
+    assert [plain(p.email_label) for p in view.record_panels] == ["edsger@example.com"] * 2
+    left, right = view.record_panels
+    assert left.geometry().top() == right.geometry().top()
+    assert left.geometry().right() < right.geometry().left()
+
+
+def test_single_record_and_deleted_flag(view: ContactDetailView, show: ShowFn) -> None:
+    show("a", "40")
+    assert [plain(p.id_label) for p in view.record_panels] == ["40"]
+    show("a", "3")  # a pair whose Mailchimp record was deleted
+    flags = [p.deleted_label.isVisible() for p in view.record_panels]
+    assert flags == [False, True]
+    assert plain(view.record_panels[1].deleted_label) == "Deleted in Mailchimp"
+
+
+def test_failing_shows_the_raw_error_and_the_catalog(
+    view: ContactDetailView, show: ShowFn, health_connection: Connection, catalog: Catalog
+) -> None:
+    contact = show("a", "5")
+    assert plain(view.error_code_label) == "Member Exists"
+    assert plain(view.error_message_label) == MEMBER_EXISTS
+    reason = failure_reason(contact, health_connection, catalog)
+    assert reason is not None
+    assert plain(view.category_label) == reason.category
+    assert plain(view.explanation_label) == reason.explanation
+    assert plain(view.fix_label) == reason.fix
+
+
+def test_hostile_error_and_name_are_shown_as_characters(
+    qtbot: QtBot,
+    view: ContactDetailView,
+    make_engine: MakeEngine,  # noqa: F811
+) -> None:
+    engine = make_engine(
+        [
+            feed.connection(),
+            feed.record("a", "h1", name=HOSTILE_NAME, email="h@example.com"),
+            feed.event(1, "a", "h1", "failed", code=HOSTILE_NAME, message=HOSTILE_NAME),
+        ]
+    )
+    connection = get_connection(engine, "c-1")
+    contact = contact_by_record(engine, "c-1", Side.A, "h1")
+    assert contact is not None
+    assert contact.status is Status.FAILING
+    view.show_contact(engine, connection, contact)
+    assert plain(view.error_message_label) == HOSTILE_NAME
+    assert plain(view.error_code_label) == HOSTILE_NAME
+    assert plain(view.title_label) == HOSTILE_NAME
+    assert plain(view.record_panels[0].name_label) == HOSTILE_NAME
+    assert view.events_table is not None
+    assert cell(view.events_table, 0, 3).text() == f"{HOSTILE_NAME}: {HOSTILE_NAME}"
+    # Every label is plain text (the link label, when there is one, escapes).
+    for label in view.findChildren(QLabel):
+        assert label.textFormat() == Qt.TextFormat.PlainText, label.objectName()
+
+
+def test_duplicate_links_to_its_original(
+    qtbot: QtBot, view: ContactDetailView, show: ShowFn, health_db: Engine
+) -> None:
+    show("a", "21")
+    link = view.original_link
+    assert link is not None
+    assert link.textFormat() == Qt.TextFormat.RichText
+    assert "Dup Original" in link.text()
+    link.adjustSize()
+    with qtbot.waitSignal(view.contact_link_activated) as blocker:
+        # Click inside the link's text, at the right end of the label's text.
+        qtbot.mouseClick(
+            link,
+            Qt.MouseButton.LeftButton,
+            pos=QPoint(link.sizeHint().width() - 12, link.height() // 2),
+        )
+    assert blocker.args == ["a", "20"]
+    original = contact_by_record(health_db, "c-1", Side(blocker.args[0]), blocker.args[1])
+    assert original is not None
+    assert original.name == "Dup Original"
+
+
+def test_original_link_escapes_a_hostile_name(
+    view: ContactDetailView,
+    make_engine: MakeEngine,  # noqa: F811
+) -> None:
+    engine = make_engine(
+        [
+            feed.connection(),
+            feed.record("a", 'o"1', name=HOSTILE_NAME, email="same@example.com"),
+            feed.record(
+                "a", "d1", name="Copy", email="same@example.com", created_at="2026-01-02T00:00:00Z"
+            ),
+        ]
+    )
+    contact = contact_by_record(engine, "c-1", Side.A, "d1")
+    assert contact is not None
+    assert contact.status is Status.DUPLICATE
+    view.show_contact(engine, get_connection(engine, "c-1"), contact)
+    link = view.original_link
+    assert link is not None
+    assert html.escape(HOSTILE_NAME) in link.text()
+    assert HOSTILE_NAME not in link.text()
+    with_signal: list[tuple[str, str]] = []
+    view.contact_link_activated.connect(lambda app, rid: with_signal.append((app, rid)))
+    href = link.text().split('href="', 1)[1].split('"', 1)[0]
+    link.linkActivated.emit(html.unescape(href))
+    assert with_signal == [("a", 'o"1')]
+
+
+def test_excluded_lists_rules_and_their_failing_condition(
+    view: ContactDetailView, show: ShowFn
+) -> None:
+    show("a", "11")  # a pair matching no rule on either side
+    table = view.rules_table
+    assert table is not None
+    rows = [
+        [cell(table, row, column).text() for column in range(table.columnCount())]
+        for row in range(table.rowCount())
+    ]
+    assert rows == [
+        ["HubSpot", "ra", "name does not contain \u201cskip\u201d", "Skip Pair", "fails"],
+        ["Mailchimp", "rb", "name does not contain \u201cskip\u201d", "Skip Pair B", "fails"],
+    ]
+    show("a", "12")  # excluded for having no email: no rules table
+    assert view.rules_table is None
+
+
+def test_fields_are_a_key_value_table(
+    view: ContactDetailView,
+    make_engine: MakeEngine,  # noqa: F811
+) -> None:
+    engine = make_engine(main_items())
+    contact = contact_by_record(engine, "c-1", Side.A, "a3")  # excluded: lifecycle is lead
+    assert contact is not None
+    view.show_contact(engine, get_connection(engine, "c-1"), contact)
+    fields = view.record_panels[0].fields_table
+    assert [
+        (cell(fields, r, 0).text(), cell(fields, r, 1).text()) for r in range(fields.rowCount())
+    ] == [("lifecycle", "lead")]
+    assert view.rules_table is not None
+    assert cell(view.rules_table, 0, 3).text() == "lead"
+
+
+def test_events_most_recent_first_with_icons(view: ContactDetailView, show: ShowFn) -> None:
+    show("a", "5")
+    assert [e.seq for e in view.events] == [4, 3]
+    table = view.events_table
+    assert table is not None
+    assert [cell(table, row, 1).text() for row in range(table.rowCount())] == [
+        "Mailchimp refused the write",
+        "Created in Mailchimp",
+    ]
+    assert cell(table, 0, 1).icon().cacheKey() == status_icon(Status.FAILING).cacheKey()
+    assert cell(table, 1, 1).icon().cacheKey() == status_icon(Status.IN_SYNC).cacheKey()
+    assert cell(table, 0, 3).text() == f"Member Exists: {MEMBER_EXISTS}"
+    assert cell(table, 0, 0).text() == "2026-02-01 00:00:04"
+
+
+def test_outcome_icons() -> None:
+    from healthdesk.core.model import Outcome
+
+    assert outcome_status(Outcome.FAILED) is Status.FAILING
+    assert outcome_status(Outcome.CREATED) is Status.IN_SYNC
+    assert outcome_status(Outcome.UPDATED) is Status.IN_SYNC
+    assert outcome_status(Outcome.EXCLUDED) is Status.EXCLUDED
+    assert outcome_status(Outcome.DUPLICATE) is Status.DUPLICATE
+    assert outcome_status(Outcome.UNCHANGED) is None
+
+
+def test_no_events_says_so(view: ContactDetailView, show: ShowFn) -> None:
+    show("a", "40")
+    assert view.events == []
+    assert view.events_table is not None
+    assert not view.events_table.isVisible()
+    (note,) = [w for w in view.findChildren(QLabel) if w.objectName() == "detail_no_events"]
+    assert note.isVisible()
+
+
+def test_clear_goes_back_to_the_empty_state(
+    qtbot: QtBot, view: ContactDetailView, show: ShowFn
+) -> None:
+    show("a", "5")
+    view.clear()
+    assert view.contact is None
+    assert view.why_label is None
+    assert view.empty_label.isVisible()
+
+
+def test_showing_many_contacts_keeps_one_content(
+    qtbot: QtBot, view: ContactDetailView, show: ShowFn
+) -> None:
+    for _ in range(3):
+        show("a", "5")
+        show("a", "21")
+    qtbot.wait(10)  # let deleteLater run
+    contents = [w for w in view.findChildren(QLabel) if w.objectName() == "detail_why"]
+    assert len(contents) == 1
