@@ -94,3 +94,20 @@ def test_the_screenshot_command(
         main([*args, "--size", "80x60"])
     assert exited.value.code == 2
     assert "each side must be from 200 to 8000 pixels" in capsys.readouterr().err
+
+
+def test_the_screenshot_command_opens_a_contact_and_searches(
+    qtbot: QtBot, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from healthdesk.cli import main
+
+    snapshot = write(tmp_path / "one.jsonl", main_items())
+    out = tmp_path / "shot.png"
+    args = ["screenshot", str(snapshot), "-o", str(out), "--size", "900x600"]
+    assert main([*args, "--contact", "a:a1", "--search", "a"]) == 0
+    assert QImage(str(out)).size() == QSize(900, 600)
+    capsys.readouterr()
+    assert main([*args, "--contact", "b:no-such-record"]) == 2
+    assert capsys.readouterr().err == (
+        "healthdesk: error: no visible contact holds the record b:no-such-record\n"
+    )
