@@ -63,7 +63,7 @@ from healthdesk.store.ingest import IngestReport
 from healthdesk.store.queries import Summary, get_contacts, iter_contacts, list_connections, summary
 from healthdesk.ui import imports as imports_ui
 from healthdesk.ui.actions.action_contacts import ActionContactsDialog
-from healthdesk.ui.connections.config_panel import ActionsPanel, ConfigPanel, mute
+from healthdesk.ui.connections.config_panel import ActionsPanel, ConfigPanel
 from healthdesk.ui.connections.list_model import ConnectionDelegate, ConnectionListModel
 from healthdesk.ui.connections.state_banner import StateBanner
 from healthdesk.ui.contacts.status_tabs import StatusTabs
@@ -72,6 +72,7 @@ from healthdesk.ui.failures.tree_model import FailureTreeModel
 from healthdesk.ui.icons import app_icon
 from healthdesk.ui.imports import SnapshotImporter, error_text
 from healthdesk.ui.search.search_bar import SearchBar
+from healthdesk.ui.style import mute
 from healthdesk.ui.text import plain_tooltip
 from healthdesk.ui.timeline.timeline_dock import TimelineDock
 

@@ -12,26 +12,18 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QKeyEvent, QMouseEvent, QPalette
+from PySide6.QtGui import QFont, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from healthdesk.core.model import Connection, Outcome, Side
 from healthdesk.core.rules import describe_rule
 from healthdesk.store.queries import Summary
 from healthdesk.ui.connections import apps_text, direction_text
+from healthdesk.ui.style import mute
 from healthdesk.ui.text import plain_tooltip
 
 #: A number not read yet (an en dash).
 _NOT_YET = "\u2013"
-
-
-def mute(label: QLabel) -> None:
-    """Grey text: secondary information."""
-    palette = label.palette()
-    palette.setColor(
-        QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.PlaceholderText)
-    )
-    label.setPalette(palette)
 
 
 def _label(

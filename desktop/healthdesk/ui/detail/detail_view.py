@@ -47,6 +47,7 @@ from healthdesk.core.rules import explain as explain_rules
 from healthdesk.store.contact_history import EventView, contact_events
 from healthdesk.ui.icons import status_icon
 from healthdesk.ui.search.search_model import STATUS_WORDS
+from healthdesk.ui.style import mute
 from healthdesk.ui.text import plain_tooltip
 
 __all__ = ["EMPTY_TEXT", "EVENT_LIMIT", "ContactDetailView", "outcome_status", "when_text"]
@@ -96,14 +97,6 @@ def _outcome_text(event: EventView, connection: Connection) -> str:
     }[event.outcome]
 
 
-def _mute(widget: QWidget) -> None:
-    palette = widget.palette()
-    palette.setColor(
-        QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.PlaceholderText)
-    )
-    widget.setPalette(palette)
-
-
 def _label(
     text: str = "",
     *,
@@ -122,7 +115,7 @@ def _label(
     if name:
         label.setObjectName(name)
     if muted:
-        _mute(label)
+        mute(label)
     if bold or scale != 1.0:
         font = QFont(label.font())
         font.setBold(bold)
@@ -221,7 +214,7 @@ class _RecordPanel(QFrame):
         self.name_label = _label(record.name, wrap=True, name="record_name")
         self.email_label = _label(record.email or "(no email)", name="record_email")
         if not record.email.strip():
-            _mute(self.email_label)
+            mute(self.email_label)
         self.created_label = _label(when_text(record.created_at))
         self.updated_label = _label(when_text(record.updated_at))
         rows = (
