@@ -141,6 +141,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="open the contact holding this record, e.g. a:101 or b:mc-77",
     )
 
+    srv = commands.add_parser(
+        "serve",
+        help="run the reference sync service over snapshot files (token: HEALTHDESK_TOKEN)",
+    )
+    srv.add_argument("snapshots", nargs="+", metavar="SNAPSHOT")
+    srv.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    srv.add_argument("--port", type=int, default=8765, help="default 8765")
+    srv.add_argument(
+        "--simulate",
+        type=float,
+        metavar="RATE",
+        help="append realistic live activity, about RATE items per second",
+    )
+    srv.add_argument(
+        "--no-auth", action="store_true", help="no token at all (loopback addresses only)"
+    )
+
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
     gen.add_argument("--contacts", type=_positive, default=2000, help="about this many contacts")
     gen.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
@@ -290,6 +307,31 @@ def _cmd_generate(args: argparse.Namespace, out: TextIO) -> None:
     )
 
 
+def _cmd_serve(args: argparse.Namespace, out: TextIO) -> None:
+    import asyncio
+
+    from healthdesk.sync.server import ServiceError, serve
+
+    def ready(url: str) -> None:
+        out.write(f"Serving {len(args.snapshots)} snapshot(s) on {url} (Ctrl+C stops)\n")
+        out.flush()
+
+    try:
+        asyncio.run(
+            serve(
+                snapshots=args.snapshots,
+                host=args.host,
+                port=args.port,
+                token=os.environ.get("HEALTHDESK_TOKEN") or None,
+                simulate_rate=args.simulate,
+                no_auth=args.no_auth,
+                ready=ready,
+            )
+        )
+    except ServiceError as exc:
+        raise CliError(str(exc)) from None
+
+
 def _cmd_screenshot(args: argparse.Namespace, out: TextIO) -> None:
     from PySide6.QtCore import QSize
 
@@ -332,6 +374,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "find": _cmd_find,
     "generate": _cmd_generate,
     "screenshot": _cmd_screenshot,
+    "serve": _cmd_serve,
 }
 
 

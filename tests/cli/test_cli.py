@@ -786,3 +786,16 @@ def test_without_a_display_the_app_prints_the_demo_summary(
     assert result.err.count("\n") == 1
     assert "HubSpot ⇄ Mailchimp [c-hs-mc]" in result.out
     assert "Pipedrive ⇄ Mailchimp [c-pd-mc]" in result.out
+
+
+def test_serve_refuses_to_run_without_a_token_off_loopback(
+    run: Run, snapshot: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("HEALTHDESK_TOKEN", raising=False)
+    result = run("serve", snapshot, "--host", "0.0.0.0", "--no-auth")
+    assert result.code == 2
+    assert result.err.startswith("healthdesk: error: ")
+    assert result.err.count("\n") == 1
+    result = run("serve", snapshot)
+    assert result.code == 2
+    assert "HEALTHDESK_TOKEN" in result.err
