@@ -141,6 +141,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="open the contact holding this record, e.g. a:101 or b:mc-77",
     )
 
+    syn = commands.add_parser(
+        "sync", help="pull connections from a sync service (with --follow, keep them live)"
+    )
+    syn.add_argument("url", metavar="URL", help="the service, e.g. http://127.0.0.1:8765")
+    syn.add_argument("--db", metavar="PATH", help="the database file (default: your own)")
+    syn.add_argument("--connection", metavar="ID", help="only this connection (default: all)")
+    syn.add_argument(
+        "--follow", action="store_true", help="keep long-polling and applying until Ctrl+C"
+    )
+    syn.add_argument(
+        "--allow-insecure",
+        action="store_true",
+        help="allow plain http:// to a machine other than this one",
+    )
+
     srv = commands.add_parser(
         "serve",
         help="run the reference sync service over snapshot files (token: HEALTHDESK_TOKEN)",
@@ -307,6 +322,83 @@ def _cmd_generate(args: argparse.Namespace, out: TextIO) -> None:
     )
 
 
+def _cmd_sync(args: argparse.Namespace, out: TextIO) -> None:
+    import asyncio
+    import signal
+
+    from healthdesk.store.db import open_db
+    from healthdesk.store.queries import counts
+    from healthdesk.sync.client import Page, Retrying, SyncClient, SyncError
+    from healthdesk.sync.credentials import CredentialsError, token_for
+
+    def on_page(page: Page) -> None:
+        if page.items:
+            report = page.report
+            out.write(
+                f"  {page.connection_id}: +{page.items:,} items ({report.records:,} records, "
+                f"{report.events_new:,} new events)\n"
+            )
+            out.flush()
+
+    def on_retry(retry: Retrying) -> None:
+        sys.stderr.write(f"healthdesk: {retry.reason}; retrying in {retry.delay:.1f} s\n")
+
+    async def run(engine: Engine) -> None:
+        stop = asyncio.Event()
+        # Ctrl+C stops between two pages: the database holds whole pages and their cursor.
+        with suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
+        async with SyncClient(
+            base_url=args.url,
+            token=token_for(args.url),
+            engine=engine,
+            allow_insecure=args.allow_insecure,
+            on_retry=on_retry,
+        ) as client:
+            if args.connection:
+                ids = [args.connection]
+            else:
+                ids = [c.id for c in await client.list_connections()]
+            for connection_id in ids:
+                pulling = asyncio.ensure_future(client.pull(connection_id))
+                stopped = asyncio.ensure_future(stop.wait())
+                try:
+                    await asyncio.wait({pulling, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stopped.cancel()
+                if not pulling.done():
+                    pulling.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await pulling
+                    out.write("Interrupted; the pages applied are kept: run again to resume.\n")
+                    return
+                report = pulling.result()
+                found = ", ".join(
+                    f"{status.value} {n:,}" for status, n in counts(engine, connection_id).items()
+                )
+                out.write(
+                    f"Synced {connection_id} from {client.base_url}: {report.items:,} items "
+                    f"({report.records:,} records, {report.mappings:,} mappings, "
+                    f"{report.events_new:,} new events) in {report.pages:,} pages, "
+                    f"{report.seconds:.1f} s\n  {found}\n"
+                )
+            if args.follow:
+                out.write(f"Following {len(ids)} connection(s); Ctrl+C stops.\n")
+                out.flush()
+                reports = await client.follow(ids, on_page=on_page, stop=stop)
+                applied = sum(report.items for report in reports.values())
+                out.write(f"Stopped following: {applied:,} live items applied.\n")
+
+    engine = open_db(args.db)  # like import, sync may start a new database
+    try:
+        asyncio.run(run(engine))
+    except (SyncError, CredentialsError, ValueError) as exc:
+        # ValueError: a URL that is not http(s)://host (credentials.normalize_url).
+        raise CliError(str(exc)) from None
+    finally:
+        engine.dispose()
+
+
 def _cmd_serve(args: argparse.Namespace, out: TextIO) -> None:
     import asyncio
 
@@ -375,6 +467,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "generate": _cmd_generate,
     "screenshot": _cmd_screenshot,
     "serve": _cmd_serve,
+    "sync": _cmd_sync,
 }
 
 

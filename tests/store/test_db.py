@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from healthdesk.store.db import default_db_path, open_db
+from healthdesk.store.db import default_db_path, head_revision, open_db
 from healthdesk.store.schema import Base
 
 
@@ -28,7 +28,7 @@ def test_tables_exist_and_reopening_is_a_no_op(tmp_path: Path) -> None:
     with again.connect() as connection:
         revision = MigrationContext.configure(connection).get_current_revision()
     again.dispose()
-    assert revision == "0001"
+    assert revision == head_revision()
 
 
 def test_wal_mode_is_on(engine: Engine) -> None:

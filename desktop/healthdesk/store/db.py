@@ -41,11 +41,12 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _migrations_config(connection: SAConnection) -> Config:
+def _migrations_config(connection: SAConnection | None = None) -> Config:
     config = Config()
     location = importlib.resources.files("healthdesk.store") / "migrations"
     config.set_main_option("script_location", str(location))
-    config.attributes["connection"] = connection
+    if connection is not None:
+        config.attributes["connection"] = connection
     return config
 
 
@@ -61,6 +62,11 @@ def create_db_engine(path: Path | str) -> Engine:
     )
     event.listen(engine, "connect", _on_connect)
     return engine
+
+
+def head_revision() -> str | None:
+    """The newest schema revision this version of Health Desk knows."""
+    return ScriptDirectory.from_config(_migrations_config()).get_current_head()
 
 
 def upgrade(engine: Engine) -> None:

@@ -133,6 +133,24 @@ class ContactRow(Base):
     opposite_deleted: Mapped[bool] = mapped_column(Boolean)
 
 
+class FeedCursorRow(Base):
+    """How far the database has applied one connection's feed from one sync service.
+
+    Written only in the transaction that applies the page the cursor follows
+    (store.cursors.apply_page), so the stored cursor always says exactly what is stored.
+    """
+
+    __tablename__ = "feed_cursors"
+
+    #: The service's URL, normalized (sync.credentials.normalize_url).
+    source: Mapped[str] = mapped_column(Text, primary_key=True)
+    connection_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    #: The service's `next` of the last page applied; opaque to us.
+    cursor: Mapped[str] = mapped_column(Text)
+    #: When that page was applied (canonical UTC).
+    synced_at: Mapped[str] = mapped_column(Text)
+
+
 #: Secondary indexes that no write of an import reads, so that a bulk import into an
 #: empty database may drop them and build them once at its end.
 DEFERRABLE_INDEXES = (
