@@ -198,7 +198,13 @@ def test_a_database_of_revision_0001_is_upgraded_in_place(tmp_path: Path) -> Non
     old = create_db_engine(path)
     with old.begin() as db:
         command.upgrade(_migrations_config(db), "0001")
-    import_snapshots(old, [write(tmp_path / "s.jsonl", _items())])
+        # Data of that version, written as it stored it (today's import needs 0002).
+        db.exec_driver_sql(
+            "INSERT INTO connections (id, name, app_a_name, app_a_kind, app_b_name, "
+            "app_b_kind, direction, avoid_duplicates, rules_json, state_phase) "
+            "VALUES ('c-1', 'Old', 'A', 'hubspot', 'B', 'mailchimp', 'two_way', 1, '[]', "
+            "'active')"
+        )
     before = dump(old)
     assert "feed_cursors" not in inspect(old).get_table_names()
     old.dispose()
@@ -213,3 +219,86 @@ def test_a_database_of_revision_0001_is_upgraded_in_place(tmp_path: Path) -> Non
         assert MigrationContext.configure(db).get_current_revision() == "0001"
     assert "feed_cursors" not in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def _demo_items() -> list[dict[str, Any]]:
+    raw = (files("healthdesk.data") / "demo.healthsnap").read_bytes()
+    lines = gzip.decompress(raw).splitlines()[1:]
+    return [
+        item
+        for item in map(orjson.loads, lines)
+        if item.get("connection", item.get("id")) == "c-hs-mc"
+    ]
+
+
+@pytest.mark.parametrize("interrupted", [False, True])
+def test_pages_of_a_long_pull_are_decided_once_at_its_end(
+    engine: Engine, tmp_path: Path, interrupted: bool
+) -> None:
+    items = _demo_items()
+    pages = [items[start : start + 700] for start in range(0, len(items), 700)]
+    for number, page in enumerate(pages[:-1], 1):
+        report = apply_page(
+            engine,
+            source=SOURCE,
+            connection_id="c-hs-mc",
+            items=page,
+            next_cursor=f"p{number}",
+            decide=False,
+        )
+        assert report.deferred == ["c-hs-mc"]
+        assert statuses(engine, "c-hs-mc") == {}  # nothing decided yet
+        if interrupted and number == 3:
+            break  # the pull stops here; it resumes with the pages after p3
+    start = 3 if interrupted else len(pages) - 1
+    for number, page in enumerate(pages[start:-1], start + 1):
+        apply_page(
+            engine,
+            source=SOURCE,
+            connection_id="c-hs-mc",
+            items=page,
+            next_cursor=f"p{number}",
+            decide=False,
+        )
+    report = apply_page(
+        engine, source=SOURCE, connection_id="c-hs-mc", items=pages[-1], next_cursor="end"
+    )
+    assert report.full == ["c-hs-mc"]
+    imported = open_db(tmp_path / "imported.sqlite3")
+    try:
+        import_snapshots(imported, [write(tmp_path / "c.jsonl", items)])
+        assert statuses(engine, "c-hs-mc") == statuses(imported, "c-hs-mc")
+    finally:
+        imported.dispose()
+    with engine.connect() as db:
+        assert db.exec_driver_sql("SELECT COUNT(*) FROM pending_decisions").scalar() == 0
+
+
+def test_an_empty_last_page_decides_what_was_left_pending(engine: Engine) -> None:
+    apply_page(
+        engine, source=SOURCE, connection_id="c-1", items=_items(), next_cursor="p1", decide=False
+    )
+    assert statuses(engine) == {}
+    report = apply_page(engine, source=SOURCE, connection_id="c-1", items=[], next_cursor="p1")
+    assert report.full == ["c-1"]
+    assert statuses(engine) != {}
+
+
+def test_rules_that_change_during_a_pull_are_applied_when_it_decides(engine: Engine) -> None:
+    customers = [
+        {"id": "r1", "from": "a", "all": [{"field": "stage", "op": "equals", "value": "customer"}]}
+    ]
+    first = [connection(), record("a", "1", email="p@x.com", fields={"stage": "lead"})]
+    apply_page(
+        engine, source=SOURCE, connection_id="c-1", items=first, next_cursor="p1", decide=False
+    )
+    apply_page(
+        engine,
+        source=SOURCE,
+        connection_id="c-1",
+        items=[connection(rules=customers)],
+        next_cursor="p2",
+        decide=False,
+    )
+    apply_page(engine, source=SOURCE, connection_id="c-1", items=[], next_cursor="p2")
+    assert [value[0] for value in statuses(engine).values()] == ["excluded"]

@@ -68,6 +68,7 @@ def apply_page(
     items: Sequence[Any],
     next_cursor: str,
     page_url: str | None = None,
+    decide: bool = True,
 ) -> IngestReport:
     """Apply one page of `connection_id`'s feed from `source` and store `next_cursor`, atomically.
 
@@ -76,6 +77,10 @@ def apply_page(
     `page_url` (default: `source`) and the item's 1-based position in the page, and the
     database is left exactly as it was, cursor included. An empty page just moves the
     cursor.
+
+    With `decide=False` (a page that more pages follow) the statuses are not decided: the
+    connection is left pending, and the first page applied with `decide=True` decides it
+    whole, which costs far less than deciding page by page.
     """
     where = page_url or source
     located = [
@@ -83,13 +88,10 @@ def apply_page(
     ]
     try:
         with raw_transaction(engine) as cursor:
-            if located:
-                ingestor = Ingestor(cursor=cursor, source=source)
-                for entry in located:
-                    ingestor.add(entry)
-                report = ingestor.finish()
-            else:
-                report = IngestReport()
+            ingestor = Ingestor(cursor=cursor, source=source, decide=decide)
+            for entry in located:
+                ingestor.add(entry)
+            report = ingestor.finish(also=[connection_id])
             cursor.execute(
                 """
                 INSERT INTO feed_cursors (source, connection_id, cursor, synced_at)

@@ -56,6 +56,8 @@ class IngestReport:
     events_new: int = 0
     #: Per connection: contacts decided (all of them when in `full`), or changed.
     decided: dict[str, int] = field(default_factory=dict)
+    #: Connections whose decision was left to a later ingest (`decide=False`).
+    deferred: list[str] = field(default_factory=list)
     full: list[str] = field(default_factory=list)
 
     @property
@@ -95,9 +97,12 @@ class Ingestor:
     Not thread-safe; one per transaction.
     """
 
-    def __init__(self, *, cursor: sqlite3.Cursor, source: str = "") -> None:
+    def __init__(self, *, cursor: sqlite3.Cursor, source: str = "", decide: bool = True) -> None:
+        """`decide=False` applies the items and leaves the deciding to a later ingest of the
+        same connection (see schema.PendingDecisionRow): for the pages of a long pull."""
         self._cursor = cursor
         self._source = source
+        self._decide = decide
         self._work: dict[str, _ConnectionWork] = {}
         self._records: list[Record] = []
         self._pending = 0
@@ -160,7 +165,8 @@ class Ingestor:
             settings=settings,
             predicates=_predicates(settings),
             fresh=fresh,
-            full=fresh,
+            # Deciding everything at the end needs no record of what changed.
+            full=fresh or not self._decide,
         )
         work.has_records = not work.fresh
         self._work[connection_id] = work
@@ -451,7 +457,7 @@ class Ingestor:
         """
         seqs_of: dict[str, list[int]] = {}
         for event in events:
-            if not self._work[event.connection].fresh:
+            if self._work[event.connection].tracks_changes:
                 seqs_of.setdefault(event.connection, []).append(event.seq)
         known: set[tuple[str, int]] = set()
         for connection_id, seqs in seqs_of.items():
@@ -464,11 +470,21 @@ class Ingestor:
 
     # -- deciding ----------------------------------------------------------------------
 
-    def finish(self) -> IngestReport:
-        """Flush what is buffered and decide every contact the items may have changed."""
+    def finish(self, *, also: Iterable[str] = ()) -> IngestReport:
+        """Flush what is buffered and decide every contact the items may have changed.
+
+        Connections whose decision an earlier ingest left pending are decided whole when
+        this one touches them, or names them in `also` (a pull's last, maybe empty, page).
+        """
         self.flush()
         # Deciding reads events by record: that index is worth having first.
         self._build_deferred("events")
+        if not self._decide:
+            self._leave_pending()
+            for table in ("records", "contacts"):
+                self._build_deferred(table)
+            return self.report
+        self._take_pending({*self._work, *also})
         for work in self._work.values():
             if work.matches_stale:
                 decisions.rematch(self._cursor, work.id, work.predicates)
@@ -496,6 +512,35 @@ class Ingestor:
         for table in ("records", "contacts"):
             self._build_deferred(table)
         return self.report
+
+    def _leave_pending(self) -> None:
+        for work in self._work.values():
+            if work.full or work.dirty_records or work.dirty_groups or work.matches_stale:
+                self._cursor.execute(
+                    """
+                    INSERT INTO pending_decisions (connection_id, rematch) VALUES (?, ?)
+                    ON CONFLICT (connection_id) DO UPDATE
+                        SET rematch = rematch OR excluded.rematch
+                    """,
+                    (work.id, work.matches_stale),
+                )
+                self.report.deferred.append(work.id)
+
+    def _take_pending(self, connection_ids: Iterable[str]) -> None:
+        for connection_id in sorted(connection_ids):
+            row = self._cursor.execute(
+                "SELECT rematch FROM pending_decisions WHERE connection_id = ?",
+                (connection_id,),
+            ).fetchone()
+            if row is None:
+                continue
+            work = self._work.get(connection_id) or self._load_connection(connection_id)
+            self._cursor.execute(
+                "DELETE FROM pending_decisions WHERE connection_id = ?", (connection_id,)
+            )
+            if work is not None:
+                work.full = True
+                work.matches_stale = work.matches_stale or bool(row[0])
 
 
 def _same_record(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:

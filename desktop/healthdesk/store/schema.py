@@ -151,6 +151,20 @@ class FeedCursorRow(Base):
     synced_at: Mapped[str] = mapped_column(Text)
 
 
+class PendingDecisionRow(Base):
+    """A connection whose statuses wait for a full decision: pages of a long pull are
+    applied without deciding (deciding a million contacts page by page costs many times
+    more than once), and the pull's last page decides. Written in the pages' transactions,
+    so an interrupted pull still decides when it resumes.
+    """
+
+    __tablename__ = "pending_decisions"
+
+    connection_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    #: The rules changed meanwhile: records must be matched again before deciding.
+    rematch: Mapped[bool] = mapped_column(Boolean)
+
+
 #: Secondary indexes that no write of an import reads, so that a bulk import into an
 #: empty database may drop them and build them once at its end.
 DEFERRABLE_INDEXES = (

@@ -424,6 +424,8 @@ class SyncClient:
                 items=answer.items,
                 next_cursor=answer.next,
                 page_url=answer.url,
+                # More pages follow: decide once, with the last page (store.cursors).
+                decide=not answer.more,
             )
         except FeedError as exc:
             raise ProtocolError(str(exc)) from None

@@ -1,4 +1,4 @@
-"""feed cursors: how far each service feed has been applied
+"""feed cursors (how far each service feed has been applied) and pending decisions
 
 Revision ID: 0002
 Revises: 0001
@@ -25,7 +25,14 @@ def upgrade() -> None:
         sa.Column("synced_at", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("source", "connection_id"),
     )
+    op.create_table(
+        "pending_decisions",
+        sa.Column("connection_id", sa.Text(), nullable=False),
+        sa.Column("rematch", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("connection_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("pending_decisions")
     op.drop_table("feed_cursors")
