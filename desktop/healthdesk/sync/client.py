@@ -31,8 +31,10 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -281,6 +283,10 @@ class SyncClient:
         self._own_session = session is None
         self._backoff = backoff or Backoff()
         self._on_retry = on_retry
+        # Pages are written on one thread of their own, one at a time: the loop (the GUI
+        # thread, in the window) never waits on SQLite, and two connections followed at
+        # once never contend for the write lock.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="healthdesk-sync")
         self._headers = {
             "Accept": "application/json",
             "User-Agent": f"healthdesk/{__version__}",
@@ -299,7 +305,9 @@ class SyncClient:
         await self.close()
 
     async def close(self) -> None:
-        """Close the HTTP session the client opened (not one it was given)."""
+        """Close the HTTP session the client opened (not one it was given), and wait for
+        the page being written, if any."""
+        await asyncio.get_running_loop().run_in_executor(None, self._writer.shutdown, True)
         if self._own_session and self._session is not None:
             session, self._session = self._session, None
             await session.close()
@@ -351,7 +359,7 @@ class SyncClient:
             answer = await self._feed(
                 connection_id, report.cursor, limit=page_size, wait=None, retries=self._retries()
             )
-            page = self._apply(connection_id, answer)
+            page = await self._apply(connection_id, answer)
             report.add(page)
             report.seconds = time.perf_counter() - started
             await _notify(on_page, page)
@@ -410,22 +418,28 @@ class SyncClient:
         report.cursor = get_cursor(self.engine, self.base_url, cid)
         while True:
             answer = await self._feed(cid, report.cursor, limit=page_size, wait=wait, retries=None)
-            page = self._apply(cid, answer)
+            page = await self._apply(cid, answer)
             report.add(page)
             report.seconds = time.perf_counter() - started
             await _notify(on_page, page)
 
-    def _apply(self, connection_id: str, answer: _Answer) -> Page:
+    async def _apply(self, connection_id: str, answer: _Answer) -> Page:
+        write = partial(
+            apply_page,
+            self.engine,
+            source=self.base_url,
+            connection_id=connection_id,
+            items=answer.items,
+            next_cursor=answer.next,
+            page_url=answer.url,
+            # More pages follow: decide once, with the last page (store.cursors).
+            decide=not answer.more,
+        )
         try:
-            ingest = apply_page(
-                self.engine,
-                source=self.base_url,
-                connection_id=connection_id,
-                items=answer.items,
-                next_cursor=answer.next,
-                page_url=answer.url,
-                # More pages follow: decide once, with the last page (store.cursors).
-                decide=not answer.more,
+            # Shielded: a cancelled pull still lets the page being written finish (whole
+            # pages only), then stops.
+            ingest = await asyncio.shield(
+                asyncio.get_running_loop().run_in_executor(self._writer, write)
             )
         except FeedError as exc:
             raise ProtocolError(str(exc)) from None
