@@ -9,6 +9,7 @@ thread is never blocked for long, and never touched from a worker.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -16,13 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QByteArray,
     QItemSelection,
+    QItemSelectionModel,
     QModelIndex,
     QObject,
     QSettings,
     Qt,
     QThreadPool,
+    QTimer,
     QUrl,
     Signal,
     Slot,
@@ -36,6 +40,7 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QDockWidget,
     QFileDialog,
     QFrame,
@@ -63,14 +68,17 @@ from healthdesk.store.ingest import IngestReport
 from healthdesk.store.queries import Summary, get_contacts, iter_contacts, list_connections, summary
 from healthdesk.ui import imports as imports_ui
 from healthdesk.ui.actions.action_contacts import ActionContactsDialog
+from healthdesk.ui.connect_dialog import DEFAULT_URL, ConnectDialog
 from healthdesk.ui.connections.config_panel import ActionsPanel, ConfigPanel
 from healthdesk.ui.connections.list_model import ConnectionDelegate, ConnectionListModel
 from healthdesk.ui.connections.state_banner import StateBanner
 from healthdesk.ui.contacts.status_tabs import StatusTabs
+from healthdesk.ui.contacts.table_model import ContactTableModel
 from healthdesk.ui.detail.detail_view import ContactDetailView
 from healthdesk.ui.failures.tree_model import FailureTreeModel
 from healthdesk.ui.icons import app_icon
 from healthdesk.ui.imports import SnapshotImporter, error_text
+from healthdesk.ui.live import LiveSync
 from healthdesk.ui.search.search_bar import SearchBar
 from healthdesk.ui.style import mute
 from healthdesk.ui.text import plain_tooltip
@@ -90,6 +98,11 @@ _KEY_TAB = "window/tab"
 _KEY_LAST = "connections/last"
 _KEY_RECENT = "files/recent"
 _KEY_LAST_DIR = "files/last_dir"
+_KEY_SERVICE_URL = "service/url"
+#: Live pages are shown at most this often (ms): a fast feed must not freeze the window.
+LIVE_REFRESH_MS = 250
+#: At most this many selected rows are re-selected after a live refresh.
+MAX_RESELECT = 200
 _STATE_VERSION = 1
 _DASH = "\u2013"  # en dash
 _PATH_SEPARATOR = " \u203a "  # single right-pointing angle quotation mark
@@ -288,12 +301,30 @@ class MainWindow(QMainWindow):
         self.importer.failed.connect(self._on_importer_failed)
         self.importer.finished.connect(self._on_importer_finished)
 
+        self.live = LiveSync(engine=engine, parent=self)
+        self.live.page_applied.connect(self._on_live_page_applied)
+        self.live.connections_changed.connect(self._on_live_connections_changed)
+        self.live.status_changed.connect(self._on_live_status_changed)
+        self.live.failed.connect(self._on_live_failed)
+        self.live.stopped.connect(self._on_live_stopped)
+        self._live_dirty = False
+        self._live_summary_busy = False
+        self._timeline_stale = False
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_REFRESH_MS)
+        self._live_timer.timeout.connect(self._on_live_timer_timeout)
+        self._stopping_live = False
+        self._live_summary_again = False
+        self._tasks: set[asyncio.Future[Any]] = set()
+
         self._build_central(synchronous)
         self._build_docks(synchronous)
         self._build_actions()
         self._build_menus()
         self._build_status_bar()
         self._restore_settings()
+        self.timeline_dock.view.verticalScrollBar().valueChanged.connect(self._on_timeline_scrolled)
         self.reload(select=self._remembered_connection())
 
     # -- building -------------------------------------------------------------------------
@@ -426,6 +457,16 @@ class MainWindow(QMainWindow):
             "&Export Current List to CSV…", self.export_dialog, "Ctrl+E", name="export_action"
         )
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", name="quit_action")
+        self.connect_action = self._action(
+            "&Connect to Service…",
+            self.connect_dialog,
+            "Ctrl+Shift+O",
+            name="connect_action",
+        )
+        self.disconnect_action = self._action(
+            "&Disconnect from Service", self.disconnect_service, name="disconnect_action"
+        )
+        self.disconnect_action.setEnabled(False)
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self.copy_action = self._action(
             "&Copy", self.copy_rows, QKeySequence.StandardKey.Copy, name="copy_action"
@@ -459,6 +500,9 @@ class MainWindow(QMainWindow):
         self.recent_menu.setObjectName("recent_menu")
         file_menu.addMenu(self.recent_menu)
         file_menu.addSeparator()
+        file_menu.addAction(self.connect_action)
+        file_menu.addAction(self.disconnect_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -485,6 +529,11 @@ class MainWindow(QMainWindow):
         self._count_label.setObjectName("contact_count")
         self._count_label.setTextFormat(Qt.TextFormat.PlainText)
         self.statusBar().addWidget(self._count_label)
+        self.live_label = QLabel()
+        self.live_label.setObjectName("live_status")
+        self.live_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.live_label.hide()
+        self.statusBar().addPermanentWidget(self.live_label)
         self._db_label = QLabel()
         self._db_label.setTextFormat(Qt.TextFormat.PlainText)
         mute(self._db_label)
@@ -878,6 +927,231 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.import_files(paths)
 
+    # -- live sync ------------------------------------------------------------------------
+
+    @Slot()
+    def connect_dialog(self) -> None:
+        """File > Connect to Service…: asks for the URL and the token, then connects."""
+        url = self.live.url or str(self._settings.value(_KEY_SERVICE_URL, "") or "")
+        dialog = ConnectDialog(url=url or DEFAULT_URL, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def accepted() -> None:
+            url, token, allow_insecure = dialog.result_values()
+            self.connect_to_service(url, token, allow_insecure=allow_insecure)
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+
+    def connect_to_service(
+        self, url: str, token: str | None, *, allow_insecure: bool = False
+    ) -> None:
+        """Sync with the service at `url` live (replacing a live sync already running)."""
+        self._settings.setValue(_KEY_SERVICE_URL, url)
+        if self.live.is_running():
+            self._spawn(self._reconnect(url, token, allow_insecure))
+        else:
+            self._start_live(url, token, allow_insecure)
+
+    async def _reconnect(self, url: str, token: str | None, allow_insecure: bool) -> None:
+        await self.stop_live()
+        if not self._closed:
+            self._start_live(url, token, allow_insecure)
+
+    def _start_live(self, url: str, token: str | None, allow_insecure: bool) -> None:
+        if self.live.start(url, token, allow_insecure=allow_insecure):
+            self.disconnect_action.setEnabled(True)
+
+    @Slot()
+    def disconnect_service(self) -> None:
+        """File > Disconnect from Service: stop live sync (the database keeps what came)."""
+        self._spawn(self.stop_live())
+
+    async def stop_live(self) -> None:
+        """Stop live sync and wait for its end; closes the window when that was asked."""
+        self._stopping_live = True
+        try:
+            await self.live.stop()
+        finally:
+            self._stopping_live = False
+        if self._close_when_idle and not self.importer.is_running():
+            self.close()
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @Slot(str, object)
+    def _on_live_page_applied(self, connection_id: str, _page: object) -> None:
+        shown = self._connection
+        if shown is None or connection_id != shown.id:
+            return
+        # Coalesced: at most one refresh per LIVE_REFRESH_MS, whatever the feed's rate.
+        self._live_dirty = True
+        if not self._live_timer.isActive():
+            self._live_timer.start()
+
+    @Slot()
+    def _on_live_connections_changed(self) -> None:
+        self.connections_model.set_live_ids(self.live.live_ids)
+        self.reload_connections_kept()
+
+    @Slot(str)
+    def _on_live_status_changed(self, text: str) -> None:
+        self.live_label.setText(text)
+        self.live_label.setVisible(bool(text))
+        if text:
+            self.live_label.setToolTip(plain_tooltip(f"Sync service: {self.live.url}\n{text}"))
+
+    @Slot(str)
+    def _on_live_failed(self, message: str) -> None:
+        self.live_label.setToolTip(plain_tooltip(message))
+        self.statusBar().showMessage(message, 15_000)
+        if not self._closed:
+            imports_ui.show_error(self, "Live sync stopped", message)
+
+    @Slot()
+    def _on_live_stopped(self) -> None:
+        self.disconnect_action.setEnabled(False)
+        self.connections_model.set_live_ids(())
+
+    @Slot()
+    def _on_live_timer_timeout(self) -> None:
+        if self._live_dirty and not self._closed:
+            self._live_dirty = False
+            self.refresh_live()
+
+    def reload_connections_kept(self) -> None:
+        """Read the connections again, keeping the one shown and everything about it (its
+        lists, selection and scroll); its new settings are shown at the next live refresh."""
+        current = self._connection
+        connections = list_connections(self._engine)
+        if current is None or all(c.id != current.id for c in connections):
+            self.reload()
+            return
+        selection = self.connections_view.selectionModel()
+        blocked = selection.blockSignals(True)
+        try:
+            self.connections_model.set_connections(connections)
+            row = self.connections_model.row_of(current.id)
+            selection.setCurrentIndex(
+                self.connections_model.index(row, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect,
+            )
+        finally:
+            selection.blockSignals(blocked)
+        self.connections_view.viewport().update()
+        new = self.connections_model.connection(row)
+        if new is None or new == current:
+            return
+        if (new.settings, new.app_a, new.app_b) != (current.settings, current.app_a, current.app_b):
+            self._rebuild_kept(new)  # new rules: every list is another one
+            return
+        self._connection = new
+        ids = {c.id for c in connections}
+        self.banner.set_connection(new, known_ids=ids)
+
+    def _rebuild_kept(self, connection: Connection) -> None:
+        view = self.tabs.current_view()
+        model = self.tabs.model(self.tabs.current_status())
+        keys, current_key = _selected_contact_keys(view, model)
+        scroll = view.verticalScrollBar().value()
+        self._show(connection)
+        model = self.tabs.model(self.tabs.current_status())
+        _restore_selection(view, model, keys, current_key, scroll)
+
+    def refresh_live(self) -> None:
+        """Show what live sync brought to the shown connection: counts, lists, tree, summary
+        and timeline, keeping the user's selection and scroll position."""
+        connection = self._connection
+        if connection is None:
+            return
+        view = self.tabs.current_view()
+        model = self.tabs.model(self.tabs.current_status())
+        keys, current_key = _selected_contact_keys(view, model)
+        scroll = view.verticalScrollBar().value()
+        self.tabs.refresh()
+        _restore_selection(view, model, keys, current_key, scroll)
+        self._refresh_timeline_live()
+        self._load_summary_live(connection)
+
+    def _refresh_timeline_live(self) -> None:
+        bar = self.timeline_dock.view.verticalScrollBar()
+        if bar.value() > bar.minimum():
+            # The user reads older entries: keep them; refresh once back at the top.
+            self._timeline_stale = True
+            return
+        self._timeline_stale = False
+        self.timeline_dock.refresh()
+
+    @Slot(int)
+    def _on_timeline_scrolled(self, value: int) -> None:
+        bar = self.timeline_dock.view.verticalScrollBar()
+        if self._timeline_stale and value <= bar.minimum():
+            self._timeline_stale = False
+            self.timeline_dock.refresh()
+
+    def _load_summary_live(self, connection: Connection) -> None:
+        """Read the summary again (off the GUI thread), one read at a time."""
+        if self._live_summary_busy:
+            self._live_summary_again = True
+            return
+        self._live_summary_busy = True
+        engine, catalog = self._engine, self._catalog
+
+        def done(result: Summary) -> None:
+            self._live_summary_busy = False
+            shown = self._connection
+            if self._closed or shown is None or shown.id != connection.id:
+                return
+            self.last_summary = result
+            self._update_failure_model(result)
+            self.actions_panel.set_summary(result)
+            self.tabs.set_totals(result.counts)
+            self._count_label.setText(plural(result.total, "contact"))
+            if self._live_summary_again:
+                self._live_summary_again = False
+                self._load_summary_live(shown)
+
+        def failed(exc: BaseException) -> None:
+            self._live_summary_busy = False
+            self.statusBar().showMessage(f"Could not read the summary: {error_text(exc)}")
+
+        self._jobs.submit(lambda: summary(engine, connection, catalog), done, failed)
+
+    def _update_failure_model(self, result: Summary) -> None:
+        """The failure tree of `result`, keeping the selected reason and the open nodes."""
+        model = self._failure_model
+        if model is None or model.connection.id != result.connection.id:
+            self._set_failure_model(result)
+            return
+        view = self.failures_view
+        current = view.currentIndex()
+        selected = _node_path(current) if current.isValid() else None
+        expanded = _expanded_paths(view, model)
+        model.set_summary(result)  # a reset: expands the first level (modelReset)
+        for path in expanded:
+            index = _index_of_path(model, path)
+            if index.isValid():
+                view.expand(index)
+        if selected is not None:
+            index = _index_of_path(model, selected)
+            if index.isValid():
+                # Quietly: the Failing list keeps its filter and its selection.
+                selection = view.selectionModel()
+                blocked = selection.blockSignals(True)
+                try:
+                    selection.setCurrentIndex(
+                        index,
+                        QItemSelectionModel.SelectionFlag.ClearAndSelect
+                        | QItemSelectionModel.SelectionFlag.Rows,
+                    )
+                finally:
+                    selection.blockSignals(blocked)
+                view.viewport().update()
+
     # -- about, closing -------------------------------------------------------------------
 
     @Slot()
@@ -896,6 +1170,14 @@ class MainWindow(QMainWindow):
         box.open()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.live.is_running():
+            # Stop live sync first (it ends between two pages), then close for real.
+            event.ignore()
+            if not self._stopping_live:
+                self._close_when_idle = True
+                self.statusBar().showMessage("Stopping live sync before closing…")
+                self._spawn(self.stop_live())
+            return
         if self.importer.is_running():
             # Cancel and close once the import has rolled back: no wait on the GUI thread.
             self._close_when_idle = True
@@ -910,6 +1192,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop every worker (blocking; for the end of the application)."""
+        self._live_timer.stop()
         self.importer.cancel()
         self.importer.wait()
         self._jobs.wait()
@@ -1039,3 +1322,68 @@ def _node_path(index: QModelIndex) -> list[str]:
 def _local_files(urls: Sequence[QUrl]) -> list[Path]:
     paths = [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]
     return [path for path in paths if path.is_file()]
+
+
+def _selected_contact_keys(
+    view: QAbstractItemView, model: ContactTableModel | None
+) -> tuple[list[int], int | None]:
+    """The contact keys of the selected rows (at most MAX_RESELECT) and of the current row."""
+    if model is None or view.selectionModel() is None:
+        return [], None
+    rows = sorted({index.row() for index in view.selectionModel().selectedRows()})
+    keys = [key for key in (model.contact_key(row) for row in rows[:MAX_RESELECT]) if key]
+    current = view.currentIndex()
+    return keys, model.contact_key(current.row()) if current.isValid() else None
+
+
+def _restore_selection(
+    view: QAbstractItemView,
+    model: ContactTableModel | None,
+    keys: list[int],
+    current_key: int | None,
+    scroll: int,
+) -> None:
+    """Select the contacts `keys` again where they are now, and scroll back to `scroll`."""
+    selection_model = view.selectionModel()
+    if model is not None and selection_model is not None and (keys or current_key):
+        selection = QItemSelection()
+        last = model.columnCount() - 1
+        for key in keys:
+            row = model.row_of(key)
+            if row is not None:
+                selection.select(model.index(row, 0), model.index(row, last))
+        selection_model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        row = model.row_of(current_key) if current_key is not None else None
+        if row is not None:
+            selection_model.setCurrentIndex(
+                model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+            )
+    view.doItemsLayout()  # the scroll bar's range of the new count, before its value
+    view.verticalScrollBar().setValue(scroll)
+
+
+def _expanded_paths(view: QTreeView, model: QAbstractItemModel) -> list[list[str]]:
+    paths: list[list[str]] = []
+    pending = [QModelIndex()]
+    while pending:
+        parent = pending.pop()
+        for row in range(model.rowCount(parent)):
+            index = model.index(row, 0, parent)
+            if view.isExpanded(index):
+                paths.append(_node_path(index))
+                pending.append(index)
+    return paths
+
+
+def _index_of_path(model: QAbstractItemModel, path: list[str]) -> QModelIndex:
+    """The node reached by the display texts `path` from the top, or an invalid index."""
+    index = QModelIndex()
+    for text in path:
+        for row in range(model.rowCount(index)):
+            child = model.index(row, 0, index)
+            if str(child.data(Qt.ItemDataRole.DisplayRole) or "") == text:
+                index = child
+                break
+        else:
+            return QModelIndex()
+    return index

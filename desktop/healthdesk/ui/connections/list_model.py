@@ -1,9 +1,10 @@
 """The connections of the database as a list: name, the two apps with the direction, and a
-badge of the sync state, drawn by `ConnectionDelegate`."""
+badge of the sync state, drawn by `ConnectionDelegate`; connections followed live from a
+sync service carry a green "● Live" marker beside the badge."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -24,6 +25,10 @@ from healthdesk.ui.text import plain_tooltip
 
 _Index = QModelIndex | QPersistentModelIndex
 
+#: The marker of a connection followed live from a sync service, and its colour.
+LIVE_TEXT = "\u25cf Live"
+LIVE_COLOR = "#1e8e3e"
+
 
 class ConnectionListModel(QAbstractListModel):
     """One row per connection, in the order given (the store's: by name, then id).
@@ -36,16 +41,35 @@ class ConnectionListModel(QAbstractListModel):
         IdRole: the connection's id.
         AppsRole: "HubSpot ⇄ Mailchimp".
         BadgeRole: the state's `Badge` (short word and colours).
+        LiveRole: whether the connection is followed live from a sync service (a bool).
     """
 
     ConnectionRole = Qt.ItemDataRole.UserRole + 1
     IdRole = Qt.ItemDataRole.UserRole + 2
     AppsRole = Qt.ItemDataRole.UserRole + 3
     BadgeRole = Qt.ItemDataRole.UserRole + 4
+    LiveRole = Qt.ItemDataRole.UserRole + 5
 
     def __init__(self, *, connections: Sequence[Connection] = (), parent: Any = None) -> None:
         super().__init__(parent)
         self._connections: list[Connection] = list(connections)
+        self._live_ids: frozenset[str] = frozenset()
+
+    def set_live_ids(self, ids: Collection[str]) -> None:
+        """Mark the connections `ids` as live (the others not)."""
+        new = frozenset(ids)
+        if new == self._live_ids:
+            return
+        self._live_ids = new
+        if self._connections:
+            self.dataChanged.emit(
+                self.index(0, 0),
+                self.index(len(self._connections) - 1, 0),
+                [self.LiveRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole],
+            )
+
+    def live_ids(self) -> frozenset[str]:
+        return self._live_ids
 
     def set_connections(self, connections: Sequence[Connection]) -> None:
         self.beginResetModel()
@@ -82,13 +106,15 @@ class ConnectionListModel(QAbstractListModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return connection.name
+        live = connection.id in self._live_ids
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tooltip(
                 f"{connection.name}\n{apps_text(connection)}\n{state_text(connection)}\n"
-                f"id: {connection.id}"
+                f"id: {connection.id}" + ("\nLive: followed from the sync service" if live else "")
             )
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{connection.name}, {apps_text(connection)}, {state_text(connection)}"
+            text = f"{connection.name}, {apps_text(connection)}, {state_text(connection)}"
+            return f"{text}, live" if live else text
         if role == self.ConnectionRole:
             return connection
         if role == self.IdRole:
@@ -97,6 +123,8 @@ class ConnectionListModel(QAbstractListModel):
             return apps_text(connection)
         if role == self.BadgeRole:
             return PHASE_BADGES[connection.state.phase]
+        if role == self.LiveRole:
+            return live
         return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
@@ -144,11 +172,13 @@ class ConnectionDelegate(QStyledItemDelegate):
         badge_width = badge_metrics.horizontalAdvance(badge.text) + 14 if badge else 0
         badge_height = badge_metrics.height() + 4
         metrics = QFontMetrics(base_font)
+        live = bool(index.data(ConnectionListModel.LiveRole))
+        live_width = badge_metrics.horizontalAdvance(LIVE_TEXT) + 6 if live else 0
 
         name_font = QFont(base_font)
         name_font.setBold(True)
         name_metrics = QFontMetrics(name_font)
-        text_right = rect.right() - (badge_width + 8 if badge else 0)
+        text_right = rect.right() - (badge_width + 8 if badge else 0) - live_width
         name_rect = QRect(rect.left(), rect.top(), text_right - rect.left(), name_metrics.height())
         name = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         painter.setFont(name_font)
@@ -191,4 +221,16 @@ class ConnectionDelegate(QStyledItemDelegate):
             painter.setFont(badge_font)
             painter.setPen(QColor(badge.foreground))
             painter.drawText(badge_rect, int(Qt.AlignmentFlag.AlignCenter), badge.text)
+        if live:
+            right = rect.right() - (badge_width + 4 if badge else 0)
+            live_rect = QRect(
+                right - live_width + 1, name_rect.top(), live_width, name_rect.height()
+            )
+            painter.setFont(badge_font)
+            painter.setPen(palette.color(text_role) if selected else QColor(LIVE_COLOR))
+            painter.drawText(
+                live_rect,
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                LIVE_TEXT,
+            )
         painter.restore()
