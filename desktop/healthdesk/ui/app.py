@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from healthdesk.store.db import default_db_path, open_db
 from healthdesk.store.demo import ensure_demo
+from healthdesk.ui.gc_guard import GuiThreadCollector
 from healthdesk.ui.imports import error_text
 from healthdesk.ui.main_window import APPLICATION, ORGANIZATION, MainWindow
 
@@ -45,6 +46,8 @@ def application() -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setDesktopFileName("healthdesk")
     app.setWindowIcon(app_icon())
+    if app.findChild(GuiThreadCollector) is None:
+        GuiThreadCollector(parent=app)
     return app
 
 

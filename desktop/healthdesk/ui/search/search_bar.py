@@ -330,14 +330,18 @@ class SearchBar(QWidget):
     # ------------------------------------------------------------------ events
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.line_edit:
+        # Qt may still deliver events (to the window's filter) while Python tears the bar
+        # down and its attributes are gone: then there is nothing to do.
+        line_edit = getattr(self, "line_edit", None)
+        host = getattr(self, "_host", None)
+        if line_edit is None:
+            return False
+        if watched is line_edit:
             if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
                 return self._on_key(event)
             if event.type() == QEvent.Type.FocusOut:
                 self.hide_popup()
-        elif (
-            watched is self._host and event.type() == QEvent.Type.Resize and self.popup.isVisible()
-        ):
+        elif watched is host and event.type() == QEvent.Type.Resize and self.popup.isVisible():
             self._place_popup()
         return super().eventFilter(watched, event)
 
