@@ -73,7 +73,8 @@ class FeedError(ValueError):
         return FeedError(self.problem, source=source, line=line, key=self.key)
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """A JSON value's kind in words, for messages: "a string", "null", "an object"..."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -90,7 +91,7 @@ def _type_name(value: Any) -> str:
 
 
 def _wrong(key: str, expected: str, value: Any) -> FeedError:
-    return FeedError(f"expected {expected}, got {_type_name(value)}", key=key)
+    return FeedError(f"expected {expected}, got {type_name(value)}", key=key)
 
 
 def _required(obj: Mapping[str, Any], key: str, path: str = "") -> Any:
@@ -482,7 +483,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any]], Item]] = {
 def parse_item(obj: Any) -> Item:
     """Validate one decoded item (not a header) and return its domain object."""
     if type(obj) is not dict:
-        raise FeedError(f"an item must be a JSON object, got {_type_name(obj)}")
+        raise FeedError(f"an item must be a JSON object, got {type_name(obj)}")
     kind = obj.get("type")
     parser = _PARSERS.get(kind) if isinstance(kind, str) else None
     if parser is None:

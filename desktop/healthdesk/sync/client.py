@@ -45,7 +45,7 @@ from yarl import URL
 
 from healthdesk import __version__
 from healthdesk.core.model import Connection
-from healthdesk.feed.items import FeedError, parse_item
+from healthdesk.feed.items import FeedError, parse_item, type_name
 from healthdesk.store.cursors import apply_page, get_cursor
 from healthdesk.store.ingest import IngestReport
 from healthdesk.sync.credentials import TOKEN_ENV, normalize_url
@@ -321,11 +321,13 @@ class SyncClient:
         where = str(url)
         if type(data) is not dict:
             raise ProtocolError(
-                f"{where}: expected a JSON object with connections, got {_kind(data)}"
+                f"{where}: expected a JSON object with connections, got {type_name(data)}"
             )
         raw = data.get("connections")
         if type(raw) is not list:
-            raise ProtocolError(f'{where}: key "connections": expected a list, got {_kind(raw)}')
+            raise ProtocolError(
+                f'{where}: key "connections": expected a list, got {type_name(raw)}'
+            )
         connections = []
         for position, entry in enumerate(raw, 1):
             try:
@@ -472,7 +474,7 @@ class SyncClient:
         where = str(url)
         if type(data) is not dict:
             raise ProtocolError(
-                f"{where}: expected a JSON object with items, next and more, got {_kind(data)}"
+                f"{where}: expected a JSON object with items, next and more, got {type_name(data)}"
             )
         items = data.get("items")
         cursor = data.get("next")
@@ -647,21 +649,5 @@ def _check_page_size(page_size: int) -> None:
 
 
 def _bad_key(where: str, data: dict[str, Any], key: str, wanted: str) -> ProtocolError:
-    got = _kind(data[key]) if key in data else "nothing (the key is missing)"
+    got = type_name(data[key]) if key in data else "nothing (the key is missing)"
     return ProtocolError(f'{where}: key "{key}": expected {wanted}, got {got}')
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
