@@ -85,8 +85,9 @@ def _contact_ref(text: str) -> tuple[Side, str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="healthdesk",
-        description="Health Desk: why is this contact not syncing? With no command, opens "
-        "the window on your database (importing the bundled demo on first run).",
+        description="Health Desk: why is this contact not syncing? "
+        "'healthdesk [--db PATH] [FILE...]' opens the window on your database (importing "
+        "the bundled demo on first run), or on snapshot FILEs imported into it.",
     )
     parser.add_argument("--version", action="version", version=f"healthdesk {__version__}")
     parser.add_argument(
