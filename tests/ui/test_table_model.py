@@ -472,7 +472,7 @@ def test_big_list_loads_the_last_rows_in_the_background(
     # A jump through many blocks keeps the cache and the queue bounded.
     for row in range(0, model.rowCount(), 300):
         model.index(row, 1).data()
-    qtbot.waitUntil(lambda: not model._pending, timeout=10_000)
+    qtbot.waitUntil(lambda: not model.loading, timeout=10_000)
     assert model.cached_rows <= model.block_size * model.max_blocks
     model.sort(3, Qt.SortOrder.DescendingOrder)  # ID: no index, the order is fetched
     qtbot.waitUntil(lambda: model.index(0, 3).data() != PLACEHOLDER, timeout=10_000)

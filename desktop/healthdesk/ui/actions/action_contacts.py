@@ -17,7 +17,7 @@ import contextlib
 import logging
 import threading
 from array import array
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from typing import Any, Final, NamedTuple
@@ -47,6 +47,7 @@ from healthdesk.core.model import Connection, Outcome, Side, Status
 from healthdesk.store import pages, timeline
 from healthdesk.store.pages import Row
 from healthdesk.store.timeline import ActionContacts
+from healthdesk.ui.block_cache import BlockCache
 from healthdesk.ui.contacts.status_tabs import ContactTable
 from healthdesk.ui.icons import status_icon
 from healthdesk.ui.text import plain_tooltip
@@ -268,9 +269,6 @@ class ActionContactsModel(QAbstractTableModel):
         super().__init__(parent)
         if outcome not in timeline.ACTION_OUTCOMES:
             raise ValueError(f"not an action of the summary: {outcome!r}")
-        # A miss asks for its block and both neighbours: the cache must hold all three.
-        if block_size < 1 or max_blocks < 3:
-            raise ValueError("block_size must be >= 1 and max_blocks >= 3")
         self.target: Final = target
         self.outcome: Final = outcome
         self.block_size: Final = block_size
@@ -280,9 +278,7 @@ class ActionContactsModel(QAbstractTableModel):
         self._generation = 0
         self._found: ActionContacts | None = None
         self._count = 0
-        self._blocks: OrderedDict[int, list[_Entry]] = OrderedDict()
-        self._pending: set[int] = set()
-        self._failed: set[int] = set()
+        self._cache: BlockCache[_Entry] = BlockCache(block_size=block_size, max_blocks=max_blocks)
         self._loader: _Loader | None = None
         if not fetch_synchronously:
             loader = _Loader()
@@ -313,7 +309,7 @@ class ActionContactsModel(QAbstractTableModel):
 
     @property
     def cached_rows(self) -> int:
-        return sum(len(entries) for entries in self._blocks.values())
+        return self._cache.rows
 
     def title(self) -> str:
         """ "Created in Mailchimp (512 events, 498 contacts)" (counts once known)."""
@@ -337,9 +333,7 @@ class ActionContactsModel(QAbstractTableModel):
         self._generation += 1
         self._found = None
         self._count = 0
-        self._blocks.clear()
-        self._pending.clear()
-        self._failed.clear()
+        self._cache.clear()
         self._source = self._new_source()
         self.endResetModel()
         self._start()
@@ -384,7 +378,7 @@ class ActionContactsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if entry is not None:
                 return entry.texts[column]
-            return "" if row // self.block_size in self._failed else PLACEHOLDER
+            return "" if self._cache.failed(row) else PLACEHOLDER
         if entry is None or entry.row is None:
             return None
         if role == Qt.ItemDataRole.DecorationRole:
@@ -428,47 +422,14 @@ class ActionContactsModel(QAbstractTableModel):
         self.loaded.emit(found.events, found.contacts)
 
     def _entry(self, row: int, *, request: bool) -> _Entry | None:
-        if not 0 <= row < self._count:
-            return None
-        block = row // self.block_size
-        entries = self._blocks.get(block)
-        if entries is None:
-            if self._loader is None:
-                entries = self._source.fetch(block)
-                self._store(block, entries)
-            else:
-                if request:
-                    self._request(block)
-                return None
-        else:
-            self._blocks.move_to_end(block)
-        offset = row - block * self.block_size
-        return entries[offset] if offset < len(entries) else None
-
-    def _request(self, block: int) -> None:
-        assert self._loader is not None
-        if block in self._pending or block in self._failed:
-            return
-        last = (self._count - 1) // self.block_size
-        # Neighbours first: the loader serves the newest request (the visible one) first.
-        wanted = [
-            b
-            for b in (block - 1, block + 1)
-            if 0 <= b <= last
-            and b not in self._blocks
-            and b not in self._pending
-            and b not in self._failed
-        ]
-        wanted.append(block)
-        self._pending.update(wanted)
-        for dropped in self._loader.submit(wanted):
-            self._pending.discard(dropped)
-
-    def _store(self, block: int, entries: list[_Entry]) -> None:
-        self._blocks[block] = entries
-        self._blocks.move_to_end(block)
-        while len(self._blocks) > self.max_blocks:
-            self._blocks.popitem(last=False)
+        loader = self._loader
+        return self._cache.entry(
+            row,
+            self._count,
+            fetch=self._source.fetch if loader is None else None,
+            submit=loader.submit if loader is not None else None,
+            request=request,
+        )
 
     @Slot(int, object)
     def _on_loader_keys_loaded(self, generation: int, found: ActionContacts) -> None:
@@ -479,10 +440,9 @@ class ActionContactsModel(QAbstractTableModel):
     def _on_loader_loaded(self, generation: int, block: int, entries: list[_Entry]) -> None:
         if generation != self._generation:
             return
-        self._pending.discard(block)
+        self._cache.store(block, entries)
         if not entries:
             return
-        self._store(block, entries)
         first = block * self.block_size
         last = min(first + len(entries), self._count) - 1
         if last >= first:
@@ -493,8 +453,7 @@ class ActionContactsModel(QAbstractTableModel):
         if generation != self._generation:
             return
         if block >= 0:
-            self._pending.discard(block)
-            self._failed.add(block)
+            self._cache.fail(block)
         self.load_failed.emit(message)
 
 

@@ -23,7 +23,7 @@ import contextlib
 import logging
 import threading
 from array import array
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, Final
@@ -44,6 +44,7 @@ from healthdesk.core.failures import Catalog
 from healthdesk.core.model import Connection
 from healthdesk.store import pages
 from healthdesk.store.pages import ContactFilter, Row, SortKey
+from healthdesk.ui.block_cache import BlockCache
 from healthdesk.ui.contacts.columns import Column, RenderContext, columns_for, render_row
 from healthdesk.ui.icons import status_icon
 from healthdesk.ui.text import plain_tooltip
@@ -268,9 +269,6 @@ class ContactTableModel(QAbstractTableModel):
         max_blocks: int = 32,
     ) -> None:
         super().__init__(parent)
-        # A miss asks for its block and both neighbours: the cache must hold all three.
-        if block_size < 1 or max_blocks < 3:
-            raise ValueError("block_size must be >= 1 and max_blocks >= 3")
         self.block_size: Final = block_size
         self.max_blocks: Final = max_blocks
         self._engine = engine
@@ -282,9 +280,7 @@ class ContactTableModel(QAbstractTableModel):
         self._descending = False
         self._generation = 0
         self._count = pages.count(engine, connection.id, filter)
-        self._blocks: OrderedDict[int, list[_Entry]] = OrderedDict()
-        self._pending: set[int] = set()
-        self._failed: set[int] = set()
+        self._cache: BlockCache[_Entry] = BlockCache(block_size=block_size, max_blocks=max_blocks)
         self._keys: array[int] | None = None
         self._loader: _Loader | None = None
         if not fetch_synchronously:
@@ -321,7 +317,12 @@ class ContactTableModel(QAbstractTableModel):
     @property
     def cached_rows(self) -> int:
         """How many rows the cache holds now (at most `block_size * max_blocks`)."""
-        return sum(len(entries) for entries in self._blocks.values())
+        return self._cache.rows
+
+    @property
+    def loading(self) -> bool:
+        """Whether rows asked for are still being fetched."""
+        return self._cache.waiting
 
     def set_filter(self, contact_filter: ContactFilter) -> None:
         """Show another list (another status or failure group): a reset and a re-count."""
@@ -358,7 +359,7 @@ class ContactTableModel(QAbstractTableModel):
         asks the database (`pages.position_of`: an index range when sorted by name or
         fingerprint, a scan of the list for other sorts).
         """
-        for block, entries in self._blocks.items():
+        for block, entries in self._cache.blocks():
             for i, (found, _) in enumerate(entries):
                 if found is not None and found.key == key:
                     return block * self.block_size + i
@@ -428,7 +429,7 @@ class ContactTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if entry is not None:
                 return entry[1][column]
-            return "" if row // self.block_size in self._failed else PLACEHOLDER
+            return "" if self._cache.failed(row) else PLACEHOLDER
         if entry is None:
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -470,9 +471,7 @@ class ContactTableModel(QAbstractTableModel):
         before = self._count
         self.beginResetModel()
         self._generation += 1
-        self._blocks.clear()
-        self._pending.clear()
-        self._failed.clear()
+        self._cache.clear()
         self._keys = None
         if contact_filter is not None:
             self._filter = contact_filter
@@ -488,56 +487,22 @@ class ContactTableModel(QAbstractTableModel):
             self.count_changed.emit(self._count)
 
     def _entry(self, row: int, *, request: bool) -> _Entry | None:
-        if not 0 <= row < self._count:
-            return None
-        block = row // self.block_size
-        entries = self._blocks.get(block)
-        if entries is None:
-            if self._loader is None:
-                entries = self._source.fetch(block)
-                self._store(block, entries)
-            else:
-                if request:
-                    self._request(block)
-                return None
-        else:
-            self._blocks.move_to_end(block)
-        offset = row - block * self.block_size
-        return entries[offset] if offset < len(entries) else None
-
-    def _request(self, block: int) -> None:
-        assert self._loader is not None
-        if block in self._pending or block in self._failed:
-            return
-        last = (self._count - 1) // self.block_size
-        # Neighbours first: the loader serves the newest request (the visible one) first.
-        wanted = [
-            b
-            for b in (block - 1, block + 1)
-            if 0 <= b <= last
-            and b not in self._blocks
-            and b not in self._pending
-            and b not in self._failed
-        ]
-        wanted.append(block)
-        self._pending.update(wanted)
-        for dropped in self._loader.submit(wanted):
-            self._pending.discard(dropped)
-
-    def _store(self, block: int, entries: list[_Entry]) -> None:
-        self._blocks[block] = entries
-        self._blocks.move_to_end(block)
-        while len(self._blocks) > self.max_blocks:
-            self._blocks.popitem(last=False)
+        loader = self._loader
+        return self._cache.entry(
+            row,
+            self._count,
+            fetch=self._source.fetch if loader is None else None,
+            submit=loader.submit if loader is not None else None,
+            request=request,
+        )
 
     @Slot(int, int, object)
     def _on_loader_loaded(self, generation: int, block: int, entries: list[_Entry]) -> None:
         if generation != self._generation:
             return
-        self._pending.discard(block)
+        self._cache.store(block, entries)
         if not entries:
             return
-        self._store(block, entries)
         first = block * self.block_size
         last = min(first + len(entries), self._count) - 1
         if last >= first:
@@ -554,8 +519,7 @@ class ContactTableModel(QAbstractTableModel):
     def _on_loader_failed(self, generation: int, block: int, message: str) -> None:
         if generation != self._generation:
             return
-        self._pending.discard(block)
-        self._failed.add(block)
+        self._cache.fail(block)
         self.load_failed.emit(message)
 
 
