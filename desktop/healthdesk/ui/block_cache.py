@@ -1,4 +1,6 @@
-"""The row cache of the windowed models: blocks of rows, least recently used dropped.
+"""The row cache of the windowed models and the loader that fills it on a worker.
+
+Blocks of rows, least recently used dropped.
 
 A list model over the database asks it for the entry of a row; a block that is not here
 is fetched at once (synchronous mode) or asked of a loader, with its neighbours, the
@@ -8,9 +10,13 @@ which blocks were asked for and which could not be read, so that each is asked o
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import contextlib
+import threading
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
+
+from PySide6.QtCore import QThreadPool
 
 T = TypeVar("T")
 
@@ -119,3 +125,65 @@ class BlockCache(Generic[T]):
         """A block that could not be read: not asked for again until `clear()`."""
         self._pending.discard(block)
         self._failed.add(block)
+
+
+S = TypeVar("S")
+
+#: Block requests a loader keeps waiting; older ones (scrolled past) are dropped.
+MAX_QUEUED = 8
+
+
+class BlockLoader(Generic[S]):
+    """Serves requested blocks of a source on one worker thread of a private pool, the
+    newest request first; a subclass's `_drain` does the reading and reports back.
+
+    The pool's thread exits when idle; `close()` (on the GUI thread) drops what is queued
+    and waits for a read in progress. A source replaced by `reset` is stale: what is read
+    for it is dropped (and long queries may poll `stale` to stop).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: deque[int] = deque()
+        self._source: S | None = None
+        self._draining = False
+        self._closed = False
+        self._pool = QThreadPool()
+        self._pool.setMaxThreadCount(1)
+        self._pool.setExpiryTimeout(5000)
+
+    def reset(self, source: S) -> None:
+        """Serve `source` from now on; requests of the previous one are dropped."""
+        with self._cond:
+            self._queue.clear()
+            self._source = source
+
+    def submit(self, blocks: Iterable[int]) -> list[int]:
+        """Queue `blocks` (the last one is served first); return the requests dropped."""
+        dropped: list[int] = []
+        with self._cond:
+            if self._closed:
+                return list(blocks)
+            self._queue.extend(blocks)
+            while len(self._queue) > MAX_QUEUED:
+                dropped.append(self._queue.popleft())
+            start = not self._draining
+            self._draining = True
+        if start:
+            self._pool.start(self._drain)
+        return dropped
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._queue.clear()
+            self._source = None
+        # At interpreter exit the pool may be deleted already: its destructor waited.
+        with contextlib.suppress(RuntimeError):
+            self._pool.waitForDone()
+
+    def stale(self, source: S) -> bool:
+        return self._source is not source
+
+    def _drain(self) -> None:  # runs on the worker thread
+        raise NotImplementedError

@@ -13,11 +13,8 @@ Results of an older generation (before `refresh()`) are dropped.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 from array import array
-from collections import deque
 from collections.abc import Callable
 from functools import partial
 from typing import Any, Final, NamedTuple
@@ -28,7 +25,6 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
-    QThreadPool,
     Signal,
     Slot,
 )
@@ -47,7 +43,7 @@ from healthdesk.core.model import Connection, Outcome, Side, Status
 from healthdesk.store import pages, timeline
 from healthdesk.store.pages import Row
 from healthdesk.store.timeline import ActionContacts
-from healthdesk.ui.block_cache import BlockCache
+from healthdesk.ui.block_cache import BlockCache, BlockLoader
 from healthdesk.ui.contacts.status_tabs import ContactTable
 from healthdesk.ui.icons import status_icon
 from healthdesk.ui.text import plain_tooltip
@@ -71,7 +67,6 @@ STATUS_TEXT: Final = {
 _VERB: Final = {Outcome.CREATED: "Created", Outcome.UPDATED: "Updated"}
 _PAIR_SEPARATOR = " / "
 #: Block requests the worker keeps waiting; older ones (scrolled past) are dropped.
-_MAX_QUEUED: Final = 8
 
 
 def _plural(count: int, noun: str) -> str:
@@ -153,55 +148,19 @@ class _Source:
         return [_render(found.get(key), self._connection) for key in wanted]
 
 
-class _Loader:
+class _Loader(BlockLoader[_Source]):
     """Reads the list's order, then requested blocks (newest first), on one worker
     thread of a private pool. `close()` drops what is queued and waits for a read in
     progress (the long read of the order is interrupted)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.bridge = _Bridge()
-        self._cond = threading.Condition()
-        self._queue: deque[int] = deque()
-        self._source: _Source | None = None
-        self._draining = False
-        self._closed = False
-        self._pool = QThreadPool()
-        self._pool.setMaxThreadCount(1)
-        self._pool.setExpiryTimeout(5000)
 
     def reset(self, source: _Source) -> None:
         """Serve `source` from now on (reading its order first); drop older requests."""
-        with self._cond:
-            self._queue.clear()
-            self._source = source
+        super().reset(source)
         self.submit([])
-
-    def submit(self, blocks: list[int]) -> list[int]:
-        """Queue `blocks` (the last one is served first); return the requests dropped."""
-        dropped: list[int] = []
-        with self._cond:
-            if self._closed:
-                return list(blocks)
-            self._queue.extend(blocks)
-            while len(self._queue) > _MAX_QUEUED:
-                dropped.append(self._queue.popleft())
-            start = not self._draining
-            self._draining = True
-        if start:
-            self._pool.start(self._drain)
-        return dropped
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._queue.clear()
-            self._source = None
-        # At interpreter exit the pool may be deleted already: its destructor waited.
-        with contextlib.suppress(RuntimeError):
-            self._pool.waitForDone()
-
-    def _stale(self, source: _Source) -> bool:
-        return self._source is not source
 
     def _drain(self) -> None:
         while True:
@@ -213,12 +172,12 @@ class _Loader:
                 block = -1 if source.found is None else self._queue.pop()
             try:
                 if block < 0:
-                    found = source.load_keys(cancelled=partial(self._stale, source))
+                    found = source.load_keys(cancelled=partial(self.stale, source))
                     self.bridge.keys_loaded.emit(source.generation, found)
                 else:
                     self.bridge.loaded.emit(source.generation, block, source.fetch(block))
             except Exception as exc:
-                if self._stale(source):
+                if self.stale(source):
                     continue
                 _log.warning("reading the contacts of an action failed: %s", exc)
                 self.bridge.failed.emit(source.generation, block, str(exc))

@@ -19,12 +19,9 @@ fetched on the calling thread instead.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 from array import array
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import partial
 from typing import Any, Final
 
@@ -34,7 +31,6 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
-    QThreadPool,
     Signal,
     Slot,
 )
@@ -44,7 +40,7 @@ from healthdesk.core.failures import Catalog
 from healthdesk.core.model import Connection
 from healthdesk.store import pages
 from healthdesk.store.pages import ContactFilter, Row, SortKey
-from healthdesk.ui.block_cache import BlockCache
+from healthdesk.ui.block_cache import BlockCache, BlockLoader
 from healthdesk.ui.contacts.columns import Column, RenderContext, columns_for, render_row
 from healthdesk.ui.icons import status_icon
 from healthdesk.ui.text import plain_tooltip
@@ -55,8 +51,6 @@ _log = logging.getLogger(__name__)
 
 #: What a cell shows while its block is being fetched.
 PLACEHOLDER: Final = "…"
-#: Block requests the loader keeps waiting; older ones (scrolled past) are dropped.
-_MAX_QUEUED: Final = 8
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 #: A cached row: the row (None when it vanished from the database since the count) and
@@ -159,7 +153,7 @@ class _Bridge(QObject):
     failed = Signal(int, int, str)  # generation, block, message
 
 
-class _Loader:
+class _Loader(BlockLoader[_Source]):
     """Fetches requested blocks on one worker thread of a private pool, newest first.
 
     The pool's thread exits when idle; `close()` (on the GUI thread) drops what is queued
@@ -167,48 +161,8 @@ class _Loader:
     """
 
     def __init__(self) -> None:
+        super().__init__()
         self.bridge = _Bridge()
-        self._cond = threading.Condition()
-        self._queue: deque[int] = deque()
-        self._source: _Source | None = None
-        self._draining = False
-        self._closed = False
-        self._pool = QThreadPool()
-        self._pool.setMaxThreadCount(1)
-        self._pool.setExpiryTimeout(5000)
-
-    def reset(self, source: _Source) -> None:
-        """Serve `source` from now on; requests of the previous one are dropped."""
-        with self._cond:
-            self._queue.clear()
-            self._source = source
-
-    def submit(self, blocks: Iterable[int]) -> list[int]:
-        """Queue `blocks` (the last one is served first); return the requests dropped."""
-        dropped: list[int] = []
-        with self._cond:
-            if self._closed:
-                return list(blocks)
-            self._queue.extend(blocks)
-            while len(self._queue) > _MAX_QUEUED:
-                dropped.append(self._queue.popleft())
-            start = not self._draining
-            self._draining = True
-        if start:
-            self._pool.start(self._drain)
-        return dropped
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._queue.clear()
-            self._source = None
-        # At interpreter exit the pool may be deleted already: its destructor waited.
-        with contextlib.suppress(RuntimeError):
-            self._pool.waitForDone()
-
-    def _stale(self, source: _Source) -> bool:
-        return self._source is not source
 
     def _drain(self) -> None:
         while True:
@@ -220,9 +174,9 @@ class _Loader:
                 source = self._source
             had_keys = source.keys is not None
             try:
-                entries = source.fetch(block, cancelled=partial(self._stale, source))
+                entries = source.fetch(block, cancelled=partial(self.stale, source))
             except Exception as exc:
-                if not self._stale(source):
+                if not self.stale(source):
                     _log.warning("fetching rows failed: %s", exc)
                     self.bridge.failed.emit(source.generation, block, str(exc))
                 continue
