@@ -31,6 +31,8 @@ Options:
 
 Environment:
   PYTHON   the Python to build .venv with (default: python3.11, else python3; >= 3.11)
+  VENV     where the virtual environment goes (default: .venv at the repository root);
+           .ci/run builds a second one with Debian's own /usr/bin/python3.11 this way
 
 Then: .venv/bin/healthdesk runs the app; .venv/bin/python -m pytest runs the tests.
 EOF
@@ -60,7 +62,7 @@ if [ ! -f pyproject.toml ]; then
     exit 1
 fi
 
-VENV="$ROOT/.venv"
+VENV="${VENV:-$ROOT/.venv}"
 STAMP="$VENV/.bootstrap-stamp"
 MIN_PY="3.11"
 
@@ -106,8 +108,14 @@ if [ -z "$PY" ]; then
 apt-get install python3 python3-venv) or set PYTHON=/path/to/python3.11"
 fi
 
-# A working .venv is kept whatever made it; otherwise it is (re)created with $PY.
-venv_ok() { [ -x "$VENV/bin/python" ] && py_ok "$VENV/bin/python"; }
+# A working .venv is kept whatever made it; otherwise it is (re)created with $PY. A
+# PYTHON given explicitly must be the venv's own: a venv of another Python is rebuilt.
+venv_ok() {
+    [ -x "$VENV/bin/python" ] && py_ok "$VENV/bin/python" || return 1
+    [ -z "${PYTHON:-}" ] && return 0
+    [ "$("$VENV/bin/python" -c 'import sys; print(sys._base_executable)' 2>/dev/null)" = \
+        "$("$PYTHON" -c 'import sys; print(sys.executable)' 2>/dev/null)" ]
+}
 NEED_VENV=0
 venv_ok || NEED_VENV=1
 say "python: $PY ($(py_version "$PY"))"
@@ -185,7 +193,7 @@ fi
 # --- 3. Virtual environment ---------------------------------------------------------------
 
 if [ "$NEED_VENV" = 1 ]; then
-    say "venv: creating .venv with $PY"
+    say "venv: creating $VENV with $PY"
     if ! "$PY" -m venv --clear "$VENV" >"$LOG" 2>&1; then
         cat "$LOG" >&2
         die "could not create .venv with $PY (on Debian: apt-get install python3-venv)"

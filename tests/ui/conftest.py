@@ -18,6 +18,7 @@ from healthdesk.core.model import Connection
 from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.queries import get_connection
+from healthdesk.ui.operations import Operations, SynchronousOperations
 from tests.helpers import feed
 
 #: The hostile name of the small database: views must show exactly these characters.
@@ -168,3 +169,25 @@ def big_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine = build_db(tmp_path_factory.mktemp("big") / "big.sqlite3", big_items())
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def operations(qapp: Any) -> Iterator[Operations]:
+    """The inline runner: every background request is answered before `run` returns.
+
+    Product code takes its `Operations` as an argument; tests of what a part shows hand
+    it this one, tests of background behaviour take `background_operations`.
+    """
+    runner = SynchronousOperations()
+    yield runner
+    runner.shutdown()
+    runner.deleteLater()
+
+
+@pytest.fixture
+def background_operations(qapp: Any) -> Iterator[Operations]:
+    """The real runner (a thread pool), shut down and drained after the test."""
+    runner = Operations()
+    yield runner
+    assert runner.shutdown(), "background work did not end"
+    runner.deleteLater()

@@ -13,9 +13,12 @@ from PySide6.QtWidgets import QProgressDialog, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 import healthdesk.ui.imports as imports_module
+import healthdesk.ui.main_window as main_window_module
 from healthdesk.store.imports import import_snapshots
-from healthdesk.store.ingest import BATCH_SIZE
+from healthdesk.store.ingest import BATCH_SIZE, ImportCancelled
 from healthdesk.ui.imports import SnapshotImporter
+from healthdesk.ui.messages import error_text, show_error
+from healthdesk.ui.operations import Operations
 from tests.helpers.db import dump
 from tests.helpers.feed import connection, record, write
 from tests.ui import window_fixtures
@@ -36,23 +39,28 @@ Shown = list[tuple[Any, str, str]]
 
 @pytest.fixture
 def shown_errors(monkeypatch: pytest.MonkeyPatch) -> Shown:
-    """Error dialogs, intercepted: (parent, title, text) of each; no modal box opens."""
+    """The window's error dialogs, intercepted: (parent, title, text) of each; no modal
+    box opens."""
     shown: Shown = []
 
     def fake(parent: QWidget | None, title: str, text: str) -> None:
         shown.append((parent, title, text))
 
-    monkeypatch.setattr(imports_module, "show_error", fake)
+    monkeypatch.setattr(main_window_module, "show_error", fake)
     return shown
 
 
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
-    """Holds every import at its start until the test sets the event."""
+    """Holds every import at its start until the test sets the event (or the import is
+    cancelled: then it stops there, as a real import stops at its next batch)."""
     event = threading.Event()
 
     def held(engine: Any, paths: Any, **keywords: Any) -> Any:
-        assert event.wait(10), "the test never opened the gate"
+        should_cancel = keywords["should_cancel"]
+        while not event.wait(0.01):
+            if should_cancel():
+                raise ImportCancelled
         return import_snapshots(engine, paths, **keywords)
 
     monkeypatch.setattr(imports_module, "import_snapshots", held)
@@ -73,7 +81,7 @@ def test_cancelled_import_leaves_the_database_unchanged(
     gate: threading.Event,
 ) -> None:
     engine = make_engine(main_items())
-    window = make_window(engine)
+    window = make_window(engine, synchronous=False)
     before = dump(engine)
     snapshot = write(tmp_path / "more.jsonl", one_way_items("c-new"))
     assert window.import_files([snapshot])
@@ -96,23 +104,21 @@ def test_cancelled_import_leaves_the_database_unchanged(
 
 
 def test_cancel_stops_a_long_import_midway(
-    qtbot: QtBot, make_engine: MakeEngine, tmp_path: Path
+    qtbot: QtBot, make_engine: MakeEngine, tmp_path: Path, background_operations: Operations
 ) -> None:
     engine = make_engine(main_items())
     before = dump(engine)
     snapshot = write(tmp_path / "big.jsonl", big_items())
-    importer = SnapshotImporter(engine=engine)
+    importer = SnapshotImporter(operations=background_operations, engine=engine)
     progress: list[tuple[int, str]] = []
 
     def on_progress(steps: int, phase: str) -> None:
         progress.append((steps, phase))
         importer.cancel()
 
-    assert importer.start([snapshot])
-    assert importer._worker is not None
-    importer._worker.progressed.connect(on_progress)
+    importer.progressed.connect(on_progress)
     with qtbot.waitSignal(importer.cancelled, timeout=30_000):
-        pass
+        assert importer.start([snapshot])
     qtbot.waitUntil(lambda: not importer.is_running(), timeout=10_000)
     assert dump(engine) == before
     assert progress
@@ -149,15 +155,19 @@ def test_broken_snapshot_shows_an_error_naming_the_line(
 
 
 def test_missing_file_is_an_error_too(
-    qtbot: QtBot, make_engine: MakeEngine, tmp_path: Path, shown_errors: Shown
+    qtbot: QtBot, make_engine: MakeEngine, tmp_path: Path, background_operations: Operations
 ) -> None:
     engine = make_engine(main_items())
-    importer = SnapshotImporter(engine=engine)
+    importer = SnapshotImporter(operations=background_operations, engine=engine)
     missing = tmp_path / "nowhere.jsonl"
+    alerts: list[tuple[str, str]] = []
+    background_operations.messages.alert.connect(lambda title, text: alerts.append((title, text)))
     with qtbot.waitSignal(importer.failed, timeout=10_000):
         importer.start([missing])
     qtbot.waitUntil(lambda: not importer.is_running(), timeout=10_000)
-    assert shown_errors[0][2].endswith(f"{missing}: cannot open: No such file or directory")
+    assert len(alerts) == 1
+    assert alerts[0][0] == "Import failed"
+    assert alerts[0][1].endswith(f"{missing}: cannot open: No such file or directory")
 
 
 def test_import_shows_the_new_connection(
@@ -186,7 +196,7 @@ def test_second_import_waits_for_the_first(
     tmp_path: Path,
     gate: threading.Event,
 ) -> None:
-    window = make_window(make_engine(main_items()))
+    window = make_window(make_engine(main_items()), synchronous=False)
     snapshot = write(tmp_path / "more.jsonl", one_way_items("c-new"))
     assert window.import_files([snapshot])
     assert not window.import_files([snapshot])
@@ -203,28 +213,28 @@ def test_closing_the_window_cancels_the_import_first(
     gate: threading.Event,
 ) -> None:
     engine = make_engine(main_items())
-    window = make_window(engine)
+    window = make_window(engine, synchronous=False)
     before = dump(engine)
     assert window.import_files([write(tmp_path / "more.jsonl", one_way_items("c-new"))])
-    assert not window.close()  # refused for now: the import rolls back first
-    assert window.isVisible()
-    with qtbot.waitSignal(window.importer.finished, timeout=10_000):
-        gate.set()
-    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    assert window.importer.is_running()
+    # Closing cancels the import and waits for its roll-back (the gate stops on the
+    # cancel, as a real import stops at its next batch): then the window is gone.
+    assert window.close()
+    assert not window.isVisible()
+    assert window.operations.closed
+    assert not window.operations.busy()
     assert dump(engine) == before
 
 
 def test_error_text_of_other_errors() -> None:
-    assert (
-        imports_module.error_text(OSError(2, "No such file", "x.jsonl")) == "x.jsonl: No such file"
-    )
-    assert imports_module.error_text(RuntimeError("boom")) == "RuntimeError: boom"
+    assert error_text(OSError(2, "No such file", "x.jsonl")) == "x.jsonl: No such file"
+    assert error_text(RuntimeError("boom")) == "RuntimeError: boom"
 
 
 def test_show_error_opens_a_plain_text_box(qtbot: QtBot) -> None:
     parent = QWidget()
     qtbot.addWidget(parent)
-    box = imports_module.show_error(parent, "Import failed", "<b>x</b>")
+    box = show_error(parent, "Import failed", "<b>x</b>")
     assert box.text() == "<b>x</b>"
     assert box.textFormat() == Qt.TextFormat.PlainText
     assert box.isVisible()

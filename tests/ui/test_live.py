@@ -3,8 +3,9 @@ HTTP): connecting pulls the service's connections, items arriving live move the 
 the timeline while the user's selection stays, a refused token stops at once, and
 stopping ends cleanly.
 
-The asyncio loop is qasync's over the test's QApplication (platform-notes.md): the tests
-never stop it nor quit the application; `qtbot.waitUntil` drives its tasks.
+The asyncio loop is qasync's over the test's QApplication: the tests never stop it nor quit
+the application (that would set Qt's quit flag, and every later wait would return at
+once); `qtbot.waitUntil` drives its tasks.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from healthdesk.store.queries import counts
 from healthdesk.sync.client import Backoff
 from healthdesk.sync.credentials import CredentialsError
 from healthdesk.sync.server import RunningService, running_service
-from healthdesk.ui import imports as imports_ui
+from healthdesk.ui import main_window as main_window_module
 from healthdesk.ui.connect_dialog import ConnectDialog
 from healthdesk.ui.connections.list_model import ConnectionListModel
 from healthdesk.ui.contacts.status_tabs import tab_title
@@ -88,7 +89,7 @@ def errors(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def show_error(_parent: Any, _title: str, text: str) -> None:
         shown.append(text)
 
-    monkeypatch.setattr(imports_ui, "show_error", show_error)
+    monkeypatch.setattr(main_window_module, "show_error", show_error)
     return shown
 
 
@@ -169,7 +170,10 @@ def test_an_item_arriving_live_moves_counts_and_timeline_and_keeps_the_selection
     table = window.tabs.model(Status.FAILING)
     assert table is not None
     before = counts(engine, "c-1")[Status.FAILING]
-    names = [getattr(table.row_at(row), "name", None) for row in range(table.rowCount())]
+    names = [
+        getattr(table.index(row, 0).data(table.RowRole), "name", None)
+        for row in range(table.rowCount())
+    ]
     row = names.index("Dora Fail")
     key = table.contact_key(row)
     view.selectionModel().setCurrentIndex(
@@ -224,7 +228,7 @@ def test_a_wrong_token_says_so_once_and_does_not_retry(
     assert "refused the token" in message
     assert "not-the-token" not in message
     qtbot.waitUntil(lambda: not window.live.is_running())
-    qtbot.wait(300)
+    # The task has ended: nothing is left that could try again.
     assert len(service.requests) == 1  # no retry loop
     assert errors == [message]
     assert window.live_label.text() == "Not connected"

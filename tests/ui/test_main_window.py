@@ -23,6 +23,7 @@ from healthdesk.store.queries import counts, list_connections
 from healthdesk.ui.actions.action_contacts import ActionContactsDialog
 from healthdesk.ui.contacts.status_tabs import default_widths, tab_title
 from healthdesk.ui.main_window import MainWindow
+from healthdesk.ui.operations import SynchronousOperations
 from tests.helpers.feed import write
 from tests.ui import window_fixtures
 from tests.ui.window_fixtures import (
@@ -189,7 +190,7 @@ def test_one_way_connection_hides_unmapped_target_records(
         model = window.tabs.model(status)
         assert model is not None
         for row in range(model.rowCount()):
-            found = model.row_at(row)
+            found = model.index(row, 0).data(model.RowRole)
             assert found is not None
             assert found.side is not Side.B, f"an unmapped Mailchimp record in {status}"
             seen.append(found.a_id or "")
@@ -250,7 +251,7 @@ def test_last_connection_is_remembered(
     qtbot: QtBot, make_engine: MakeEngine, settings: QSettings
 ) -> None:
     engine = make_engine(locked_items())
-    first = MainWindow(engine=engine, settings=settings)
+    first = MainWindow(engine=engine, settings=settings, operations=SynchronousOperations())
     qtbot.addWidget(first)
     first.show()
     assert first.current_connection().id == "c-1"
@@ -258,7 +259,7 @@ def test_last_connection_is_remembered(
     first.tabs.set_current_status(Status.DUPLICATE)
     first.failures_dock.hide()
     first.close()
-    second = MainWindow(engine=engine, settings=settings)
+    second = MainWindow(engine=engine, settings=settings, operations=SynchronousOperations())
     qtbot.addWidget(second)
     second.show()
     assert second.current_connection().id == "c-3"
@@ -272,13 +273,13 @@ def test_column_widths_are_remembered(
     qtbot: QtBot, make_engine: MakeEngine, settings: QSettings
 ) -> None:
     engine = make_engine(main_items())
-    first = MainWindow(engine=engine, settings=settings)
+    first = MainWindow(engine=engine, settings=settings, operations=SynchronousOperations())
     qtbot.addWidget(first)
     first.show()
     header = first.tabs.view(Status.EXCLUDED).horizontalHeader()
     header.resizeSection(1, 333)
     first.close()
-    second = MainWindow(engine=engine, settings=settings)
+    second = MainWindow(engine=engine, settings=settings, operations=SynchronousOperations())
     qtbot.addWidget(second)
     second.show()
     assert second.tabs.view(Status.EXCLUDED).horizontalHeader().sectionSize(1) == 333
@@ -288,7 +289,9 @@ def test_column_widths_are_remembered(
 def test_the_sort_arrow_is_on_the_column_the_list_is_sorted_by(
     qtbot: QtBot, make_engine: MakeEngine, settings: QSettings
 ) -> None:
-    window = MainWindow(engine=make_engine(main_items()), settings=settings)
+    window = MainWindow(
+        engine=make_engine(main_items()), settings=settings, operations=SynchronousOperations()
+    )
     qtbot.addWidget(window)
     window.show()
     for status in (Status.IN_SYNC, Status.FAILING):
@@ -364,10 +367,10 @@ def test_export_failure_is_shown_plainly(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import healthdesk.ui.imports as imports_ui
+    import healthdesk.ui.main_window as main_window
 
     shown: list[str] = []
-    monkeypatch.setattr(imports_ui, "show_error", lambda parent, title, text: shown.append(text))
+    monkeypatch.setattr(main_window, "show_error", lambda parent, title, text: shown.append(text))
     window = make_window(make_engine(main_items()), synchronous=True)
     target = tmp_path / "no such folder" / "x.csv"
     window.export_current_list(target)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
+from healthdesk.ui.operations import SynchronousOperations
 from tests.helpers.feed import connection, event, mapping, record, write
 
 HOSTILE = "<b>x</b><img src=x>"
@@ -176,13 +177,17 @@ MakeWindow = Callable[..., Any]
 
 @pytest.fixture
 def make_window(qtbot: QtBot, settings: QSettings) -> Iterator[MakeWindow]:
-    """`make_window(engine, **keywords)`: a shown MainWindow, closed after the test."""
+    """`make_window(engine, synchronous=True, **keywords)`: a shown MainWindow, closed
+    after the test. With `synchronous` (the default), its background work is answered inline (a
+    `SynchronousOperations`); with False it runs on the real thread pool."""
     from healthdesk.ui.main_window import MainWindow
 
     windows: list[MainWindow] = []
 
-    def make(engine: Engine, **keywords: Any) -> MainWindow:
+    def make(engine: Engine, *, synchronous: bool = True, **keywords: Any) -> MainWindow:
         keywords.setdefault("settings", settings)
+        if synchronous:
+            keywords.setdefault("operations", SynchronousOperations())
         window = MainWindow(engine=engine, **keywords)
         windows.append(window)
         window.show()
@@ -191,9 +196,10 @@ def make_window(qtbot: QtBot, settings: QSettings) -> Iterator[MakeWindow]:
 
     yield make
     for window in windows:
-        if window.importer.is_running():
-            window.importer.cancel()
-            qtbot.waitUntil(lambda w=window: not w.importer.is_running(), timeout=10_000)
         window.close()
+        if window.live.is_running():  # a test that left live sync running: stop it
+            qtbot.waitUntil(lambda w=window: not w.live.is_running(), timeout=10_000)
+            window.close()
+        assert window.operations.closed, "the window did not shut its background work down"
         window.deleteLater()
     QApplication.processEvents()

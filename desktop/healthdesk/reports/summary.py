@@ -7,16 +7,9 @@ from typing import Any
 import orjson
 
 from healthdesk.core.model import STATUS_ORDER, Connection, Outcome, Phase, Reason, Side, Status
+from healthdesk.core.words import REASON_LABELS, STATUS_LABELS
 from healthdesk.store.queries import Summary
 
-STATUS_LABELS = {
-    Status.IN_SYNC: "In sync",
-    Status.EXCLUDED: "Excluded",
-    Status.DUPLICATE: "Duplicates",
-    Status.FAILING: "Failing",
-    Status.PENDING: "Pending",
-}
-REASON_LABELS = {Reason.NO_RULE_MATCH: "no rule match", Reason.NO_EMAIL: "no email"}
 DIRECTION_ARROWS = {"two_way": "⇄", "a_to_b": "→", "b_to_a": "←"}
 
 

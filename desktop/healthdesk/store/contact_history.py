@@ -2,9 +2,10 @@
 
 `contact_events` reads the events of a contact's records (either app), most recent first,
 one index range of `ix_events_record` (connection_id, app, ext_id, seq) per record: about
-a millisecond whatever the size of the database, so the detail view may call it on the
-GUI thread. `contact_by_record` resolves "APP:ID" lookups and the link from a duplicate
-to its original. Nothing here decides a status; it reads what the engine stored.
+a millisecond whatever the size of the database. `contact_by_record` resolves "APP:ID"
+lookups and the link from a duplicate to its original; `contact_with_history` reads what
+the Contact dock shows in one call. Nothing here decides a status; it reads what the
+engine stored.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from healthdesk.core.contacts import ContactView
 from healthdesk.core.model import Outcome, Side
 from healthdesk.store.queries import get_contacts
 
-__all__ = ["EventView", "contact_by_record", "contact_events"]
+__all__ = [
+    "ContactWithHistory",
+    "EventView",
+    "contact_by_record",
+    "contact_events",
+    "contact_with_history",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +128,34 @@ def contact_by_record(
         return None
     contacts = get_contacts(engine, [key[0]])
     return contacts[0] if contacts else None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactWithHistory:
+    """A contact and its own events, most recent first."""
+
+    contact: ContactView
+    events: list[EventView]
+
+
+def contact_with_history(
+    engine: Engine,
+    connection_id: str,
+    *,
+    key: int | None = None,
+    record: tuple[Side, str] | None = None,
+    limit: int = 500,
+) -> ContactWithHistory | None:
+    """The contact `key` (or the one holding `record`: (app, record id)) of a connection
+    and at most `limit` of its events; None when there is no such visible contact."""
+    if (key is None) == (record is None):
+        raise ValueError("give a contact key or a record, not both or neither")
+    contact: ContactView | None
+    if record is not None:
+        contact = contact_by_record(engine, connection_id, record[0], record[1])
+    else:
+        found = get_contacts(engine, [key]) if key is not None else []
+        contact = found[0] if found else None
+    if contact is None:
+        return None
+    return ContactWithHistory(contact, contact_events(engine, connection_id, contact, limit=limit))

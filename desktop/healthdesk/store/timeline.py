@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from healthdesk.core.model import Outcome, Side
+from healthdesk.core.words import ACTION_OUTCOMES
 from healthdesk.store import pages
 
 __all__ = [
@@ -40,7 +41,6 @@ __all__ = [
 ]
 
 #: The outcomes the summary of performed actions counts (writes into the target app).
-ACTION_OUTCOMES = frozenset({Outcome.CREATED, Outcome.UPDATED})
 # SQLite virtual machine steps between two checks of `cancelled`.
 _CANCEL_CHECK_STEPS = 20_000
 

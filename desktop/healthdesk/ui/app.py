@@ -2,8 +2,9 @@
 
 Start-up opens the database (the user's own by default), importing the bundled demo into
 an empty one, on a worker thread; then shows the window and imports the snapshot files
-given on the command line (with progress and Cancel). Shutdown waits for the window's
-workers, then closes the database.
+given on the command line (with progress and Cancel). All background work, the opening
+of the database included, runs through one `Operations`. Shutdown has one order: the
+window stops live sync and drains that background work, then the database is closed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import qasync
@@ -22,8 +24,9 @@ from sqlalchemy import Engine
 from healthdesk.store.db import default_db_path, open_db
 from healthdesk.store.demo import ensure_demo
 from healthdesk.ui.gc_guard import GuiThreadCollector
-from healthdesk.ui.imports import error_text
 from healthdesk.ui.main_window import APPLICATION, ORGANIZATION, MainWindow
+from healthdesk.ui.messages import error_text
+from healthdesk.ui.operations import Operations, Work
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -78,24 +81,25 @@ async def _main(app: QApplication, *, db_path: Path | None, files: list[Path]) -
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
     path = db_path if db_path is not None else default_db_path()
-    loop = asyncio.get_running_loop()
+    operations = Operations()
 
     starting = QProgressDialog("Opening the database…", "", 0, 0)
     starting.setWindowTitle(APPLICATION)
     starting.setCancelButton(None)
     starting.setMinimumDuration(400)
     try:
-        engine, demo = await loop.run_in_executor(
-            None, lambda: open_database(path, with_demo=not files)
+        engine, demo = await operations.run_async(
+            starting, "open", partial(_open, path, not files), what="open the database"
         )
     except Exception as exc:
         starting.close()
+        operations.shutdown()
         await _fatal(f"Could not open the database {path}.\n\n{error_text(exc)}")
         return EXIT_ERROR
     starting.close()
     starting.deleteLater()
 
-    window = MainWindow(engine=engine, db_path=path)
+    window = MainWindow(engine=engine, operations=operations, db_path=path)
     window.show()
     if demo:
         window.statusBar().showMessage(
@@ -112,6 +116,10 @@ async def _main(app: QApplication, *, db_path: Path | None, files: list[Path]) -
         window.deleteLater()
         engine.dispose()
     return EXIT_OK
+
+
+def _open(path: Path, with_demo: bool, _work: Work) -> tuple[Engine, bool]:
+    return open_database(path, with_demo=with_demo)
 
 
 async def _fatal(text: str) -> None:

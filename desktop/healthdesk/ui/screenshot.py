@@ -1,8 +1,9 @@
 """Render the Health window offscreen to a PNG, for tickets and docs (`healthdesk screenshot`).
 
 The window is built as the application builds it, over a database (`db_path`) or over a
-snapshot file imported into a temporary one (`file`); its data is read synchronously so
-that the picture shows every count and row. The user's own settings are neither read nor
+snapshot file imported into a temporary one (`file`); its data is read at once (a
+`SynchronousOperations` runs every read inline) so that the picture shows every count and
+row. The user's own settings are neither read nor
 written: the picture depends only on the data and the arguments.
 """
 
@@ -21,6 +22,7 @@ from healthdesk.core.model import Side, Status
 from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.queries import UnknownContact, get_connection, list_connections
+from healthdesk.ui.operations import SynchronousOperations
 
 #: The --tab names: the status values, and "duplicates" as the tab says it.
 TABS: dict[str, Status] = {status.value: status for status in Status} | {
@@ -100,12 +102,13 @@ def render(
                 connections = list_connections(engine)
                 chosen = connections[0].id if connections else None
             settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
+            operations = SynchronousOperations()
             window = MainWindow(
                 engine=engine,
+                operations=operations,
                 catalog=load_catalog(),
                 settings=settings,
                 db_path=shown,
-                synchronous=True,
             )
             try:
                 window.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen)
@@ -117,11 +120,16 @@ def render(
                 window.show()
                 for _ in range(3):
                     app.processEvents()
-                if contact is not None and not window.open_contact_by_record(*contact):
+                if contact is not None:
+                    window.open_contact_by_record(*contact)
+                    shown_contact = window.detail_view.contact
                     app_id, record_id = contact
-                    raise UnknownContact(
-                        f"no visible contact holds the record {app_id.value}:{record_id}"
-                    )
+                    if shown_contact is None or all(
+                        (r.app, r.id) != (app_id, record_id) for r in shown_contact.records
+                    ):
+                        raise UnknownContact(
+                            f"no visible contact holds the record {app_id.value}:{record_id}"
+                        )
                 if search:
                     window.search_bar.search(search)
                 for _ in range(3):
@@ -140,6 +148,7 @@ def render(
             finally:
                 window.close()
                 window.deleteLater()
+                operations.deleteLater()
                 app.processEvents()
         finally:
             engine.dispose()

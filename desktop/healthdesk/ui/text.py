@@ -1,11 +1,42 @@
-"""Customer text (names, emails, error messages) shown exactly as written, never as HTML."""
+"""Customer text (names, emails, error messages) shown exactly as written: never as HTML,
+and never able to reorder the sentence around it.
+
+- `plain_label`: the one way to make a label of text that may hold customer data.
+- `plain_tooltip`: Qt guesses rich text from tags in a tool tip, so the text is escaped
+  inside an explicit rich-text paragraph.
+- `isolate`: customer text inside a composed sentence ("Ann: failing because…") is
+  wrapped in Unicode isolates (FSI … PDI), so a name holding a right-to-left override
+  (U+202E) cannot reverse the rest of the sentence.
+"""
 
 from __future__ import annotations
 
 import html
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
+
+__all__ = ["isolate", "plain_label", "plain_tooltip"]
+
+_FSI = "\u2068"  # first strong isolate
+_PDI = "\u2069"  # pop directional isolate
+
+
+def isolate(text: str) -> str:
+    """`text` as an isolated run inside a sentence (its own direction, no effect around)."""
+    return f"{_FSI}{text}{_PDI}" if text else text
+
 
 def plain_tooltip(text: str) -> str:
-    """A tool tip that shows `text` exactly: Qt guesses rich text from tags in a tool tip,
-    so the text is escaped inside an explicit rich-text paragraph."""
+    """A tool tip that shows `text` exactly."""
     return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>"
+
+
+def plain_label(text: str = "", *, parent: QWidget | None = None, name: str = "") -> QLabel:
+    """A label that shows `text` as the characters it holds (plain text, always)."""
+    label = QLabel(parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setText(text)
+    if name:
+        label.setObjectName(name)
+    return label

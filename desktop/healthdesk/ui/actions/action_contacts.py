@@ -3,24 +3,18 @@ Mailchimp: 512"): a table model over the database and the dialog that shows it.
 
 The list is the distinct visible contacts whose records the events were about, by name
 (`store.timeline.action_contact_keys`). Finding them reads the connection's events once
-(~150 ms per 200,000 contacts), so the model reads that order on a worker: it holds no
-row until then (8 bytes per contact afterwards), then its `rowCount()` is the exact count
-and rows are served from an LRU cache of blocks fetched by key (`store.pages.rows_by_key`)
-on the same worker, like `ui.contacts.table_model.ContactTableModel` (whose cache is
-private to its status lists: sorting and counting there are per status and in SQL).
-Results of an older generation (before `refresh()`) are dropped.
+(~150 ms per 200,000 contacts), so the model is a `WindowedTableModel` whose load reads
+that order (8 bytes per contact) and whose blocks are filled by key
+(`store.pages.rows_by_key`), all through the window's `Operations`.
 """
 
 from __future__ import annotations
 
-import logging
-from array import array
-from collections.abc import Callable
-from functools import partial
-from typing import Any, Final, NamedTuple
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -39,48 +33,33 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import Engine
 
-from healthdesk.core.model import Connection, Outcome, Side, Status
+from healthdesk.core.model import Connection, Outcome, Side
+from healthdesk.core.words import ACTION_OUTCOMES, ACTION_VERBS, STATUS_WORDS, action_title, plural
 from healthdesk.store import pages, timeline
 from healthdesk.store.pages import Row
 from healthdesk.store.timeline import ActionContacts
-from healthdesk.ui.block_cache import BlockCache, BlockLoader
 from healthdesk.ui.contacts.status_tabs import ContactTable
 from healthdesk.ui.icons import status_icon
+from healthdesk.ui.operations import Operations, Work
 from healthdesk.ui.text import plain_tooltip
+from healthdesk.ui.windowed_model import PLACEHOLDER, Entry, Loaded, WindowedTableModel
 
 __all__ = ["COLUMNS", "PLACEHOLDER", "ActionContactsDialog", "ActionContactsModel", "title_for"]
 
-_log = logging.getLogger(__name__)
 _AnyIndex = QModelIndex | QPersistentModelIndex
 
-#: What a cell shows while its block is being fetched.
-PLACEHOLDER: Final = "…"
 COLUMNS: Final = ("Status", "Name", "Email", "IDs")
-#: One contact's status, in a cell (the tabs' titles are plural: "Duplicates").
-STATUS_TEXT: Final = {
-    Status.IN_SYNC: "In sync",
-    Status.EXCLUDED: "Excluded",
-    Status.DUPLICATE: "Duplicate",
-    Status.FAILING: "Failing",
-    Status.PENDING: "Pending",
-}
-_VERB: Final = {Outcome.CREATED: "Created", Outcome.UPDATED: "Updated"}
 _PAIR_SEPARATOR = " / "
-#: Block requests the worker keeps waiting; older ones (scrolled past) are dropped.
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def title_for(
     connection: Connection, target: Side, outcome: Outcome, found: ActionContacts | None = None
 ) -> str:
     """ "Created in Mailchimp (512 events, 498 contacts)"; without counts until known."""
-    title = f"{_VERB[outcome]} in {connection.app(target).name}"
+    title = action_title(outcome, connection.app(target).name)
     if found is None:
         return title
-    return f"{title} ({_plural(found.events, 'event')}, {_plural(found.contacts, 'contact')})"
+    return f"{title} ({plural(found.events, 'event')}, {plural(found.contacts, 'contact')})"
 
 
 def _ids(row: Row, connection: Connection) -> str:
@@ -91,165 +70,89 @@ def _ids(row: Row, connection: Connection) -> str:
     )
 
 
-class _Entry(NamedTuple):
-    """A cached row: the row (None when it left the database since the list was read)
-    and the text of each cell."""
-
-    row: Row | None
-    texts: tuple[str, ...]
-
-
-def _render(row: Row | None, connection: Connection) -> _Entry:
+def _render(row: Row | None, connection: Connection) -> Entry:
     if row is None:
-        return _Entry(None, ("",) * len(COLUMNS))
-    return _Entry(row, (STATUS_TEXT[row.status], row.name, row.email, _ids(row, connection)))
+        return (None, ("",) * len(COLUMNS))
+    return (row, (STATUS_WORDS[row.status], row.name, row.email, _ids(row, connection)))
 
 
-class _Bridge(QObject):
-    """Carries the worker's results to the GUI thread (queued: it lives there)."""
+@dataclass(frozen=True, slots=True)
+class _ActionSource:
+    """One action list as it is read (plain data, used from worker threads)."""
 
-    keys_loaded = Signal(int, object)  # generation, ActionContacts
-    loaded = Signal(int, int, object)  # generation, block, list of _Entry
-    failed = Signal(int, int, str)  # generation, block (-1: the list itself), message
+    engine: Engine
+    connection: Connection
+    target: Side
+    outcome: Outcome
+    block_size: int
+    found: ActionContacts | None = None
 
-
-class _Source:
-    """What one generation of a model reads: the list's order, then blocks of it."""
-
-    def __init__(
-        self,
-        *,
-        generation: int,
-        engine: Engine,
-        connection: Connection,
-        target: Side,
-        outcome: Outcome,
-        block_size: int,
-    ) -> None:
-        self.generation = generation
-        self.found: ActionContacts | None = None
-        self._engine = engine
-        self._connection = connection
-        self._target = target
-        self._outcome = outcome
-        self._block_size = block_size
-
-    def load_keys(self, cancelled: Callable[[], bool] | None = None) -> ActionContacts:
-        self.found = timeline.action_contact_keys(
-            self._engine, self._connection.id, self._target, self._outcome, cancelled=cancelled
+    def load(self, work: Work, keep: Sequence[int], blocks: Sequence[int]) -> Loaded:
+        found = timeline.action_contact_keys(
+            self.engine, self.connection.id, self.target, self.outcome, cancelled=work.cancelled
         )
-        return self.found
+        source = replace(self, found=found)
+        order = {key: row for row, key in enumerate(found.keys)} if keep else {}
+        positions = {key: order[key] for key in keep if key in order}
+        fetched = {b: source.fetch(b, work) for b in blocks if b * self.block_size < found.contacts}
+        return Loaded(
+            count=found.contacts, source=source, blocks=fetched, positions=positions, extra=found
+        )
 
-    def fetch(self, block: int) -> list[_Entry]:
-        """The entries of `block`: exactly as many as the list holds there."""
-        keys: array[int] = self.found.keys if self.found is not None else array("q")
-        wanted = keys[block * self._block_size : (block + 1) * self._block_size]
-        found = pages.rows_by_key(self._engine, wanted)
-        return [_render(found.get(key), self._connection) for key in wanted]
-
-
-class _Loader(BlockLoader[_Source]):
-    """Reads the list's order, then requested blocks (newest first), on one worker
-    thread of a private pool. `close()` drops what is queued and waits for a read in
-    progress (the long read of the order is interrupted)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.bridge = _Bridge()
-
-    def reset(self, source: _Source) -> None:
-        """Serve `source` from now on (reading its order first); drop older requests."""
-        super().reset(source)
-        self.submit([])
-
-    def _drain(self) -> None:
-        while True:
-            with self._cond:
-                source = self._source
-                if source is None or (source.found is not None and not self._queue):
-                    self._draining = False
-                    return
-                block = -1 if source.found is None else self._queue.pop()
-            try:
-                if block < 0:
-                    found = source.load_keys(cancelled=partial(self.stale, source))
-                    self.bridge.keys_loaded.emit(source.generation, found)
-                else:
-                    self.bridge.loaded.emit(source.generation, block, source.fetch(block))
-            except Exception as exc:
-                if self.stale(source):
-                    continue
-                _log.warning("reading the contacts of an action failed: %s", exc)
-                self.bridge.failed.emit(source.generation, block, str(exc))
-                if block < 0:
-                    with self._cond:
-                        if self._source is source:
-                            self._source = None  # nothing more to read for it
+    def fetch(self, block: int, work: Work | None = None) -> list[Entry]:
+        if self.found is None:
+            return []
+        wanted = self.found.keys[block * self.block_size : (block + 1) * self.block_size]
+        rows = pages.rows_by_key(self.engine, wanted)
+        return [_render(rows.get(key), self.connection) for key in wanted]
 
 
-class ActionContactsModel(QAbstractTableModel):
+class ActionContactsModel(WindowedTableModel):
     """The contacts concerned by the events that `outcome` (created or updated) wrote
     into `target`, by name, for a QTableView.
 
-    Holds no row until the list's order is read (on the worker, or at once with
-    `fetch_synchronously`); then `rowCount()` is the exact number of contacts and
-    `loaded` is emitted. Columns: Status (icon and label), Name, Email, IDs. Customer
-    text is returned as plain str, exactly as stored.
+    Holds no row until the list's order is read; then `rowCount()` is the exact number of
+    contacts and `loaded` is emitted. Columns: Status (icon and label), Name, Email, IDs.
+    Customer text is returned as plain str, exactly as stored.
 
     Signals:
         loaded(int, int): the list is known: its number of events and of contacts.
-        load_failed(str): the list or a block of it could not be read.
+        (and those of `WindowedTableModel`)
 
     Attributes:
         KeyRole: the data role of a row's contact key (None until loaded).
         RowRole: the data role of a row's `store.pages.Row` (None until loaded).
         target, outcome: which number of the summary the list is.
-        block_size, max_blocks: the cache's shape (at most `block_size * max_blocks` rows).
     """
 
     KeyRole: Final = Qt.ItemDataRole.UserRole + 1
     RowRole: Final = Qt.ItemDataRole.UserRole + 2
 
     loaded = Signal(int, int)
-    load_failed = Signal(str)
 
     def __init__(
         self,
         *,
+        operations: Operations,
         engine: Engine,
         connection: Connection,
         target: Side,
         outcome: Outcome,
         parent: QObject | None = None,
-        fetch_synchronously: bool = False,
         block_size: int = 256,
         max_blocks: int = 32,
     ) -> None:
-        super().__init__(parent)
-        if outcome not in timeline.ACTION_OUTCOMES:
+        if outcome not in ACTION_OUTCOMES:
             raise ValueError(f"not an action of the summary: {outcome!r}")
+        super().__init__(
+            operations=operations, block_size=block_size, max_blocks=max_blocks, parent=parent
+        )
         self.target: Final = target
         self.outcome: Final = outcome
-        self.block_size: Final = block_size
-        self.max_blocks: Final = max_blocks
         self._engine = engine
         self._connection = connection
-        self._generation = 0
         self._found: ActionContacts | None = None
-        self._count = 0
-        self._cache: BlockCache[_Entry] = BlockCache(block_size=block_size, max_blocks=max_blocks)
-        self._loader: _Loader | None = None
-        if not fetch_synchronously:
-            loader = _Loader()
-            loader.bridge.keys_loaded.connect(self._on_loader_keys_loaded)
-            loader.bridge.loaded.connect(self._on_loader_loaded)
-            loader.bridge.failed.connect(self._on_loader_failed)
-            # The worker must be finished before the model goes (deleted by its parent or
-            # by Python): the lambda holds the loader, not the model.
-            self.destroyed.connect(lambda *_, loader=loader: loader.close())
-            self._loader = loader
-        self._source = self._new_source()
-        self._start()
+        self.reload()
 
     # ------------------------------------------------------------------ public API
 
@@ -262,51 +165,27 @@ class ActionContactsModel(QAbstractTableModel):
         """The events and contacts of the list once read (None until then)."""
         return self._found
 
-    @property
-    def is_loaded(self) -> bool:
-        return self._found is not None
-
-    @property
-    def cached_rows(self) -> int:
-        return self._cache.rows
-
     def title(self) -> str:
         """ "Created in Mailchimp (512 events, 498 contacts)" (counts once known)."""
         return title_for(self._connection, self.target, self.outcome, self._found)
 
     def contact_key(self, row: int) -> int | None:
         """The key of the contact at `row` (known as soon as the list is read)."""
-        if self._found is None or not 0 <= row < self._count:
+        if self._found is None or not 0 <= row < self.rowCount():
             return None
         return self._found.keys[row]
 
     def row_at(self, row: int) -> Row | None:
-        """The row at `row` if loaded (synchronous mode: loaded now), else None."""
-        entry = self._entry(row, request=False)
-        return entry.row if entry is not None else None
+        """The row at `row` if it is cached, else None."""
+        entry = self.row_entry(row)
+        return entry[0] if entry is not None else None
 
     @Slot()
     def refresh(self) -> None:
-        """Read the list again (after an import): a reset to no row until it is read."""
-        self.beginResetModel()
-        self._generation += 1
-        self._found = None
-        self._count = 0
-        self._cache.clear()
-        self._source = self._new_source()
-        self.endResetModel()
-        self._start()
-
-    def close(self) -> None:
-        """Stop the worker (waiting for a read in progress). Called by itself when the
-        model is deleted; call it when a model is dropped but not deleted."""
-        if self._loader is not None:
-            self._loader.close()
+        """Read the list again (after a change of the data)."""
+        self.reload()
 
     # ------------------------------------------------------------------ Qt model API
-
-    def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self._count
 
     def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -327,31 +206,30 @@ class ActionContactsModel(QAbstractTableModel):
         if not index.isValid():
             return None
         row, column = index.row(), index.column()
-        if not (0 <= row < self._count and 0 <= column < len(COLUMNS)):
+        if not (0 <= row < self.rowCount() and 0 <= column < len(COLUMNS)):
             return None
         if role == self.KeyRole:
             return self.contact_key(row)
         if role not in _ROW_ROLES:
             return None
-        entry = self._entry(row, request=True)
+        entry = self._entry(row)
         if role == Qt.ItemDataRole.DisplayRole:
             if entry is not None:
-                return entry.texts[column]
+                return entry[1][column]
             return "" if self._cache.failed(row) else PLACEHOLDER
-        if entry is None or entry.row is None:
+        if entry is None or entry[0] is None:
             return None
         if role == Qt.ItemDataRole.DecorationRole:
-            return status_icon(entry.row.status) if column == 0 else None
+            return status_icon(entry[0].status) if column == 0 else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            text = entry.texts[column]
+            text = entry[1][column]
             return plain_tooltip(text) if text else None
-        return entry.row  # RowRole
+        return entry[0]  # RowRole
 
     # ------------------------------------------------------------------ internals
 
-    def _new_source(self) -> _Source:
-        return _Source(
-            generation=self._generation,
+    def _make_source(self) -> _ActionSource:
+        return _ActionSource(
             engine=self._engine,
             connection=self._connection,
             target=self.target,
@@ -359,61 +237,13 @@ class ActionContactsModel(QAbstractTableModel):
             block_size=self.block_size,
         )
 
-    def _start(self) -> None:
-        if self._loader is not None:
-            self._loader.reset(self._source)
-            return
-        try:
-            found = self._source.load_keys()
-        except Exception as exc:
-            self.load_failed.emit(str(exc))
-            return
-        self._set_found(found)
+    def _apply_extra(self, extra: Any) -> None:
+        self._found = extra
 
-    def _set_found(self, found: ActionContacts) -> None:
-        if found.contacts:
-            self.beginInsertRows(QModelIndex(), 0, found.contacts - 1)
-            self._found = found
-            self._count = found.contacts
-            self.endInsertRows()
-        else:
-            self._found = found
+    def _on_loaded(self, loaded: Loaded) -> None:
+        super()._on_loaded(loaded)
+        found = loaded.extra
         self.loaded.emit(found.events, found.contacts)
-
-    def _entry(self, row: int, *, request: bool) -> _Entry | None:
-        loader = self._loader
-        return self._cache.entry(
-            row,
-            self._count,
-            fetch=self._source.fetch if loader is None else None,
-            submit=loader.submit if loader is not None else None,
-            request=request,
-        )
-
-    @Slot(int, object)
-    def _on_loader_keys_loaded(self, generation: int, found: ActionContacts) -> None:
-        if generation == self._generation:
-            self._set_found(found)
-
-    @Slot(int, int, object)
-    def _on_loader_loaded(self, generation: int, block: int, entries: list[_Entry]) -> None:
-        if generation != self._generation:
-            return
-        self._cache.store(block, entries)
-        if not entries:
-            return
-        first = block * self.block_size
-        last = min(first + len(entries), self._count) - 1
-        if last >= first:
-            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1), [])
-
-    @Slot(int, int, str)
-    def _on_loader_failed(self, generation: int, block: int, message: str) -> None:
-        if generation != self._generation:
-            return
-        if block >= 0:
-            self._cache.fail(block)
-        self.load_failed.emit(message)
 
 
 _ROW_ROLES: Final = frozenset(
@@ -447,26 +277,26 @@ class ActionContactsDialog(QDialog):
     def __init__(
         self,
         *,
+        operations: Operations,
         engine: Engine,
         connection: Connection,
         target: Side,
         outcome: Outcome,
         parent: QWidget | None = None,
-        fetch_synchronously: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("action_contacts_dialog")
         self.model = ActionContactsModel(
+            operations=operations,
             engine=engine,
             connection=connection,
             target=target,
             outcome=outcome,
             parent=self,
-            fetch_synchronously=fetch_synchronously,
         )
         self.model.loaded.connect(self._on_model_loaded)
         self.model.load_failed.connect(self._on_model_load_failed)
-        verb = _VERB[outcome].lower()
+        verb = ACTION_VERBS[outcome].lower()
         app = connection.app(target).name
         self._hint = QLabel(
             f"Contacts whose records the sync {verb} in {app}. Double-click a contact to open it."

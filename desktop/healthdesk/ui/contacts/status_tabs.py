@@ -2,8 +2,9 @@
 the database, its title carrying the exact count of its rows: "In sync (1,234)".
 
 The tables are `ContactTableModel`s (exact row count, rows fetched in windows, sorted in
-SQL); this module only arranges them, titles them, remembers their column widths and
-shows an empty state when a list is empty.
+SQL); this module arranges them, titles them, remembers their column widths, shows an
+empty state when a list is empty, and reads them again when the connection's data
+changes (`Operations.changed`), keeping the user's selection, current row and scroll.
 """
 
 from __future__ import annotations
@@ -11,7 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QByteArray, QModelIndex, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QByteArray,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QSettings,
+    Qt,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,10 +40,11 @@ from sqlalchemy import Engine
 
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import STATUS_ORDER, Connection, Status
-from healthdesk.reports.summary import STATUS_LABELS
+from healthdesk.core.words import STATUS_LABELS
 from healthdesk.store.pages import ContactFilter
 from healthdesk.ui.contacts.table_model import ContactTableModel
 from healthdesk.ui.icons import status_icon
+from healthdesk.ui.operations import Operations
 from healthdesk.ui.text import plain_tooltip
 
 #: What an empty list says, so that an empty tab reads as good news, not as a bug.
@@ -44,6 +56,8 @@ EMPTY_TEXTS = {
     Status.PENDING: "Nothing is waiting for its first sync.",
 }
 _FILTERED_EMPTY = "No failing contact has this failure reason any more."
+#: At most this many selected rows are selected again after the data changed.
+MAX_RESELECT = 200
 
 
 def tab_title(status: Status, count: int, total: int | None = None) -> str:
@@ -255,20 +269,23 @@ class StatusTabs(QTabWidget):
     def __init__(
         self,
         *,
+        operations: Operations,
         engine: Engine,
         catalog: Catalog,
         settings: QSettings,
-        fetch_synchronously: bool = False,
         parent: Any = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("status_tabs")
         self.setDocumentMode(True)
         self.setUsesScrollButtons(True)
+        self._operations = operations
         self._engine = engine
         self._catalog = catalog
         self._settings = settings
-        self._fetch_synchronously = fetch_synchronously
+        #: Per list being read again: the selection to put back (keys, current, scroll).
+        self._keep: dict[Status, tuple[list[int], int | None, int]] = {}
+        operations.changed.connect(self._on_operations_changed)
         self._connection: Connection | None = None
         self._pages: dict[Status, _StatusPage] = {}
         self._models: dict[Status, ContactTableModel] = {}
@@ -344,21 +361,23 @@ class StatusTabs(QTabWidget):
                 page.show_empty(True)
                 continue
             model = ContactTableModel(
+                operations=self._operations,
                 engine=self._engine,
                 connection=connection,
                 filter=ContactFilter(status),
                 catalog=self._catalog,
                 parent=self,
-                fetch_synchronously=self._fetch_synchronously,
             )
             model.count_changed.connect(self._on_model_count_changed)
+            model.reloaded.connect(self._on_model_reloaded)
             model.load_failed.connect(self.load_failed)
             self._models[status] = model
             self._set_view_model(page.view, model, status)
             self._counts[status] = model.rowCount()
-            page.show_empty(self._counts[status] == 0)
+        self._keep.clear()
         for model in old.values():
             model.count_changed.disconnect(self._on_model_count_changed)
+            model.reloaded.disconnect(self._on_model_reloaded)
             model.load_failed.disconnect(self.load_failed)
             model.deleteLater()
         self._update_titles()
@@ -371,12 +390,17 @@ class StatusTabs(QTabWidget):
             previous.deleteLater()
 
     def refresh(self) -> None:
-        """Read the lists again (after an import): counts and rows."""
-        for model in self._models.values():
-            model.refresh()
+        """Read the lists again (the data changed): counts and rows. Each table keeps its
+        selected contacts (at most MAX_RESELECT), its current one and its scroll, and shows
+        the new list whole, with no placeholder, in one step."""
         for status, model in self._models.items():
-            self._counts[status] = model.rowCount()
-        self._update_titles()
+            view = self._pages[status].view
+            keys, current = _selected_keys(view, model)
+            self._keep[status] = (keys, current, view.verticalScrollBar().value())
+            top = view.rowAt(0)
+            bottom = view.rowAt(max(view.viewport().height() - 1, 0))
+            shown = [] if top < 0 else [top, bottom if bottom >= 0 else top]
+            model.reload(keep=[*keys, *([current] if current is not None else [])], rows=shown)
 
     def set_totals(self, totals: dict[Status, int]) -> None:
         """The unfiltered counts (store.queries.counts), for "Failing (15 of 49)"."""
@@ -397,8 +421,8 @@ class StatusTabs(QTabWidget):
             bar.set_text(f"Only failing contacts of: {description}" if description else "Filtered")
             bar.show()
         if model is not None:
+            self._keep.pop(Status.FAILING, None)
             model.set_filter(contact_filter or ContactFilter(Status.FAILING))
-            self._counts[Status.FAILING] = model.rowCount()
         self._update_titles()
 
     def save_state(self) -> None:
@@ -412,6 +436,22 @@ class StatusTabs(QTabWidget):
         self._settings.setValue(_header_key(status), header.saveState())
 
     # -- slots ----------------------------------------------------------------------------
+
+    @Slot(str)
+    def _on_operations_changed(self, connection_id: str) -> None:
+        if self._connection is not None and connection_id == self._connection.id:
+            self.refresh()
+
+    @Slot(object)
+    def _on_model_reloaded(self, positions: dict[int, int]) -> None:
+        model = self.sender()
+        for status, candidate in self._models.items():
+            if candidate is model:
+                self._counts[status] = candidate.rowCount()
+                keep = self._keep.pop(status, None)
+                if keep is not None:
+                    _restore_selection(self._pages[status].view, candidate, positions, *keep)
+        self._update_titles()
 
     @Slot(int)
     def _on_model_count_changed(self, count: int) -> None:
@@ -441,8 +481,50 @@ class StatusTabs(QTabWidget):
             filtered = status is Status.FAILING and self._failing_filter is not None
             total = self._totals.get(status) if filtered else None
             self.setTabText(index, tab_title(status, count, total))
-            self._pages[status].show_empty(count == 0, filtered=filtered)
+            model = self._models.get(status)
+            loaded = model is None or model.is_loaded
+            self._pages[status].show_empty(loaded and count == 0, filtered=filtered)
         self.counts_changed.emit()
+
+
+def _selected_keys(
+    view: QAbstractItemView, model: ContactTableModel
+) -> tuple[list[int], int | None]:
+    """The contact keys of the selected rows (at most MAX_RESELECT) and of the current row."""
+    selection = view.selectionModel()
+    if selection is None:
+        return [], None
+    rows = sorted({index.row() for index in selection.selectedRows()})
+    keys = [k for k in (model.contact_key(row) for row in rows[:MAX_RESELECT]) if k is not None]
+    current = view.currentIndex()
+    return keys, model.contact_key(current.row()) if current.isValid() else None
+
+
+def _restore_selection(
+    view: QAbstractItemView,
+    model: ContactTableModel,
+    positions: dict[int, int],
+    keys: list[int],
+    current_key: int | None,
+    scroll: int,
+) -> None:
+    """Select the contacts `keys` again at their new rows, and scroll back to `scroll`."""
+    selection_model = view.selectionModel()
+    if selection_model is not None and (keys or current_key is not None):
+        selection = QItemSelection()
+        last = model.columnCount() - 1
+        for key in keys:
+            row = positions.get(key)
+            if row is not None:
+                selection.select(model.index(row, 0), model.index(row, last))
+        selection_model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        row = positions.get(current_key) if current_key is not None else None
+        if row is not None:
+            selection_model.setCurrentIndex(
+                model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+            )
+    view.doItemsLayout()  # the scroll bar's range of the new count, before its value
+    view.verticalScrollBar().setValue(scroll)
 
 
 def _header_key(status: Status) -> str:

@@ -9,8 +9,8 @@ Nothing here decides: the status and the sentence are what the engine stored and
 field values, error messages) is always shown as plain text; the one rich-text label (the
 link to a duplicate's original) escapes everything it shows.
 
-The only database read, `contact_events`, is one index range per record (about a
-millisecond), so it runs on the GUI thread.
+The view reads nothing: `ContactDock` reads a contact and its events in the background
+(`store.contact_history.contact_with_history`) and hands them to `show_contact`.
 """
 
 from __future__ import annotations
@@ -37,16 +37,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import Engine
 
 from healthdesk.core.contacts import ContactView, RecordView, explain, failure_reason
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import Connection, Outcome, Reason, Side, Status
 from healthdesk.core.rules import describe_condition, describe_rule, field_text
 from healthdesk.core.rules import explain as explain_rules
-from healthdesk.store.contact_history import EventView, contact_events
+from healthdesk.core.words import STATUS_WORDS
+from healthdesk.store.contact_history import EventView
 from healthdesk.ui.icons import status_icon
-from healthdesk.ui.search.search_model import STATUS_WORDS
 from healthdesk.ui.style import mute
 from healthdesk.ui.text import plain_tooltip
 
@@ -326,10 +325,13 @@ class ContactDetailView(QWidget):
             old.deleteLater()
         self._stack.setCurrentWidget(self.empty_label)
 
-    def show_contact(self, engine: Engine, connection: Connection, contact: ContactView) -> None:
-        """Show `contact` of `connection`, with its events read from `engine`."""
+    def show_contact(
+        self, connection: Connection, contact: ContactView, events: Sequence[EventView]
+    ) -> None:
+        """Show `contact` of `connection` with its `events` (most recent first, read by
+        `read_contact` in the background: this view reads nothing itself)."""
         self.contact = contact
-        self.events = contact_events(engine, connection.id, contact, limit=EVENT_LIMIT)
+        self.events = list(events)
         self._reset_parts()
         content = QWidget()
         content.setObjectName("detail_content")

@@ -6,16 +6,12 @@ exact, and at every level the sum of the level below. Each node carries the
 `ContactFilter` of its contacts (`FilterRole`), which the window hands to the Failing
 list's `ContactTableModel.set_filter`.
 
-Reading a summary scans the connection's events (~230 ms on 200,000 contacts), too long
-for the GUI thread: unless given a summary, the model reads it on a worker thread and
-fills itself when it arrives (`refreshed`); `fetch_synchronously=True` reads it on the
-calling thread (tests, screenshots).
+The model reads nothing itself: whoever shows it reads the summary in the background
+(the window, through `Operations`) and hands it over with `set_summary`, a reset.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final, overload
@@ -26,23 +22,19 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
-    QThreadPool,
     Signal,
-    Slot,
 )
-from sqlalchemy import Engine
 
 from healthdesk.core.failures import Catalog
 from healthdesk.core.failures import Reason as FailureReason
 from healthdesk.core.model import Connection, Side, Status
 from healthdesk.store.pages import ContactFilter
-from healthdesk.store.queries import FailureGroup, Summary, summary
+from healthdesk.store.queries import FailureGroup, Summary
 from healthdesk.ui.icons import status_icon
 from healthdesk.ui.text import plain_tooltip
 
 __all__ = ["FailureTreeModel", "NodeKind"]
 
-_log = logging.getLogger(__name__)
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 _HEADERS: Final = ("Failure reason", "Contacts")
@@ -52,19 +44,6 @@ class NodeKind(Enum):
     APP = "app"
     CATEGORY = "category"
     FINGERPRINT = "fingerprint"
-
-
-def _wait_for(pool: QThreadPool) -> None:
-    # At interpreter exit the pool may be deleted already: its destructor waited.
-    with contextlib.suppress(RuntimeError):
-        pool.waitForDone()
-
-
-class _Bridge(QObject):
-    """Carries a summary read on the worker to the GUI thread (queued: it lives there)."""
-
-    loaded = Signal(int, object)  # generation, Summary
-    failed = Signal(int, str)  # generation, message
 
 
 @dataclass(eq=False, slots=True)
@@ -87,7 +66,6 @@ class FailureTreeModel(QAbstractItemModel):
 
     Signals:
         refreshed(): the tree was rebuilt from a new summary (after a reset).
-        load_failed(str): reading the summary failed; the tree keeps what it showed.
 
     Attributes:
         FilterRole: data role of a node's `ContactFilter` (app: that app's failures;
@@ -102,43 +80,19 @@ class FailureTreeModel(QAbstractItemModel):
     KindRole: Final = Qt.ItemDataRole.UserRole + 3
 
     refreshed = Signal()
-    load_failed = Signal(str)
 
     def __init__(
         self,
         *,
-        engine: Engine,
-        connection: Connection,
+        summary: Summary,
         catalog: Catalog,
         parent: QObject | None = None,
-        summary: Summary | None = None,
-        fetch_synchronously: bool = False,
     ) -> None:
-        """`summary`: one the caller already read (the window needs it anyway), used at
-        once; when None, the model reads it (see the module's docstring)."""
         super().__init__(parent)
-        self._engine = engine
-        self._connection = connection
+        self._connection = summary.connection
         self._catalog = catalog
         self._roots: list[_Node] = []
-        self._generation = 0
-        self._pool: QThreadPool | None = None
-        self._bridge: _Bridge | None = None
-        if not fetch_synchronously:
-            pool = QThreadPool()
-            pool.setMaxThreadCount(1)
-            pool.setExpiryTimeout(1000)
-            bridge = _Bridge()
-            bridge.loaded.connect(self._on_bridge_loaded)
-            bridge.failed.connect(self._on_bridge_failed)
-            # A read in progress must end before the model goes (no thread outlives it);
-            # the hook keeps the bridge alive until then, so it is freed on this thread.
-            self.destroyed.connect(lambda *_, pool=pool, bridge=bridge: _wait_for(pool))
-            self._pool, self._bridge = pool, bridge
-        if summary is not None:
-            self.set_summary(summary)
-        else:
-            self.refresh()
+        self.set_summary(summary)
 
     # ------------------------------------------------------------------ public API
 
@@ -150,35 +104,10 @@ class FailureTreeModel(QAbstractItemModel):
     def total(self) -> int:
         return sum(node.count for node in self._roots)
 
-    @Slot()
-    def refresh(self) -> None:
-        """Read the summary again (on the worker unless synchronous), then rebuild."""
-        if self._pool is None or self._bridge is None:
-            self.set_summary(self._read())
-            return
-        self._generation += 1
-        generation, bridge = self._generation, self._bridge
-        engine, connection, catalog = self._engine, self._connection, self._catalog
-
-        def read() -> None:
-            try:
-                found = summary(engine, connection, catalog)
-            except Exception as exc:
-                _log.warning("reading the failure summary failed: %s", exc)
-                bridge.failed.emit(generation, str(exc))
-                return
-            bridge.loaded.emit(generation, found)
-
-        self._pool.start(read)
-
     def set_summary(self, new: Summary) -> None:
-        """Rebuild the tree from `new` (a summary of this model's connection): a reset.
-
-        A read in progress is then ignored when it arrives.
-        """
+        """Rebuild the tree from `new` (a summary of this model's connection): a reset."""
         if new.connection.id != self._connection.id:
             raise ValueError(f"a summary of {new.connection.id!r}, not {self._connection.id!r}")
-        self._generation += 1
         self.beginResetModel()
         self._connection = new.connection
         self._roots = self._build(new)
@@ -280,24 +209,11 @@ class FailureTreeModel(QAbstractItemModel):
 
     # ------------------------------------------------------------------ internals
 
-    @Slot(int, object)
-    def _on_bridge_loaded(self, generation: int, found: Summary) -> None:
-        if generation == self._generation:
-            self.set_summary(found)
-
-    @Slot(int, str)
-    def _on_bridge_failed(self, generation: int, message: str) -> None:
-        if generation == self._generation:
-            self.load_failed.emit(message)
-
     def _node(self, index: _AnyIndex) -> _Node | None:
         if not index.isValid() or index.model() is not self:
             return None
         node = index.internalPointer()
         return node if isinstance(node, _Node) else None
-
-    def _read(self) -> Summary:
-        return summary(self._engine, self._connection, self._catalog)
 
     def _reason(self, app: Side, fingerprint: str) -> FailureReason:
         return self._catalog.classify(self._connection.app(app).kind, fingerprint)

@@ -43,6 +43,7 @@ from sqlalchemy import Engine
 from healthdesk.core.contacts import ContactView
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import Connection
+from healthdesk.ui.operations import Operations
 from healthdesk.ui.search.search_model import SearchResultsModel
 
 __all__ = ["DEBOUNCE_MS", "PLACEHOLDER", "ResultDelegate", "SearchBar", "no_match_text"]
@@ -237,11 +238,11 @@ class SearchBar(QWidget):
     def __init__(
         self,
         *,
+        operations: Operations,
         engine: Engine | None,
         connection: Connection | None,
         catalog: Catalog,
         parent: QWidget | None = None,
-        fetch_synchronously: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("search_bar")
@@ -256,11 +257,11 @@ class SearchBar(QWidget):
         layout.addWidget(self.line_edit)
 
         self.model = SearchResultsModel(
+            operations=operations,
             engine=engine,
             connection=connection,
             catalog=catalog,
             parent=self,
-            fetch_synchronously=fetch_synchronously,
         )
         self.model.finished.connect(self._on_model_finished)
         self.model.failed.connect(self._on_model_failed)

@@ -1,17 +1,14 @@
-"""The results of a contact search, as a list model; the query runs on a worker thread.
+"""The results of a contact search, as a list model; the query runs in the background.
 
-`set_query` hands the text to a private one-thread searcher that keeps only the newest
-request (typing fast never queues a backlog of queries) and runs `store.queries.find`;
-the result comes back by a queued signal. Every query has a generation: a result of an
-older one is dropped, so the list always shows the results of the last text set. The
+`set_query` hands the text to the window's `Operations` under one purpose, so that only
+the newest text is searched and answered (typing fast never queues a backlog, and an
+older answer is dropped): the list always shows the results of the last text set. The
 debounce of typing is the search bar's job, not the model's.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import threading
+from functools import partial
 from typing import Any, Final
 
 from PySide6.QtCore import (
@@ -20,37 +17,26 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
-    QThreadPool,
     Signal,
-    Slot,
 )
 from sqlalchemy import Engine
 
 from healthdesk.core.contacts import ContactView, failure_reason
 from healthdesk.core.failures import Catalog
-from healthdesk.core.model import Connection, Status
+from healthdesk.core.model import Connection
+from healthdesk.core.words import STATUS_WORDS
 from healthdesk.store.queries import Found, find
 from healthdesk.ui.icons import status_icon
+from healthdesk.ui.messages import error_text
+from healthdesk.ui.operations import Operations
 from healthdesk.ui.text import plain_tooltip
 
-__all__ = ["DEFAULT_LIMIT", "STATUS_WORDS", "SearchResultsModel", "ids_text", "title_text"]
+__all__ = ["DEFAULT_LIMIT", "SearchResultsModel", "ids_text", "title_text"]
 
-_log = logging.getLogger(__name__)
-
-#: A status in words, for one contact ("Duplicate", where the tab says "Duplicates").
-STATUS_WORDS: Final = {
-    Status.IN_SYNC: "In sync",
-    Status.EXCLUDED: "Excluded",
-    Status.DUPLICATE: "Duplicate",
-    Status.FAILING: "Failing",
-    Status.PENDING: "Pending",
-}
 #: Results shown at most; the total says how many match in all.
 DEFAULT_LIMIT: Final = 50
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
-#: A search to run: generation, engine, connection id, text, limit.
-_Request = tuple[int, Engine, str, str, int]
 
 
 def title_text(contact: ContactView) -> str:
@@ -66,62 +52,6 @@ def title_text(contact: ContactView) -> str:
 def ids_text(contact: ContactView, connection: Connection) -> str:
     """The second line of a result: the app ids, "HubSpot 1 · Mailchimp m1"."""
     return " · ".join(f"{connection.app(r.app).name} {r.id}" for r in contact.records)
-
-
-class _Bridge(QObject):
-    """Carries the searcher's results to the GUI thread (queued: it lives there)."""
-
-    found = Signal(int, object)  # generation, Found
-    failed = Signal(int, str)  # generation, message
-
-
-class _Searcher:
-    """Runs the newest requested search on one worker thread; older requests are dropped."""
-
-    def __init__(self) -> None:
-        self.bridge = _Bridge()
-        self._lock = threading.Lock()
-        self._request: _Request | None = None
-        self._running = False
-        self._closed = False
-        self._pool = QThreadPool()
-        self._pool.setMaxThreadCount(1)
-        self._pool.setExpiryTimeout(5000)
-
-    def submit(self, request: _Request) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._request = request
-            start = not self._running
-            self._running = True
-        if start:
-            self._pool.start(self._drain)
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._request = None
-        # At interpreter exit the pool may be deleted already: its destructor waited.
-        with contextlib.suppress(RuntimeError):
-            self._pool.waitForDone()
-
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                request = self._request
-                self._request = None
-                if request is None:
-                    self._running = False
-                    return
-            generation, engine, connection_id, text, limit = request
-            try:
-                result = find(engine, connection_id, text, limit=limit)
-            except Exception as exc:
-                _log.warning("search failed: %s", exc)
-                self.bridge.failed.emit(generation, str(exc))
-            else:
-                self.bridge.found.emit(generation, result)
 
 
 class SearchResultsModel(QAbstractListModel):
@@ -153,11 +83,11 @@ class SearchResultsModel(QAbstractListModel):
     def __init__(
         self,
         *,
+        operations: Operations,
         engine: Engine | None,
         connection: Connection | None,
         catalog: Catalog,
         parent: QObject | None = None,
-        fetch_synchronously: bool = False,
         limit: int = DEFAULT_LIMIT,
     ) -> None:
         super().__init__(parent)
@@ -166,18 +96,10 @@ class SearchResultsModel(QAbstractListModel):
         self._connection = connection
         self._catalog = catalog
         self._contacts: list[ContactView] = []
-        self._generation = 0
+        self._operations = operations
         self.query = ""
         self.total = 0
         self.busy = False
-        self._searcher: _Searcher | None = None
-        if not fetch_synchronously:
-            searcher = _Searcher()
-            searcher.bridge.found.connect(self._on_searcher_found)
-            searcher.bridge.failed.connect(self._on_searcher_failed)
-            # The worker must be finished before the model (and the searcher with it) goes.
-            self.destroyed.connect(lambda *_, searcher=searcher: searcher.close())
-            self._searcher = searcher
 
     # ------------------------------------------------------------------ public API
 
@@ -196,34 +118,26 @@ class SearchResultsModel(QAbstractListModel):
 
         `finished` is emitted when the results are in, also for "".
         """
-        self._generation += 1
         self.query = text
         text = text.strip()
         if not text or self._engine is None or self._connection is None:
+            self._operations.cancel(self, "search")
             self.busy = False
             self._show(Found([], 0))
             return
         self.busy = True
-        request = (self._generation, self._engine, self._connection.id, text, self.limit)
-        if self._searcher is None:
-            try:
-                result = find(self._engine, self._connection.id, text, limit=self.limit)
-            except Exception as exc:
-                self._on_searcher_failed(self._generation, str(exc))
-                return
-            self._on_searcher_found(self._generation, result)
-        else:
-            self._searcher.submit(request)
+        self._operations.run(
+            self,
+            "search",
+            partial(_find, self._engine, self._connection.id, text, self.limit),
+            self._on_found,
+            failed=self._on_failed,
+        )
 
     def contact_at(self, row: int) -> ContactView | None:
         if 0 <= row < len(self._contacts):
             return self._contacts[row]
         return None
-
-    def close(self) -> None:
-        """Stop the worker (waiting for a search in progress); called on deletion too."""
-        if self._searcher is not None:
-            self._searcher.close()
 
     # ------------------------------------------------------------------ Qt model API
 
@@ -275,20 +189,18 @@ class SearchResultsModel(QAbstractListModel):
         self.endResetModel()
         self.finished.emit(result.total)
 
-    @Slot(int, object)
-    def _on_searcher_found(self, generation: int, result: Found) -> None:
-        if generation != self._generation:
-            return  # the text changed since: a newer result is on its way
+    def _on_found(self, result: Found) -> None:
         self.busy = False
         self._show(result)
 
-    @Slot(int, str)
-    def _on_searcher_failed(self, generation: int, message: str) -> None:
-        if generation != self._generation:
-            return
+    def _on_failed(self, exc: BaseException) -> None:
         self.busy = False
         self.beginResetModel()
         self._contacts = []
         self.total = 0
         self.endResetModel()
-        self.failed.emit(message)
+        self.failed.emit(error_text(exc))
+
+
+def _find(engine: Engine, connection_id: str, text: str, limit: int, _work: object) -> Found:
+    return find(engine, connection_id, text, limit=limit)

@@ -1,5 +1,7 @@
 """The "Activity" dock: the selected connection's timeline, most recent first, loading
-more as the agent scrolls; clicking an entry (or Enter) opens its contact."""
+more as the agent scrolls; clicking an entry (or Enter) opens its contact. When the
+connection's data changes (`Operations.changed`) it reads the newest entries again, unless
+the agent is reading older ones: then it waits until they scroll back to the top."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import Engine
 
 from healthdesk.core.model import Connection
+from healthdesk.ui.operations import Operations
 from healthdesk.ui.timeline.timeline_model import TimelineModel
 
 __all__ = ["EMPTY_TEXT", "TimelineDock", "TimelineView"]
@@ -63,8 +66,6 @@ class TimelineDock(QDockWidget):
         contact_activated(int): the agent chose an entry whose record is a visible
             contact (its key); entries of hidden records emit nothing.
 
-    `fetch_synchronously` reads pages on the GUI thread (tests, screenshots).
-
     Attributes:
         view: the `TimelineView`.
         empty_label: what shows instead of the list when there is no event.
@@ -72,13 +73,16 @@ class TimelineDock(QDockWidget):
 
     contact_activated = Signal(int)
 
-    def __init__(self, *, parent: QWidget | None = None, fetch_synchronously: bool = False) -> None:
+    def __init__(self, *, operations: Operations, parent: QWidget | None = None) -> None:
         super().__init__("Activity", parent)
         self.setObjectName("timeline_dock")
-        self._synchronous = fetch_synchronously
+        self._operations = operations
         self._model: TimelineModel | None = None
+        self._stale = False
         self.view = TimelineView()
         self.view.entry_activated.connect(self._on_view_entry_activated)
+        self.view.verticalScrollBar().valueChanged.connect(self._on_view_scrolled)
+        operations.changed.connect(self._on_operations_changed)
         self.empty_label = QLabel(EMPTY_TEXT)
         self.empty_label.setObjectName("timeline_empty")
         self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -101,16 +105,13 @@ class TimelineDock(QDockWidget):
         self._model = None
         if engine is not None and connection is not None:
             self._model = TimelineModel(
-                engine=engine,
-                connection=connection,
-                parent=self,
-                fetch_synchronously=self._synchronous,
+                operations=self._operations, engine=engine, connection=connection, parent=self
             )
             self._model.page_loaded.connect(self._on_model_page_loaded)
             self._model.modelReset.connect(self._update_empty)
+        self._stale = False
         self.view.setModel(self._model)
         if old is not None:
-            old.close()
             old.deleteLater()
         if self._model is not None:
             self._model.fetchMore(QModelIndex())
@@ -119,6 +120,7 @@ class TimelineDock(QDockWidget):
     @Slot()
     def refresh(self) -> None:
         """Read the timeline again from the most recent event (after an import)."""
+        self._stale = False
         if self._model is not None:
             self._model.refresh()
             self._model.fetchMore(QModelIndex())
@@ -136,6 +138,22 @@ class TimelineDock(QDockWidget):
     @Slot(int)
     def _on_model_page_loaded(self, _count: int) -> None:
         self._update_empty()
+
+    @Slot(str)
+    def _on_operations_changed(self, connection_id: str) -> None:
+        model = self._model
+        if model is None or connection_id != model.connection.id:
+            return
+        bar = self.view.verticalScrollBar()
+        if bar.value() > bar.minimum():
+            self._stale = True  # the agent reads older entries: keep them for now
+            return
+        self.refresh()
+
+    @Slot(int)
+    def _on_view_scrolled(self, value: int) -> None:
+        if self._stale and value <= self.view.verticalScrollBar().minimum():
+            self.refresh()
 
     @Slot(QModelIndex)
     def _on_view_entry_activated(self, index: QModelIndex) -> None:

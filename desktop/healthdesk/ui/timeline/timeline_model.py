@@ -3,20 +3,14 @@
 The history only grows at its top and is read from the top down, so this is a lazy
 list (`canFetchMore`/`fetchMore`) rather than a windowed table: each `fetchMore` reads
 the next keyset page (`store.timeline.page`, `page_size` events older than the last one
-held) on a worker thread, and the page is appended when it comes back by a queued
-signal. Pages of an older generation (before `refresh()`) are dropped. The texts of a
-page are made on the worker too, so `data()` only indexes lists.
-
-With `fetch_synchronously=True` (tests, screenshots) pages are read on the calling
-thread instead.
+held) through the window's `Operations`, and the page is appended when it comes back;
+`refresh()` drops a page on its way. The texts of a page are made in the background
+too, so `data()` only indexes lists.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import threading
-from functools import cache
+from functools import cache, partial
 from typing import Any, Final, NamedTuple
 
 from PySide6.QtCore import (
@@ -25,7 +19,6 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
-    QThreadPool,
     Signal,
     Slot,
 )
@@ -36,11 +29,12 @@ from healthdesk.core.model import Connection, Outcome, Status
 from healthdesk.store import timeline
 from healthdesk.store.timeline import TimelineEntry
 from healthdesk.ui.icons import status_icon
+from healthdesk.ui.messages import error_text
+from healthdesk.ui.operations import Operations, Work
 from healthdesk.ui.text import plain_tooltip
 
 __all__ = ["OUTCOME_STATUS", "TimelineModel", "entry_text", "entry_tooltip", "outcome_icon"]
 
-_log = logging.getLogger(__name__)
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -144,64 +138,13 @@ class _Item(NamedTuple):
 
 
 def _load(
-    engine: Engine, connection: Connection, before_seq: int | None, limit: int
+    engine: Engine, connection: Connection, before_seq: int | None, limit: int, _work: Work
 ) -> list[_Item]:
     entries = timeline.page(engine, connection.id, before_seq=before_seq, limit=limit)
     return [
         _Item(entry, entry_text(entry, connection), plain_tooltip(entry_tooltip(entry, connection)))
         for entry in entries
     ]
-
-
-class _Bridge(QObject):
-    """Carries the worker's pages to the GUI thread (queued: it lives there)."""
-
-    loaded = Signal(int, object)  # generation, list of _Item
-    failed = Signal(int, str)  # generation, message
-
-
-class _Worker:
-    """Reads pages on one thread of a private pool; `close()` waits for a read in progress."""
-
-    def __init__(self) -> None:
-        self.bridge = _Bridge()
-        self._lock = threading.Lock()
-        self._closed = False
-        self._pool = QThreadPool()
-        self._pool.setMaxThreadCount(1)
-        self._pool.setExpiryTimeout(5000)
-
-    def submit(
-        self,
-        generation: int,
-        engine: Engine,
-        connection: Connection,
-        before_seq: int | None,
-        limit: int,
-    ) -> bool:
-        with self._lock:
-            if self._closed:
-                return False
-        bridge = self.bridge
-
-        def run() -> None:
-            try:
-                items = _load(engine, connection, before_seq, limit)
-            except Exception as exc:
-                _log.warning("reading the activity timeline failed: %s", exc)
-                bridge.failed.emit(generation, str(exc))
-            else:
-                bridge.loaded.emit(generation, items)
-
-        self._pool.start(run)
-        return True
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-        # At interpreter exit the pool may be deleted already: its destructor waited.
-        with contextlib.suppress(RuntimeError):
-            self._pool.waitForDone()
 
 
 class TimelineModel(QAbstractListModel):
@@ -229,10 +172,10 @@ class TimelineModel(QAbstractListModel):
     def __init__(
         self,
         *,
+        operations: Operations,
         engine: Engine,
         connection: Connection,
         parent: QObject | None = None,
-        fetch_synchronously: bool = False,
         page_size: int = 200,
     ) -> None:
         super().__init__(parent)
@@ -242,18 +185,9 @@ class TimelineModel(QAbstractListModel):
         self._engine = engine
         self._connection = connection
         self._items: list[_Item] = []
-        self._generation = 0
-        self._fetching = False
+        self._operations = operations
         self._exhausted = False
-        self._worker: _Worker | None = None
-        if not fetch_synchronously:
-            worker = _Worker()
-            worker.bridge.loaded.connect(self._on_worker_loaded)
-            worker.bridge.failed.connect(self._on_worker_failed)
-            # The worker must be finished before the model goes (deleted by its parent or
-            # by Python): the lambda holds the worker, not the model.
-            self.destroyed.connect(lambda *_, worker=worker: worker.close())
-            self._worker = worker
+        self._appending = False
 
     # ------------------------------------------------------------------ public API
 
@@ -269,7 +203,7 @@ class TimelineModel(QAbstractListModel):
     @property
     def loading(self) -> bool:
         """Whether a page is being read."""
-        return self._fetching
+        return self._operations.busy(self, "page")
 
     def entry_at(self, row: int) -> TimelineEntry | None:
         return self._items[row].entry if 0 <= row < len(self._items) else None
@@ -277,22 +211,11 @@ class TimelineModel(QAbstractListModel):
     @Slot()
     def refresh(self) -> None:
         """Forget every entry and start again from the most recent (after an import)."""
+        self._operations.cancel(self, "page")
         self.beginResetModel()
-        self._generation += 1
         self._items.clear()
-        self._fetching = False
         self._exhausted = False
         self.endResetModel()
-
-    def close(self) -> None:
-        """Stop the worker (waiting for a read in progress); the model fetches no more.
-
-        Called by itself when the model is deleted; call it when a model is dropped but
-        not deleted, e.g. at shutdown.
-        """
-        if self._worker is not None:
-            self._worker.close()
-        self._exhausted = True
 
     # ------------------------------------------------------------------ Qt model API
 
@@ -324,24 +247,18 @@ class TimelineModel(QAbstractListModel):
         return not self._exhausted
 
     def fetchMore(self, parent: _AnyIndex) -> None:
-        # Guarded: views call it again while a page is on its way (or, synchronously,
-        # from inside the insertion of the previous one).
-        if parent.isValid() or self._fetching or self._exhausted:
+        # Guarded: views call it again while a page is on its way (or, with an inline
+        # runner, from inside the insertion of the previous one).
+        if parent.isValid() or self._exhausted or self._appending or self.loading:
             return
         before = self._items[-1].entry.seq if self._items else None
-        self._fetching = True
-        if self._worker is None:
-            try:
-                items = _load(self._engine, self._connection, before, self.page_size)
-            except Exception as exc:
-                self._fetching = False
-                self.load_failed.emit(str(exc))
-                return
-            self._append(items)
-        elif not self._worker.submit(
-            self._generation, self._engine, self._connection, before, self.page_size
-        ):
-            self._fetching = False
+        self._operations.run(
+            self,
+            "page",
+            partial(_load, self._engine, self._connection, before, self.page_size),
+            self._append,
+            failed=self._on_failed,
+        )
 
     # ------------------------------------------------------------------ internals
 
@@ -350,22 +267,14 @@ class TimelineModel(QAbstractListModel):
             self._exhausted = True
         if items:
             first = len(self._items)
-            self.beginInsertRows(QModelIndex(), first, first + len(items) - 1)
-            self._items.extend(items)
-            self.endInsertRows()
-        # Cleared last: a view asking for more from inside the insertion is turned away.
-        self._fetching = False
+            self._appending = True
+            try:
+                self.beginInsertRows(QModelIndex(), first, first + len(items) - 1)
+                self._items.extend(items)
+                self.endInsertRows()
+            finally:
+                self._appending = False
         self.page_loaded.emit(len(items))
 
-    @Slot(int, object)
-    def _on_worker_loaded(self, generation: int, items: list[_Item]) -> None:
-        if generation != self._generation:
-            return
-        self._append(items)
-
-    @Slot(int, str)
-    def _on_worker_failed(self, generation: int, message: str) -> None:
-        if generation != self._generation:
-            return
-        self._fetching = False
-        self.load_failed.emit(message)
+    def _on_failed(self, exc: BaseException) -> None:
+        self.load_failed.emit(error_text(exc))
