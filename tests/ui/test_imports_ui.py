@@ -73,6 +73,7 @@ def big_items(cid: str = "c-big", records: int = 3 * BATCH_SIZE) -> list[dict[st
     return items
 
 
+@pytest.mark.lifetime
 def test_cancelled_import_leaves_the_database_unchanged(
     qtbot: QtBot,
     make_engine: MakeEngine,
@@ -205,6 +206,7 @@ def test_second_import_waits_for_the_first(
         gate.set()
 
 
+@pytest.mark.lifetime
 def test_closing_the_window_cancels_the_import_first(
     qtbot: QtBot,
     make_engine: MakeEngine,

@@ -257,6 +257,7 @@ def test_a_lost_service_shows_retrying_then_live_again(
     run(qtbot, window.stop_live())
 
 
+@pytest.mark.lifetime
 def test_closing_the_window_stops_live_sync_first(
     qtbot: QtBot,
     loop: asyncio.AbstractEventLoop,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QDockWidget, QLabel, QMessageBox, QPushButton
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from healthdesk.core.model import STATUS_ORDER, Outcome, Side, Status
@@ -589,3 +589,85 @@ def test_an_action_count_opens_the_contacts_behind_it(
     assert len(dialogs) == 1
     qtbot.waitUntil(lambda: dialogs[0].model.rowCount() == 1)  # a1 created into b
     dialogs[0].close()
+
+
+def test_export_current_list_writes_exactly_the_rows_shown_in_their_order(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow, tmp_path: Path
+) -> None:
+    engine = make_engine(main_items())
+    window = make_window(engine)
+    tree = window.failure_model()
+    assert tree is not None
+    # Narrow the Failing list to one app's failures, and sort it by email, descending.
+    hubspot = next(
+        tree.index(r, 0) for r in range(tree.rowCount()) if tree.index(r, 0).data() == "Mailchimp"
+    )
+    window.failures_view.setCurrentIndex(hubspot)
+    view = window.tabs.view(Status.FAILING)
+    model = window.tabs.model(Status.FAILING)
+    assert model is not None
+    email_column = next(
+        c
+        for c in range(model.columnCount())
+        if model.headerData(c, Qt.Orientation.Horizontal) == "Email"
+    )
+    view.sortByColumn(email_column, Qt.SortOrder.DescendingOrder)
+    shown = [model.index(row, email_column).data() for row in range(model.rowCount())]
+    assert shown == sorted(shown, reverse=True)
+    assert 0 < len(shown) < counts(engine, "c-1")[Status.FAILING]
+    target = tmp_path / "shown.csv"
+    assert window.export_current_list(target)
+    with open(target, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    exported = [row["a_email"] or row["b_email"] for row in rows]
+    assert exported == shown
+    assert (target.stat().st_mode & 0o777) == 0o600
+
+
+def test_a_window_reading_in_the_background_shows_the_same_as_one_reading_inline(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(locked_items())
+    inline = make_window(engine)
+    background = make_window(engine, synchronous=False)
+    qtbot.waitUntil(lambda: background.last_summary is not None, timeout=10_000)
+    for status in STATUS_ORDER:
+        model = background.tabs.model(status)
+        assert model is not None
+        qtbot.waitUntil(lambda m=model: m.is_loaded, timeout=10_000)
+    assert [background.tabs.tabText(i) for i in range(5)] == [
+        inline.tabs.tabText(i) for i in range(5)
+    ]
+    assert background.last_summary == inline.last_summary
+
+
+@pytest.mark.lifetime
+def test_closing_a_window_while_its_lists_are_read_is_safe(
+    qtbot: QtBot,
+    make_engine: MakeEngine,
+    make_window: MakeWindow,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    from healthdesk.store import pages
+
+    engine = make_engine(main_items())
+    gate = threading.Event()
+    entered = threading.Event()
+    real_count = pages.count
+
+    def slow_count(*args: object, **kwargs: object) -> int:
+        entered.set()
+        gate.wait(10)
+        return real_count(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pages, "count", slow_count)
+    window = make_window(engine, synchronous=False)
+    qtbot.waitUntil(entered.is_set, timeout=10_000)  # a list is being read now
+    gate.set()  # the reads finish while the window goes
+    assert window.close()
+    assert window.operations.closed
+    assert not window.operations.busy()
+    window.deleteLater()
+    QApplication.processEvents()

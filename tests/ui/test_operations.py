@@ -56,6 +56,7 @@ def test_other_purposes_and_owners_do_not_replace_each_other(
     assert sorted(answers) == [1, 2, 3]
 
 
+@pytest.mark.lifetime
 def test_an_owner_deleted_while_its_work_runs_hears_nothing(
     qtbot: QtBot, background_operations: Operations
 ) -> None:
@@ -90,6 +91,7 @@ def test_an_owner_deleted_while_its_work_runs_hears_nothing(
     assert answers == []
 
 
+@pytest.mark.lifetime
 def test_cancel_drops_the_answer_and_tells_the_work_to_stop(
     qtbot: QtBot, background_operations: Operations
 ) -> None:
@@ -197,6 +199,7 @@ def test_work_that_carries_a_qt_object_is_refused(operations: Operations) -> Non
         operations.run(owner, "x", partial(lambda o, _w: o, owner), lambda _v: None)
 
 
+@pytest.mark.lifetime
 def test_shutdown_cancels_drains_and_refuses_new_work(qtbot: QtBot) -> None:
     operations = Operations()
     owner = QObject()
