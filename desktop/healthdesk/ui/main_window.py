@@ -15,8 +15,7 @@ then do the models go.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QSettings,
     Qt,
-    QUrl,
     Signal,
     Slot,
 )
@@ -36,6 +34,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
+    QLabel,
     QListView,
     QMainWindow,
     QMenu,
@@ -56,7 +55,6 @@ from healthdesk.store.ingest import IngestReport
 from healthdesk.store.pages import ContactFilter
 from healthdesk.store.queries import Summary, list_connections
 from healthdesk.ui.actions.action_contacts import ActionContactsDialog
-from healthdesk.ui.connect_dialog import DEFAULT_URL, ConnectDialog
 from healthdesk.ui.connections.config_panel import ActionsPanel, ConfigPanel
 from healthdesk.ui.connections.list_model import ConnectionDelegate, ConnectionListModel
 from healthdesk.ui.connections.state_banner import StateBanner
@@ -68,8 +66,10 @@ from healthdesk.ui.detail.detail_view import ContactDetailView
 from healthdesk.ui.failures.failure_panel import FailurePanel, ReasonPanel
 from healthdesk.ui.failures.tree_model import FailureTreeModel
 from healthdesk.ui.icons import app_icon
+from healthdesk.ui.import_control import ImportControl, local_files
 from healthdesk.ui.imports import SnapshotImporter
 from healthdesk.ui.live import LiveSync
+from healthdesk.ui.live_control import LiveControl
 from healthdesk.ui.messages import Messages, show_error
 from healthdesk.ui.operations import Operations, Work
 from healthdesk.ui.search.search_bar import SearchBar
@@ -79,17 +79,11 @@ from healthdesk.ui.timeline.timeline_dock import TimelineDock
 
 ORGANIZATION = "HealthDesk"
 APPLICATION = "Health Desk"
-#: Files of File > Open Recent, most recent first.
-MAX_RECENT = 8
-SNAPSHOT_FILTER = "Snapshots (*.healthsnap *.jsonl *.jsonl.gz *.gz *.json);;All files (*)"
 
 _KEY_GEOMETRY = "window/geometry"
 _KEY_STATE = "window/state"
 _KEY_TAB = "window/tab"
 _KEY_LAST = "connections/last"
-_KEY_RECENT = "files/recent"
-_KEY_LAST_DIR = "files/last_dir"
-_KEY_SERVICE_URL = "service/url"
 _STATE_VERSION = 1
 _DASH = "\u2013"  # en dash
 
@@ -147,22 +141,15 @@ class MainWindow(QMainWindow):
         self._connection: Connection | None = None
         self._closed = False
         self._closing_after_live = False
-        self._tasks: set[asyncio.Future[Any]] = set()
 
-        self.importer = SnapshotImporter(
-            operations=self.operations, engine=engine, parent_widget=self
+        self.imports = ImportControl(
+            operations=self.operations, engine=engine, settings=self._settings, parent_widget=self
         )
-        self.importer.imported.connect(self._on_importer_imported)
-        self.importer.cancelled.connect(self._on_importer_cancelled)
-        self.importer.failed.connect(self._on_importer_failed)
-        self.importer.finished.connect(self._on_importer_finished)
-
-        self.live = LiveSync(engine=engine, parent=self)
-        self.live.page_applied.connect(self._on_live_page_applied)
-        self.live.connections_changed.connect(self._on_live_connections_changed)
-        self.live.status_changed.connect(self._on_live_status_changed)
-        self.live.failed.connect(self._on_live_failed)
-        self.live.stopped.connect(self._on_live_stopped)
+        self.imports.imported.connect(self._on_imports_imported)
+        self.live_control = LiveControl(
+            operations=self.operations, engine=engine, settings=self._settings, parent_widget=self
+        )
+        self.live_control.live_ids_changed.connect(self.connections_model_live_ids)
 
         self.summary_reader = SummaryReader(
             operations=self.operations, engine=engine, catalog=self._catalog, parent=self
@@ -174,6 +161,18 @@ class MainWindow(QMainWindow):
         self.list_actions = ListActions(
             operations=self.operations, tabs=self.tabs, catalog=self._catalog, parent=self
         )
+        # The parts, under the names the rest of the application and the tests use.
+        self.importer: SnapshotImporter = self.imports.importer
+        self.open_action: QAction = self.imports.open_action
+        self.recent_menu: QMenu = self.imports.recent_menu
+        self.live: LiveSync = self.live_control.live
+        self.live_label: QLabel = self.live_control.status_label
+        self.connect_action: QAction = self.live_control.connect_action
+        self.disconnect_action: QAction = self.live_control.disconnect_action
+        self.failures_view: QTreeView = self.failure_panel.view
+        self.reason_panel: ReasonPanel = self.failure_panel.reason_panel
+        self.detail_view: ContactDetailView = self.contact_dock.view
+        self.detail_dock: ContactDock = self.contact_dock
         self._build_actions()
         self._build_menus()
         self._build_status_bar()
@@ -280,21 +279,11 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         standard = QKeySequence.StandardKey
-        self.open_action = self._action(
-            "&Open Snapshot…", self.open_snapshot_dialog, standard.Open, name="open_action"
-        )
         self.export_action = self._action(
             "&Export Current List to CSV…", self.export_dialog, "Ctrl+E", name="export_action"
         )
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", name="quit_action")
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.connect_action = self._action(
-            "&Connect to Service…", self.connect_dialog, "Ctrl+Shift+O", name="connect_action"
-        )
-        self.disconnect_action = self._action(
-            "&Disconnect from Service", self.disconnect_service, name="disconnect_action"
-        )
-        self.disconnect_action.setEnabled(False)
         self.copy_action = self._action("&Copy", self.copy_rows, standard.Copy, name="copy_action")
         self.copy_email_action = self._action(
             "Copy &Email", self.copy_emails, "Ctrl+Shift+C", name="copy_email_action"
@@ -317,13 +306,11 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.open_action)
-        self.recent_menu = QMenu("Open &Recent", self)
-        self.recent_menu.setObjectName("recent_menu")
-        file_menu.addMenu(self.recent_menu)
+        file_menu.addAction(self.imports.open_action)
+        file_menu.addMenu(self.imports.recent_menu)
         file_menu.addSeparator()
-        file_menu.addAction(self.connect_action)
-        file_menu.addAction(self.disconnect_action)
+        file_menu.addAction(self.live_control.connect_action)
+        file_menu.addAction(self.live_control.disconnect_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
@@ -345,48 +332,18 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.refresh_action)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
-        self._update_recent_menu()
 
     def _build_status_bar(self) -> None:
         # A normal widget: temporary messages cover it, then it shows again.
         self._count_label = plain_label(name="contact_count")
         self.statusBar().addWidget(self._count_label)
-        self.live_label = plain_label(name="live_status")
-        self.live_label.hide()
-        self.statusBar().addPermanentWidget(self.live_label)
+        self.statusBar().addPermanentWidget(self.live_control.status_label)
         self._db_label = plain_label()
         mute(self._db_label)
         if self._db_path is not None:
             self._db_label.setText(str(self._db_path))
             self._db_label.setToolTip(plain_tooltip(f"Database: {self._db_path}"))
         self.statusBar().addPermanentWidget(self._db_label)
-
-    # -- the parts, by their old names ------------------------------------------------------
-
-    @property
-    def failures_view(self) -> QTreeView:
-        return self.failure_panel.view
-
-    @property
-    def reason_panel(self) -> ReasonPanel:
-        return self.failure_panel.reason_panel
-
-    @property
-    def detail_view(self) -> ContactDetailView:
-        return self.contact_dock.view
-
-    @property
-    def detail_dock(self) -> ContactDock:
-        return self.contact_dock
-
-    @property
-    def last_summary(self) -> Summary | None:
-        """The shown connection's summary once read (None until then)."""
-        return self.summary_reader.last
-
-    def failure_model(self) -> FailureTreeModel | None:
-        """The failure-reason tree's model (None until the connection's summary is read)."""
-        return self.failure_panel.model()
 
     # -- settings -------------------------------------------------------------------------
 
@@ -417,36 +374,16 @@ class MainWindow(QMainWindow):
         self._settings.sync()
 
     def recent_files(self) -> list[Path]:
-        value = self._settings.value(_KEY_RECENT, [])
-        # an ini file gives back a one-item list as a plain string
-        items: list[object] = [value] if isinstance(value, str) else list(value or [])  # type: ignore[call-overload]
-        return [Path(v) for v in items if isinstance(v, str) and v]
+        return self.imports.recent_files()
 
-    def _remember_files(self, paths: Sequence[Path]) -> None:
-        recent = [str(p.resolve()) for p in paths]
-        recent += [str(p) for p in self.recent_files() if str(p) not in recent]
-        self._settings.setValue(_KEY_RECENT, recent[:MAX_RECENT])
-        if paths:
-            self._settings.setValue(_KEY_LAST_DIR, str(Path(paths[0]).resolve().parent))
-        self._update_recent_menu()
+    @property
+    def last_summary(self) -> Summary | None:
+        """The shown connection's summary once read (None until then)."""
+        return self.summary_reader.last
 
-    def _update_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        recent = self.recent_files()
-        for number, path in enumerate(recent, 1):
-            label = str(path).replace("&", "&&")
-            action = self.recent_menu.addAction(f"&{number} {label}" if number < 10 else label)
-            action.triggered.connect(lambda _=False, p=path: self.import_files([p]))
-        if recent:
-            self.recent_menu.addSeparator()
-            clear = self.recent_menu.addAction("Clear Menu")
-            clear.triggered.connect(self._on_clear_recent_triggered)
-        self.recent_menu.setEnabled(bool(recent) and not self.importer.is_running())
-
-    @Slot()
-    def _on_clear_recent_triggered(self) -> None:
-        self._settings.setValue(_KEY_RECENT, [])
-        self._update_recent_menu()
+    def failure_model(self) -> FailureTreeModel | None:
+        """The failure-reason tree's model (None until the connection's summary is read)."""
+        return self.failure_panel.model()
 
     # -- connections ----------------------------------------------------------------------
 
@@ -590,7 +527,7 @@ class MainWindow(QMainWindow):
         dialog.setFileMode(QFileDialog.FileMode.AnyFile)
         dialog.setNameFilter("CSV files (*.csv)")
         dialog.setDefaultSuffix("csv")
-        dialog.setDirectory(str(self._settings.value(_KEY_LAST_DIR, str(Path.home()))))
+        dialog.setDirectory(self.imports.folder())
         dialog.selectFile(f"{connection.id}-{status.value}.csv")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.fileSelected.connect(lambda name: self.export_current_list(Path(name)))
@@ -602,149 +539,43 @@ class MainWindow(QMainWindow):
         connection = self._connection
         return connection is not None and self.list_actions.export(path, connection)
 
-    # -- imports --------------------------------------------------------------------------
-
-    @Slot()
-    def open_snapshot_dialog(self) -> None:
-        dialog = QFileDialog(self, "Open Snapshot")
-        dialog.setObjectName("open_dialog")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
-        dialog.setNameFilter(SNAPSHOT_FILTER)
-        dialog.setDirectory(str(self._settings.value(_KEY_LAST_DIR, str(Path.home()))))
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.filesSelected.connect(lambda names: self.import_files([Path(n) for n in names]))
-        dialog.open()
+    # -- imports and live sync ----------------------------------------------------------
 
     def import_files(self, paths: Sequence[Path]) -> bool:
         """Import snapshot files in the background, then show what they brought."""
-        if self.importer.is_running():
-            self.messages.info("An import is running; wait for it or cancel it.", 6000)
-            return False
-        paths = [Path(p) for p in paths]
-        self.open_action.setEnabled(False)
-        self.recent_menu.setEnabled(False)
-        self.messages.info(f"Importing {', '.join(p.name for p in paths)}…", 0)
-        if self.importer.start(paths):
-            return True
-        self._on_importer_finished()
-        return False
+        return self.imports.import_files(paths)
 
-    @Slot(object, list)
-    def _on_importer_imported(self, report: IngestReport, paths: list[Path]) -> None:
-        self._remember_files(paths)
-        names = ", ".join(p.name for p in paths)
-        self.messages.info(
-            f"Imported {names}: {plural(report.records, 'record')}, "
-            f"{plural(report.mappings, 'mapping')}, {plural(report.events_new, 'new event')}.",
-            10_000,
-        )
+    @Slot(object)
+    def _on_imports_imported(self, report: IngestReport) -> None:
         decided = sorted(report.decided)
         if decided and (self._connection is None or self._connection.id not in decided):
             self.reload(select=decided[0])
 
-    @Slot()
-    def _on_importer_cancelled(self) -> None:
-        self.messages.info("Import cancelled; the database is unchanged.")
-
-    @Slot(str)
-    def _on_importer_failed(self, _text: str) -> None:
-        self.messages.info("Import failed; the database is unchanged.")
-
-    @Slot()
-    def _on_importer_finished(self) -> None:
-        self.open_action.setEnabled(True)
-        self._update_recent_menu()
-
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if _local_files(event.mimeData().urls()):
+        if local_files(event.mimeData().urls()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = _local_files(event.mimeData().urls())
+        paths = local_files(event.mimeData().urls())
         if paths:
             event.acceptProposedAction()
             self.import_files(paths)
 
-    # -- live sync ------------------------------------------------------------------------
-
-    @Slot()
-    def connect_dialog(self) -> None:
-        """File > Connect to Service…: asks for the URL and the token, then connects."""
-        url = self.live.url or str(self._settings.value(_KEY_SERVICE_URL, "") or "")
-        dialog = ConnectDialog(url=url or DEFAULT_URL, parent=self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-
-        def accepted() -> None:
-            url, token, allow_insecure = dialog.result_values()
-            self.connect_to_service(url, token, allow_insecure=allow_insecure)
-
-        dialog.accepted.connect(accepted)
-        dialog.open()
-
     def connect_to_service(
         self, url: str, token: str | None, *, allow_insecure: bool = False
     ) -> None:
-        """Sync with the service at `url` live (replacing a live sync already running)."""
-        self._settings.setValue(_KEY_SERVICE_URL, url)
-        if self.live.is_running():
-            self._spawn(self._reconnect(url, token, allow_insecure))
-        else:
-            self._start_live(url, token, allow_insecure)
-
-    async def _reconnect(self, url: str, token: str | None, allow_insecure: bool) -> None:
-        await self.live.stop()
-        if not self._closed:
-            self._start_live(url, token, allow_insecure)
-
-    def _start_live(self, url: str, token: str | None, allow_insecure: bool) -> None:
-        if self.live.start(url, token, allow_insecure=allow_insecure):
-            self.disconnect_action.setEnabled(True)
-
-    @Slot()
-    def disconnect_service(self) -> None:
-        """File > Disconnect from Service: stop live sync (the database keeps what came)."""
-        self._spawn(self.live.stop())
+        """Sync with the service at `url` live (File > Connect to Service…)."""
+        self.live_control.connect_to_service(url, token, allow_insecure=allow_insecure)
 
     async def stop_live(self) -> None:
         """Stop live sync and wait for its end."""
-        await self.live.stop()
+        await self.live_control.stop()
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    @Slot(str, object)
-    def _on_live_page_applied(self, connection_id: str, _page: object) -> None:
-        # Coalesced: the views read again at most once per CHANGE_COALESCE_MS.
-        self.operations.notify_changed(connection_id, coalesce=True)
-
-    @Slot()
-    def _on_live_connections_changed(self) -> None:
-        self.connections_model.set_live_ids(self.live.live_ids)
-        self.operations.notify_changed("")
-
-    @Slot(str)
-    def _on_live_status_changed(self, text: str) -> None:
-        self.live_label.setText(text)
-        self.live_label.setVisible(bool(text))
-        if text:
-            self.live_label.setToolTip(plain_tooltip(f"Sync service: {self.live.url}\n{text}"))
-
-    @Slot(str)
-    def _on_live_failed(self, message: str) -> None:
-        self.live_label.setToolTip(plain_tooltip(message))
-        self.messages.warning(message)
-        if not self._closed:
-            self.messages.error("Live sync stopped", message)
-
-    @Slot()
-    def _on_live_stopped(self) -> None:
-        self.disconnect_action.setEnabled(False)
-        self.connections_model.set_live_ids(())
+    @Slot(object)
+    def connections_model_live_ids(self, ids: set[str]) -> None:
+        self.connections_model.set_live_ids(ids)
 
     # -- messages -------------------------------------------------------------------------
 
@@ -775,19 +606,19 @@ class MainWindow(QMainWindow):
         box.open()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.live.is_running():
+        if self.live_control.is_running():
             # First live sync stops (between two pages); `stopped` closes for real.
             event.ignore()
             if not self._closing_after_live:
                 self._closing_after_live = True
                 self.messages.info("Stopping live sync before closing…", 0)
-                self._spawn(self._stop_live_then_close())
+                self.live_control.spawn(self._stop_live_then_close())
             return
         self.shutdown()
         super().closeEvent(event)
 
     async def _stop_live_then_close(self) -> None:
-        await self.live.stop()
+        await self.live_control.stop()
         self.close()
 
     def shutdown(self) -> None:
@@ -869,11 +700,6 @@ class MainWindow(QMainWindow):
 
 def _connections(engine: Engine, _work: Work) -> list[Connection]:
     return list_connections(engine)
-
-
-def _local_files(urls: Sequence[QUrl]) -> list[Path]:
-    paths = [Path(url.toLocalFile()) for url in urls if url.isLocalFile()]
-    return [path for path in paths if path.is_file()]
 
 
 __all__ = ["APPLICATION", "ORGANIZATION", "MainWindow", "default_settings"]
