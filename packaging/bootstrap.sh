@@ -122,7 +122,8 @@ say "python: $PY ($(py_version "$PY"))"
 
 # --- 2. System packages ---------------------------------------------------------------------
 
-# Offscreen import and rendering, then what a real (X11) window needs: platform-notes.md.
+# Offscreen import and rendering (measured on a fresh Debian 12), then what a real (X11)
+# window needs under Xvfb or a desktop.
 APT_PACKAGES=(
     libglib2.0-0 libgl1 libegl1 libx11-6 libdbus-1-3 libfontconfig1 libfreetype6 libxkbcommon0
     libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0

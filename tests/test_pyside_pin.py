@@ -1,4 +1,4 @@
-"""Regression guard for the PySide6 6.12.0 / CPython 3.11 crash (platform-notes.md).
+"""Regression guard for the PySide6 6.12.0 / CPython 3.11 crash (pyproject.toml says why).
 
 PySide6 6.12.0 on CPython 3.11 drops one reference of `None` in every call of a void Qt
 method (`update()`, `processEvents()`, `fetchMore()`...); after ~5,000 calls None's
@@ -70,7 +70,7 @@ def _explain(proc: subprocess.CompletedProcess[str]) -> str:
     return (
         f"{ITERATIONS * 3} void Qt calls in a subprocess ended with exit code "
         f"{proc.returncode} (PySide6 6.12.0 on Python 3.11 aborts with 'none_dealloc'; "
-        f"see platform-notes.md)\n--- stderr ---\n{proc.stderr[-4000:]}\n"
+        f"see the pin's comment in pyproject.toml)\n--- stderr ---\n{proc.stderr[-4000:]}\n"
         f"--- stdout ---\n{proc.stdout[-2000:]}"
     )
 

@@ -1,4 +1,5 @@
-"""Every step of health-semantics.md, alone and in combination, on the engine itself."""
+"""Every step of the README's "What each status means", alone and in combination, on the
+engine itself."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rules: matching, explanation and description (health-semantics.md, "Rules")."""
+"""Rules: matching, explanation and description (README, "What each status means": rules)."""
 
 from __future__ import annotations
 

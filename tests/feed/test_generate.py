@@ -1,10 +1,10 @@
 """feed.generate: the realistic demo feed.
 
-It must be deterministic (same seed and count, same bytes), follow feed-format.md item
+It must be deterministic (same seed and count, same bytes), follow the README's feed format item
 for item, hold the mess of real CRMs (duplicates differing in case and spaces, missing
 emails, deleted records, removed mappings, upserts, hostile names), tell a consistent
 story in time (seq and at increasing, nothing before the record it is about), exercise
-every status and reason of health-semantics.md, and stream. The committed demo snapshot
+every status and reason of the README's contract, and stream. The committed demo snapshot
 is what the generator makes now, byte for byte.
 """
 

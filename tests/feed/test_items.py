@@ -2,7 +2,7 @@
 
 Covers every validation error (missing keys, wrong types, unknown choices listing the
 allowed values, nested keys named by their dotted path), the defaults of optional keys,
-parse_header and canonical_time (feed-format.md, data/feed.schema.json).
+parse_header and canonical_time (README "Snapshot files", data/feed.schema.json).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from healthdesk.core.model import (
 from healthdesk.feed.items import FeedError, canonical_time, parse_header, parse_item
 from tests.helpers import feed
 
-# --- the examples of feed-format.md, times filled in --------------------------------------
+# --- the feed format's examples, times filled in --------------------------------------
 
 
 def doc_connection() -> dict[str, Any]:

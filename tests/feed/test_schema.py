@@ -1,4 +1,4 @@
-"""data/feed.schema.json: the feed format's published JSON Schema (feed-format.md).
+"""data/feed.schema.json: the feed format's published JSON Schema (README, "Snapshot files").
 
 The examples of the format document validate; broken items do not; the schema is itself a
 valid draft 2020-12 schema; and the demo snapshot, when present, validates line by line.
@@ -37,7 +37,7 @@ def validator(schema: dict[str, Any]) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-# The examples of feed-format.md, with its "..." times filled in.
+# The feed format's examples (README, "Snapshot files"), with its "..." times filled in.
 HEADER = {
     "type": "header",
     "format": "healthdesk-snapshot",

@@ -1,4 +1,4 @@
-"""The reference sync service over real HTTP on 127.0.0.1 (API v1 of feed-format.md)."""
+"""The reference sync service over real HTTP on 127.0.0.1 (API v1, README "Live mode")."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ quoted values, ids and numbers masked, so that "Contact already exists. Existing
 and "... Existing ID: 9876" fall in one group. The **catalog** (a TOML data file support
 staff extend without code, ``data/failure-catalog.toml``) maps fingerprints, per app kind,
 to a category, a plain-language explanation and a fix.
-See ../shared/design/health-semantics.md, "Failure reasons".
+The contract: README, "Failure reasons".
 
 Pure Python: no Qt, no SQL. ``fingerprint`` runs once per failed event (millions on a big
 import) and ``Catalog.classify`` caches per distinct (app kind, fingerprint).

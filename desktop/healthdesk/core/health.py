@@ -1,7 +1,7 @@
 """The health engine: the one place that decides each contact's status.
 
-health-semantics.md is the contract; every list, count and export reads what `decide`
-returned (as stored by the store), never re-deriving a status. Pure Python: the store
+The README's "What each status means" is the contract; every list, count and export reads
+what `decide` returned (as stored by the store), never re-deriving a status. Pure Python: the store
 gathers the facts and persists the decisions.
 """
 

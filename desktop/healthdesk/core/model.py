@@ -1,7 +1,7 @@
 """The domain's vocabulary: connections, rules, records, mappings, events and statuses.
 
 Pure data, no I/O: the feed parses into these types, the store persists them and the
-health engine decides over them. See ../shared/design/health-semantics.md.
+health engine decides over them. The contract: README, "What each status means".
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Direction(StrEnum):
 
 
 class Op(StrEnum):
-    """The condition operators of a rule (health-semantics.md, "Rules")."""
+    """The condition operators of a rule (README, "What each status means": rules)."""
 
     EQUALS = "equals"
     NOT_EQUALS = "not_equals"

@@ -1,6 +1,6 @@
 """Rules: whether a record of one app matches the rules of its side, and why (or why not).
 
-See ../shared/design/health-semantics.md, "Rules". A record of app X matches when at least
+The contract: README, "What each status means" (rules). A record of app X matches when at least
 one rule from X holds for it; a rule holds when all of its conditions hold (an empty list
 always holds); a side with no rule never matches. Every comparison of text is
 case-insensitive (`str.casefold`) and ignores surrounding white space, on both the field

@@ -1,11 +1,11 @@
-"""Realistic demo connections, written as a feed (feed-format.md).
+"""Realistic demo connections, written as a feed (README, "Snapshot files").
 
 `generate_items` yields the items of three connections (HubSpot ⇄ Mailchimp, the one-way
 Salesforce → HubSpot, and Pipedrive ⇄ Mailchimp, locked by the second) with the mess real
 CRMs hold: duplicates whose emails differ only in case or surrounding spaces, missing and
 mistyped emails, hostile names, deleted records, removed mappings, upserts, and weeks of
 event history with the destination apps' raw errors. Every status and reason of
-health-semantics.md occurs.
+the README's "What each status means" occurs.
 
 Contract:
 - Deterministic: the same `contacts` and `seed` give the same items (and, through

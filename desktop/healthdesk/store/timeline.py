@@ -1,5 +1,5 @@
 """Read the event history: the activity timeline, and the contacts behind each number of
-the summary of performed actions (health-semantics.md, "event" and "Actions summary").
+the summary of performed actions (README, "What each status means": events and actions).
 
 Nothing here decides a status. An event names its record by `(app, ext_id)`; the record
 leads to the visible contact holding it (`contacts.rid` for an anchor or single record,

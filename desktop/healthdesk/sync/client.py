@@ -1,6 +1,6 @@
 """Keep the local database in step with a sync service: pull pages, apply them, follow live.
 
-The client speaks API version 1 (shared/design/feed-format.md) over aiohttp on whatever
+The client speaks API version 1 (README, "Live mode: the sync service") over aiohttp on whatever
 asyncio loop runs it: `asyncio.run` in the command line, qasync's loop in the window. It
 starts no thread and no loop of its own. Every page is applied with
 store.cursors.apply_page, which writes the items and the cursor that follows them in one

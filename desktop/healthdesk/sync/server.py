@@ -1,4 +1,5 @@
-"""The reference sync service: API version 1 of feed-format.md over snapshot files.
+"""The reference sync service: API version 1 (README, "Live mode") over
+snapshot files.
 
 `healthdesk serve SNAPSHOT...` runs it; the client's tests run it in a thread. Real HTTP
 (aiohttp.web), the same items as the snapshot files, paged with a cursor, long-polled.

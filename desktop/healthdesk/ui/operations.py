@@ -64,8 +64,11 @@ T = TypeVar("T")
 
 #: Live pages arrive many times a second; the views refresh at most this often (ms).
 CHANGE_COALESCE_MS: Final = 250
-#: Threads of the pool: reads of several views at once, plus an import or an export.
-THREADS: Final = 4
+#: Threads of the pool: one more than the 2 cores of a small laptop, so that an import or an
+#: export never holds every reader back; each thread reading SQLite holds its own page
+#: cache, so more threads cost memory (measured: 1 thread 219 MiB, 4 threads 259 MiB peak
+#: in the window benchmark at 200,000 contacts).
+THREADS: Final = 3
 
 
 class QtObjectInWork(TypeError):
