@@ -14,7 +14,10 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QWidget
+
+from healthdesk.ui.style import mute
 
 __all__ = ["isolate", "plain_label", "plain_tooltip"]
 
@@ -32,11 +35,33 @@ def plain_tooltip(text: str) -> str:
     return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>"
 
 
-def plain_label(text: str = "", *, parent: QWidget | None = None, name: str = "") -> QLabel:
-    """A label that shows `text` as the characters it holds (plain text, always)."""
+def plain_label(
+    text: str = "",
+    *,
+    name: str = "",
+    muted: bool = False,
+    bold: bool = False,
+    wrap: bool = False,
+    scale: float = 1.0,
+    selectable: bool = False,
+    parent: QWidget | None = None,
+) -> QLabel:
+    """A label that shows `text` as the characters it holds (plain text, always);
+    `muted` greys it (secondary text), `selectable` lets the user select and copy it."""
     label = QLabel(parent)
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setText(text)
+    label.setWordWrap(wrap)
+    if selectable:
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     if name:
         label.setObjectName(name)
+    if muted:
+        mute(label)
+    if bold or scale != 1.0:
+        font = QFont(label.font())
+        font.setBold(bold)
+        if scale != 1.0:
+            font.setPointSizeF(font.pointSizeF() * scale)
+        label.setFont(font)
     return label

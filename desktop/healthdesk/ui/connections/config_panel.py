@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QKeyEvent, QMouseEvent
+from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from healthdesk.core.model import Connection, Outcome, Side
@@ -20,7 +20,7 @@ from healthdesk.core.rules import describe_rule
 from healthdesk.store.queries import Summary
 from healthdesk.ui.connections import apps_text, direction_text
 from healthdesk.ui.style import mute
-from healthdesk.ui.text import plain_tooltip
+from healthdesk.ui.text import plain_label, plain_tooltip
 
 #: A number not read yet (an en dash).
 _NOT_YET = "\u2013"
@@ -29,18 +29,7 @@ _NOT_YET = "\u2013"
 def _label(
     text: str = "", *, muted: bool = False, bold: bool = False, wrap: bool = False
 ) -> QLabel:
-    label = QLabel()
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setText(text)
-    label.setWordWrap(wrap)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    if muted:
-        mute(label)
-    if bold:
-        font = QFont(label.font())
-        font.setBold(True)
-        label.setFont(font)
-    return label
+    return plain_label(text, muted=muted, bold=bold, wrap=wrap, selectable=True)
 
 
 class ConfigPanel(QFrame):

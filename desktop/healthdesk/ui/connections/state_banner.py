@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLay
 from healthdesk.core.model import Connection, Phase
 from healthdesk.reports.summary import state_text
 from healthdesk.ui.connections import PHASE_BADGES
+from healthdesk.ui.text import plain_label
 
 #: The scheme of the locked banner's link: "connection:<quoted id>".
 LINK_SCHEME = "connection:"
@@ -67,8 +68,7 @@ class StateBanner(QFrame):
 
         self._strip = QFrame()
         self._strip.setObjectName("state_strip")
-        self._dot = QLabel("●")
-        self._dot.setTextFormat(Qt.TextFormat.PlainText)
+        self._dot = plain_label("●")
         self.state_label = QLabel()
         self.state_label.setObjectName("state_text")
         self.state_label.setTextFormat(Qt.TextFormat.PlainText)

@@ -45,7 +45,7 @@ from healthdesk.store.pages import ContactFilter
 from healthdesk.ui.contacts.table_model import ContactTableModel
 from healthdesk.ui.icons import status_icon
 from healthdesk.ui.operations import Operations
-from healthdesk.ui.text import plain_tooltip
+from healthdesk.ui.text import plain_label, plain_tooltip
 
 #: What an empty list says, so that an empty tab reads as good news, not as a bug.
 EMPTY_TEXTS = {
@@ -200,8 +200,7 @@ class _FilterBar(QFrame):
             "QFrame#failing_filter_bar { background: #fff3cd; border-radius: 4px; }"
             "QFrame#failing_filter_bar QLabel { color: #5d4300; }"
         )
-        self.label = QLabel()
-        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label = plain_label()
         self.label.setWordWrap(False)
         self.label.setMinimumWidth(50)
         button = QPushButton("Show all failing")

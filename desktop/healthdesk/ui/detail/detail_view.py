@@ -47,7 +47,7 @@ from healthdesk.core.words import STATUS_WORDS
 from healthdesk.store.contact_history import EventView
 from healthdesk.ui.icons import status_icon
 from healthdesk.ui.style import mute
-from healthdesk.ui.text import plain_tooltip
+from healthdesk.ui.text import plain_label, plain_tooltip
 
 __all__ = ["EMPTY_TEXT", "EVENT_LIMIT", "ContactDetailView", "outcome_status", "when_text"]
 
@@ -106,22 +106,9 @@ def _label(
     name: str = "",
 ) -> QLabel:
     """A plain-text label whose text can be selected and copied."""
-    label = QLabel()
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setText(text)
-    label.setWordWrap(wrap)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    if name:
-        label.setObjectName(name)
-    if muted:
-        mute(label)
-    if bold or scale != 1.0:
-        font = QFont(label.font())
-        font.setBold(bold)
-        if scale != 1.0:
-            font.setPointSizeF(font.pointSizeF() * scale)
-        label.setFont(font)
-    return label
+    return plain_label(
+        text, muted=muted, bold=bold, wrap=wrap, scale=scale, name=name, selectable=True
+    )
 
 
 def _heading(text: str) -> QLabel:
