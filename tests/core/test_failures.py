@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from healthdesk.core.failures import (
     OTHER_REASON,
     Catalog,
     CatalogError,
+    Owner,
     Reason,
     bundled_catalog,
     fingerprint,
@@ -122,7 +124,7 @@ def test_property_names_are_kept_values_masked() -> None:
 def test_json_list_keeps_property_names_and_masks_values() -> None:
     assert fingerprint("VALIDATION_ERROR", HUBSPOT_INVALID_LONG) == (
         'VALIDATION_ERROR: Property values were not valid: [{"isValid":false,'
-        '"message":"<value>","error":"INVALID_LONG","name":"num_employees"}]'
+        '"message":"<value> was not a valid long.","error":"INVALID_LONG","name":"num_employees"}]'
     )
     other_value = HUBSPOT_INVALID_LONG.replace("1234", "12.5 million")
     other_property = HUBSPOT_INVALID_LONG.replace("num_employees", "annualrevenue")
@@ -325,7 +327,18 @@ CLASSIFIED = [
         "unable to obtain exclusive access to this record or 1 records: 0035g00000XyZabAAB",
         "Record locked",
     ),
-    ("salesforce", "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", "Rate limit"),
+    (
+        "salesforce",
+        "REQUEST_LIMIT_EXCEEDED",
+        "TotalRequests Limit exceeded.",
+        "Daily API limit reached",
+    ),
+    (
+        "salesforce",
+        "REQUEST_LIMIT_EXCEEDED",
+        "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
+        "Rate limit",
+    ),
     (
         "salesforce",
         "INVALID_EMAIL_ADDRESS",
@@ -335,24 +348,24 @@ CLASSIFIED = [
     ("salesforce", "INVALID_SESSION_ID", "Session expired or invalid", "Authentication"),
     # Pipedrive
     ("pipedrive", "400", "Person name is required", "Required field missing"),
-    ("pipedrive", "402", "Payment required", "Plan limit reached"),
+    ("pipedrive", "402", "Payment required", "Account inactive"),
     # Generic, for any app kind
     ("activecampaign", "401", "Unauthorized", "Authentication"),
     ("activecampaign", "", "Unauthorized", "Authentication"),
-    ("activecampaign", "403", "", "Permissions"),
-    ("activecampaign", "", "Forbidden", "Permissions"),
+    ("activecampaign", "403", "", "User lacks permission"),
+    ("activecampaign", "", "Forbidden", "User lacks permission"),
     ("hubspot", "404", "Not Found", "Not found"),
     ("activecampaign", "", "Not Found", "Not found"),
     ("activecampaign", "429", "Too Many Requests", "Rate limit"),
     ("mailchimp", "", "Too Many Requests", "Rate limit"),
-    ("activecampaign", "500", "Internal Server Error", "Temporary app outage"),
+    ("activecampaign", "500", "Internal Server Error", "App internal error"),
     ("activecampaign", "502", "Bad Gateway", "Temporary app outage"),
     ("salesforce", "503", "Service Unavailable", "Temporary app outage"),
-    ("activecampaign", "504", "Gateway Timeout", "Temporary app outage"),
-    ("activecampaign", "", "Internal Server Error", "Temporary app outage"),
+    ("activecampaign", "504", "Gateway Timeout", "Timeout"),
+    ("activecampaign", "", "Internal Server Error", "App internal error"),
     ("activecampaign", "", "Bad Gateway", "Temporary app outage"),
     ("activecampaign", "", "Service Unavailable", "Temporary app outage"),
-    ("activecampaign", "", "Gateway Timeout", "Temporary app outage"),
+    ("activecampaign", "", "Gateway Timeout", "Timeout"),
     ("activecampaign", "TIMEOUT", "", "Timeout"),
     ("pipedrive", "ETIMEDOUT", "connect ETIMEDOUT 10.0.0.1:443", "Timeout"),
     ("activecampaign", "", "Read timed out", "Timeout"),
@@ -394,26 +407,23 @@ def test_bundled_catalog_explains_specifically(catalog: Catalog) -> None:
     assert "avoid duplicates" in reason.fix
 
 
-def test_bundled_catalog_uses_few_categories(catalog: Catalog) -> None:
-    allowed = {
-        "Invalid field value",
-        "Already exists in the app",
-        "Invalid or fake email",
-        "Compliance / unsubscribed",
-        "Authentication",
-        "Permissions",
-        "Rate limit",
-        "Temporary app outage",
-        "Record locked",
-        "Required field missing",
-        "Not found",
-        "Timeout",
-        "Plan limit reached",
-        "Blocked by app automation",
-        "Other",
-    }
-    for app in ("hubspot", "mailchimp", "salesforce", "pipedrive", "other"):
-        assert set(catalog.categories(app)) <= allowed
+def test_every_category_has_a_meaning_a_fix_and_an_owner(catalog: Catalog) -> None:
+    categories = catalog.all_categories()
+    assert categories[-1].name == OTHER_CATEGORY
+    for category in categories:
+        assert category.explanation.strip(), category.name
+        assert category.fix.strip(), category.name
+        assert isinstance(category.owner, Owner), category.name
+        assert category.owner.label
+    # Every owner is used, and a few categories keep the failure tree readable.
+    assert {category.owner for category in categories} == set(Owner)
+    assert len(categories) <= 30
+
+
+def test_every_reason_files_under_a_declared_category(catalog: Catalog) -> None:
+    declared = {category.name for category in catalog.all_categories()}
+    for app in ("hubspot", "mailchimp", "salesforce", "pipedrive", "nosuchapp"):
+        assert set(catalog.categories(app)) <= declared
 
 
 def test_bundled_catalog_is_the_package_resource() -> None:
@@ -425,32 +435,22 @@ def test_bundled_catalog_is_the_package_resource() -> None:
     assert len(Catalog.load()) > 40
 
 
+def _file_order(app: str) -> list[str]:
+    """The categories of the bundled file's reasons for ``app`` then "*", in file order."""
+    data = tomllib.loads(bundled_catalog().read_text(encoding="utf-8"))
+    own = [r["category"] for r in data["reason"] if r["app"] == app]
+    generic = [r["category"] for r in data["reason"] if r["app"] == "*"]
+    return list(dict.fromkeys([*own, *generic, OTHER_CATEGORY]))
+
+
 def test_categories_in_order_then_other(catalog: Catalog) -> None:
     salesforce = catalog.categories("salesforce")
-    assert salesforce[:5] == [
-        "Already exists in the app",
-        "Required field missing",
-        "Record locked",
-        "Rate limit",
-        "Plan limit reached",
-    ]
+    assert salesforce == _file_order("salesforce")
     assert salesforce[-1] == "Other"
     assert len(salesforce) == len(set(salesforce))
     # An unknown app kind has the generic categories only.
-    assert catalog.categories("nosuchapp") == [
-        "Authentication",
-        "Permissions",
-        "Rate limit",
-        "Temporary app outage",
-        "Timeout",
-        "Not found",
-        "Already exists in the app",
-        "Invalid or fake email",
-        "Required field missing",
-        "Record locked",
-        "Invalid field value",
-        "Other",
-    ]
+    assert catalog.categories("nosuchapp") == _file_order("nosuchapp")
+    assert "Lead already converted" not in catalog.categories("nosuchapp")
 
 
 # ---------------------------------------------------------------------------- catalog rules
@@ -462,6 +462,7 @@ app = "{app}"
 category = "{category}"
 explanation = "e {category}"
 fix = "f {category}"
+owner = "transient"
 """
 
 
@@ -607,11 +608,12 @@ GOOD = entry("*", "Good", match="good")
             "missing 'app'",
         ),
         (
-            '[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nfix = "f"\n',
+            '[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nfix = "f"\nowner = "transient"\n',
             "missing 'explanation'",
         ),
         (
-            '[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nexplanation = "e"\n',
+            '[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nexplanation = "e"\n'
+            'owner = "transient"\n',
             "missing 'fix'",
         ),
         (
@@ -654,7 +656,8 @@ def test_bad_entry_names_file_entry_line_and_problem(
 def test_bad_entry_in_text_names_the_source() -> None:
     with pytest.raises(CatalogError, match=r"^mine\.toml: reason #1 \(line 2\): missing 'fix'"):
         Catalog.from_text(
-            '\n[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nexplanation = "e"\n',
+            '\n[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nexplanation = "e"\n'
+            'owner = "transient"\n',
             source="mine.toml",
         )
 
@@ -671,7 +674,8 @@ def test_invalid_toml_names_the_file_and_line(tmp_path: Path) -> None:
         Catalog.load([path])
     message = str(error.value)
     assert message.startswith(f"{path}: not valid TOML: ")
-    assert "line 10" in message
+    bad_line = path.read_text(encoding="utf-8").splitlines().index('app = "*') + 1
+    assert f"line {bad_line}" in message
 
 
 def test_unknown_top_level_key() -> None:
@@ -709,7 +713,10 @@ def test_error_in_second_file_names_that_file(tmp_path: Path) -> None:
     bad.write_text(GOOD + GOOD.replace("match = 'good'", "match = '('"), encoding="utf-8")
     with pytest.raises(CatalogError) as error:
         Catalog.load([good, bad])
-    assert str(error.value).startswith(f"{bad}: reason #2 (line 9): invalid regex in 'match'")
+    second = bad.read_text(encoding="utf-8").splitlines().index("[[reason]]", 2) + 1
+    assert str(error.value).startswith(
+        f"{bad}: reason #2 (line {second}): invalid regex in 'match'"
+    )
 
 
 def test_emails_with_apostrophes_and_plus_are_masked_whole() -> None:
