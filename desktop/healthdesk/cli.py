@@ -252,8 +252,9 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO) -> None:
 
     with _database(args.file, args.db) as engine:
         connection = get_connection(engine, args.connection)
-        result = summary(engine, connection, load_catalog())
-    out.write(summary_json(result) if args.json else summary_text(result))
+        catalog = load_catalog()
+        result = summary(engine, connection, catalog)
+    out.write(summary_json(result, catalog=catalog) if args.json else summary_text(result))
     out.write("\n")
 
 
