@@ -23,6 +23,7 @@ from healthdesk import __version__
 from healthdesk.core.failures import CatalogError
 from healthdesk.core.model import STATUS_ORDER, Side
 from healthdesk.feed.items import FeedError
+from healthdesk.reports import explain
 from healthdesk.store.ingest import ImportCancelled
 
 EXIT_ERROR = 2
@@ -172,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     srv.add_argument(
         "--no-auth", action="store_true", help="no token at all (loopback addresses only)"
+    )
+
+    explain.add_arguments(
+        commands.add_parser(
+            "explain", help="category, owner, fingerprint, meaning and fix of a raw app error"
+        )
     )
 
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
@@ -461,11 +468,21 @@ def _window(db: str | None, files: Sequence[str]) -> int:
     return run(db_path=Path(db) if db else None, files=[Path(f) for f in files])
 
 
+def _cmd_explain(args: argparse.Namespace, out: TextIO) -> None:
+    from healthdesk.config import load_catalog
+
+    try:
+        explain.run(load_catalog(), args, out)
+    except explain.ExplainError as exc:
+        raise CliError(str(exc)) from None
+
+
 _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "import": _cmd_import,
     "summary": _cmd_summary,
     "export": _cmd_export,
     "find": _cmd_find,
+    "explain": _cmd_explain,
     "generate": _cmd_generate,
     "screenshot": _cmd_screenshot,
     "serve": _cmd_serve,
