@@ -1066,3 +1066,14 @@ def test_malformed_categories_and_owners_are_refused(
     with pytest.raises(CatalogError) as error:
         Catalog.load([path])
     assert str(error.value).startswith(f"{path}: {problem}")
+
+
+def test_the_readme_example_of_a_users_file_works(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    user = tmp_path / "failure-catalog.toml"
+    user.write_text(example, encoding="utf-8")
+    catalog = Catalog.load([bundled_catalog(), user])
+    found = catalog.explain("Contact bounced: EMAIL", app_kind="activecampaign", code="422")
+    assert (found.category, found.owner) == ("Bounced", Owner.CUSTOMER_DATA)
+    assert found.reason.explanation == "The address in “EMAIL” bounced."
