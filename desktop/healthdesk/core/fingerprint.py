@@ -85,6 +85,9 @@ _VALUE_SLOTS = re.compile(
     re.I,
 )
 
+# Words one of _VALUE_SLOTS needs, lower-cased: a cheap test before the regex.
+_SLOT_HINTS = ("too large", "picklist", "email address:", "not a valid", "not one of", "key:")
+
 # Quoted texts: "…" (JSON-aware: a key is recognised by the colon after it and the value of
 # a key-value pair is captured with it), “…” and '…'. A single quote only opens after a
 # non-word character and only closes before one, so the apostrophes of "you've" and "don't"
@@ -302,7 +305,11 @@ def _masked_text(text: str) -> str:
 
 
 def _mask_slots(s: str) -> str:
-    return _VALUE_SLOTS.sub(_mask_slot, s)
+    # The slots' regex is the slowest step; most messages have none of its anchors.
+    lowered = s.lower()
+    if any(hint in lowered for hint in _SLOT_HINTS):
+        return _VALUE_SLOTS.sub(_mask_slot, s)
+    return s
 
 
 def _mask_quotes(s: str) -> str:
