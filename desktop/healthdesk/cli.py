@@ -23,6 +23,7 @@ from healthdesk import __version__
 from healthdesk.core.failures import CatalogError
 from healthdesk.core.model import STATUS_ORDER, Side
 from healthdesk.feed.items import FeedError
+from healthdesk.reports import explain
 from healthdesk.store.ingest import ImportCancelled
 
 EXIT_ERROR = 2
@@ -174,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-auth", action="store_true", help="no token at all (loopback addresses only)"
     )
 
+    explain.add_arguments(
+        commands.add_parser(
+            "explain", help="category, owner, fingerprint, meaning and fix of a raw app error"
+        )
+    )
+
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
     gen.add_argument("--contacts", type=_positive, default=2000, help="about this many contacts")
     gen.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
@@ -252,8 +259,9 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO) -> None:
 
     with _database(args.file, args.db) as engine:
         connection = get_connection(engine, args.connection)
-        result = summary(engine, connection, load_catalog())
-    out.write(summary_json(result) if args.json else summary_text(result))
+        catalog = load_catalog()
+        result = summary(engine, connection, catalog)
+    out.write(summary_json(result, catalog=catalog) if args.json else summary_text(result))
     out.write("\n")
 
 
@@ -460,11 +468,21 @@ def _window(db: str | None, files: Sequence[str]) -> int:
     return run(db_path=Path(db) if db else None, files=[Path(f) for f in files])
 
 
+def _cmd_explain(args: argparse.Namespace, out: TextIO) -> None:
+    from healthdesk.config import load_catalog
+
+    try:
+        explain.run(load_catalog(), args, out)
+    except explain.ExplainError as exc:
+        raise CliError(str(exc)) from None
+
+
 _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "import": _cmd_import,
     "summary": _cmd_summary,
     "export": _cmd_export,
     "find": _cmd_find,
+    "explain": _cmd_explain,
     "generate": _cmd_generate,
     "screenshot": _cmd_screenshot,
     "serve": _cmd_serve,

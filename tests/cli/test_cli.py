@@ -37,6 +37,7 @@ JSONL_KEYS = {
     "duplicate_of",
     "error",
     "category",
+    "owner",
     "explanation",
 }
 
@@ -242,12 +243,14 @@ def test_summary_json_has_the_exact_figures(run: Run, snapshot: Path):
         {
             "app": "b",
             "category": "Invalid or fake email",
+            "owner": "customer_data",
             "fingerprint": EMAIL_FINGERPRINT,
             "count": 2,
         },
         {
             "app": "a",
             "category": "Already exists in the app",
+            "owner": "connection_config",
             "fingerprint": CONFLICT_FINGERPRINT,
             "count": 1,
         },
@@ -416,6 +419,7 @@ def test_export_csv_parses_back_and_is_safe_for_spreadsheets(run: Run, snapshot:
     assert failing["error_message"] == "Contact already exists. Existing ID: 3401"
     assert failing["error_at"] == "2026-02-01T00:00:09.000Z"
     assert failing["category"] == "Already exists in the app"
+    assert failing["owner"] == "connection_config"
     assert failing["reason"] == ""
     assert by_key[("hs_5", "")]["reason"] == "no_rule_match"
 
@@ -730,7 +734,7 @@ def test_the_users_catalog_overrides_the_bundled_one(run: Run, snapshot: Path, i
     user_catalog(
         isolated_home,
         '[[reason]]\napp = "mailchimp"\nmatch = \'looks fake\'\ncategory = "Our own words"\n'
-        'explanation = "Ours."\nfix = "Fix it."\n',
+        'explanation = "Ours."\nfix = "Fix it."\nowner = "transient"\n',
     )
 
     summary = one_json(run("summary", snapshot, "--json").out)
@@ -741,6 +745,7 @@ def test_the_users_catalog_overrides_the_bundled_one(run: Run, snapshot: Path, i
         ("Already exists in the app", 1),
     ]
     assert rows[("a6",)]["category"] == "Our own words"
+    assert rows[("a6",)]["owner"] == summary["failures"][0]["owner"] == "transient"
     assert "Ours." in rows[("a6",)]["explanation"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,13 @@ from healthdesk.core.failures import (
     OTHER_REASON,
     Catalog,
     CatalogError,
+    Owner,
     Reason,
     bundled_catalog,
     fingerprint,
     split_fingerprint,
 )
+from healthdesk.core.fingerprint import MAX_MESSAGE
 
 HUBSPOT_INVALID_LONG = (
     'Property values were not valid: [{"isValid":false,"message":"1234 was not a valid long.",'
@@ -122,7 +125,7 @@ def test_property_names_are_kept_values_masked() -> None:
 def test_json_list_keeps_property_names_and_masks_values() -> None:
     assert fingerprint("VALIDATION_ERROR", HUBSPOT_INVALID_LONG) == (
         'VALIDATION_ERROR: Property values were not valid: [{"isValid":false,'
-        '"message":"<value>","error":"INVALID_LONG","name":"num_employees"}]'
+        '"message":"<value> was not a valid long.","error":"INVALID_LONG","name":"num_employees"}]'
     )
     other_value = HUBSPOT_INVALID_LONG.replace("1234", "12.5 million")
     other_property = HUBSPOT_INVALID_LONG.replace("num_employees", "annualrevenue")
@@ -325,7 +328,18 @@ CLASSIFIED = [
         "unable to obtain exclusive access to this record or 1 records: 0035g00000XyZabAAB",
         "Record locked",
     ),
-    ("salesforce", "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", "Rate limit"),
+    (
+        "salesforce",
+        "REQUEST_LIMIT_EXCEEDED",
+        "TotalRequests Limit exceeded.",
+        "Daily API limit reached",
+    ),
+    (
+        "salesforce",
+        "REQUEST_LIMIT_EXCEEDED",
+        "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
+        "Rate limit",
+    ),
     (
         "salesforce",
         "INVALID_EMAIL_ADDRESS",
@@ -335,24 +349,24 @@ CLASSIFIED = [
     ("salesforce", "INVALID_SESSION_ID", "Session expired or invalid", "Authentication"),
     # Pipedrive
     ("pipedrive", "400", "Person name is required", "Required field missing"),
-    ("pipedrive", "402", "Payment required", "Plan limit reached"),
+    ("pipedrive", "402", "Payment required", "Account inactive"),
     # Generic, for any app kind
     ("activecampaign", "401", "Unauthorized", "Authentication"),
     ("activecampaign", "", "Unauthorized", "Authentication"),
-    ("activecampaign", "403", "", "Permissions"),
-    ("activecampaign", "", "Forbidden", "Permissions"),
+    ("activecampaign", "403", "", "User lacks permission"),
+    ("activecampaign", "", "Forbidden", "User lacks permission"),
     ("hubspot", "404", "Not Found", "Not found"),
     ("activecampaign", "", "Not Found", "Not found"),
     ("activecampaign", "429", "Too Many Requests", "Rate limit"),
     ("mailchimp", "", "Too Many Requests", "Rate limit"),
-    ("activecampaign", "500", "Internal Server Error", "Temporary app outage"),
+    ("activecampaign", "500", "Internal Server Error", "App internal error"),
     ("activecampaign", "502", "Bad Gateway", "Temporary app outage"),
     ("salesforce", "503", "Service Unavailable", "Temporary app outage"),
-    ("activecampaign", "504", "Gateway Timeout", "Temporary app outage"),
-    ("activecampaign", "", "Internal Server Error", "Temporary app outage"),
+    ("activecampaign", "504", "Gateway Timeout", "Timeout"),
+    ("activecampaign", "", "Internal Server Error", "App internal error"),
     ("activecampaign", "", "Bad Gateway", "Temporary app outage"),
     ("activecampaign", "", "Service Unavailable", "Temporary app outage"),
-    ("activecampaign", "", "Gateway Timeout", "Temporary app outage"),
+    ("activecampaign", "", "Gateway Timeout", "Timeout"),
     ("activecampaign", "TIMEOUT", "", "Timeout"),
     ("pipedrive", "ETIMEDOUT", "connect ETIMEDOUT 10.0.0.1:443", "Timeout"),
     ("activecampaign", "", "Read timed out", "Timeout"),
@@ -394,26 +408,23 @@ def test_bundled_catalog_explains_specifically(catalog: Catalog) -> None:
     assert "avoid duplicates" in reason.fix
 
 
-def test_bundled_catalog_uses_few_categories(catalog: Catalog) -> None:
-    allowed = {
-        "Invalid field value",
-        "Already exists in the app",
-        "Invalid or fake email",
-        "Compliance / unsubscribed",
-        "Authentication",
-        "Permissions",
-        "Rate limit",
-        "Temporary app outage",
-        "Record locked",
-        "Required field missing",
-        "Not found",
-        "Timeout",
-        "Plan limit reached",
-        "Blocked by app automation",
-        "Other",
-    }
-    for app in ("hubspot", "mailchimp", "salesforce", "pipedrive", "other"):
-        assert set(catalog.categories(app)) <= allowed
+def test_every_category_has_a_meaning_a_fix_and_an_owner(catalog: Catalog) -> None:
+    categories = catalog.all_categories()
+    assert categories[-1].name == OTHER_CATEGORY
+    for category in categories:
+        assert category.explanation.strip(), category.name
+        assert category.fix.strip(), category.name
+        assert isinstance(category.owner, Owner), category.name
+        assert category.owner.label
+    # Every owner is used, and a few categories keep the failure tree readable.
+    assert {category.owner for category in categories} == set(Owner)
+    assert len(categories) <= 30
+
+
+def test_every_reason_files_under_a_declared_category(catalog: Catalog) -> None:
+    declared = {category.name for category in catalog.all_categories()}
+    for app in ("hubspot", "mailchimp", "salesforce", "pipedrive", "nosuchapp"):
+        assert set(catalog.categories(app)) <= declared
 
 
 def test_bundled_catalog_is_the_package_resource() -> None:
@@ -425,32 +436,22 @@ def test_bundled_catalog_is_the_package_resource() -> None:
     assert len(Catalog.load()) > 40
 
 
+def _file_order(app: str) -> list[str]:
+    """The categories of the bundled file's reasons for ``app`` then "*", in file order."""
+    data = tomllib.loads(bundled_catalog().read_text(encoding="utf-8"))
+    own = [r["category"] for r in data["reason"] if r["app"] == app]
+    generic = [r["category"] for r in data["reason"] if r["app"] == "*"]
+    return list(dict.fromkeys([*own, *generic, OTHER_CATEGORY]))
+
+
 def test_categories_in_order_then_other(catalog: Catalog) -> None:
     salesforce = catalog.categories("salesforce")
-    assert salesforce[:5] == [
-        "Already exists in the app",
-        "Required field missing",
-        "Record locked",
-        "Rate limit",
-        "Plan limit reached",
-    ]
+    assert salesforce == _file_order("salesforce")
     assert salesforce[-1] == "Other"
     assert len(salesforce) == len(set(salesforce))
     # An unknown app kind has the generic categories only.
-    assert catalog.categories("nosuchapp") == [
-        "Authentication",
-        "Permissions",
-        "Rate limit",
-        "Temporary app outage",
-        "Timeout",
-        "Not found",
-        "Already exists in the app",
-        "Invalid or fake email",
-        "Required field missing",
-        "Record locked",
-        "Invalid field value",
-        "Other",
-    ]
+    assert catalog.categories("nosuchapp") == _file_order("nosuchapp")
+    assert "Lead already converted" not in catalog.categories("nosuchapp")
 
 
 # ---------------------------------------------------------------------------- catalog rules
@@ -462,6 +463,7 @@ app = "{app}"
 category = "{category}"
 explanation = "e {category}"
 fix = "f {category}"
+owner = "transient"
 """
 
 
@@ -607,11 +609,12 @@ GOOD = entry("*", "Good", match="good")
             "missing 'app'",
         ),
         (
-            '[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nfix = "f"\n',
+            '[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nfix = "f"\nowner = "transient"\n',
             "missing 'explanation'",
         ),
         (
-            '[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nexplanation = "e"\n',
+            '[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nexplanation = "e"\n'
+            'owner = "transient"\n',
             "missing 'fix'",
         ),
         (
@@ -654,7 +657,8 @@ def test_bad_entry_names_file_entry_line_and_problem(
 def test_bad_entry_in_text_names_the_source() -> None:
     with pytest.raises(CatalogError, match=r"^mine\.toml: reason #1 \(line 2\): missing 'fix'"):
         Catalog.from_text(
-            '\n[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nexplanation = "e"\n',
+            '\n[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nexplanation = "e"\n'
+            'owner = "transient"\n',
             source="mine.toml",
         )
 
@@ -671,7 +675,8 @@ def test_invalid_toml_names_the_file_and_line(tmp_path: Path) -> None:
         Catalog.load([path])
     message = str(error.value)
     assert message.startswith(f"{path}: not valid TOML: ")
-    assert "line 10" in message
+    bad_line = path.read_text(encoding="utf-8").splitlines().index('app = "*') + 1
+    assert f"line {bad_line}" in message
 
 
 def test_unknown_top_level_key() -> None:
@@ -709,10 +714,366 @@ def test_error_in_second_file_names_that_file(tmp_path: Path) -> None:
     bad.write_text(GOOD + GOOD.replace("match = 'good'", "match = '('"), encoding="utf-8")
     with pytest.raises(CatalogError) as error:
         Catalog.load([good, bad])
-    assert str(error.value).startswith(f"{bad}: reason #2 (line 9): invalid regex in 'match'")
+    second = bad.read_text(encoding="utf-8").splitlines().index("[[reason]]", 2) + 1
+    assert str(error.value).startswith(
+        f"{bad}: reason #2 (line {second}): invalid regex in 'match'"
+    )
 
 
 def test_emails_with_apostrophes_and_plus_are_masked_whole() -> None:
     one = fingerprint("X", "Jane.O'Neil@example.co.uk looks fake")
     two = fingerprint("X", "bob+news@example.com looks fake")
     assert one == two == "X: <email> looks fake"
+
+
+# ------------------------------------------------------------- fingerprints that protect
+
+SF_TOO_LONG = (
+    "Billing City: data value too large: Giugliano in Campania, Metropolitan City of Naples "
+    "(max length=40)"
+)
+NGINX_502 = (
+    "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n<center><h1>502 Bad Gateway"
+    "</h1></center>\n<hr><center>nginx/1.21.6</center>\n</body>\n</html>"
+)
+CLOUDFLARE_524 = (
+    '<!DOCTYPE html>\n<html class="no-js" lang="en-US">\n<head>\n<title>chat.example.com | '
+    '524: A timeout occurred</title>\n<meta charset="UTF-8" />\n</head><body>Ray ID: 7f3a</body>'
+)
+
+
+def test_unquoted_customer_values_are_masked_field_names_kept() -> None:
+    fp = fingerprint("STRING_TOO_LONG", SF_TOO_LONG)
+    assert fp == "STRING_TOO_LONG: Billing City: data value too large: <value> (max length=<n>)"
+    assert fp == fingerprint("STRING_TOO_LONG", SF_TOO_LONG.replace("Giugliano in", "Rome,"))
+    assert fingerprint(
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+        "Clean Status: bad value for restricted picklist field: Not Compared: [CleanStatus]",
+    ) == (
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: Clean Status: bad value for restricted "
+        "picklist field: <value>: [CleanStatus]"
+    )
+    assert fingerprint("", "twenty was not a valid long.") == "<value> was not a valid long."
+    assert fingerprint("", "Invalid MailChimp API key: fhhgg") == (
+        "Invalid MailChimp API key: <value>"
+    )
+
+
+def test_the_apps_wording_and_error_codes_are_kept() -> None:
+    message = "('Connection aborted.', ConnectionResetError(104, 'Connection reset by peer'))"
+    assert fingerprint("", message) == (
+        "('Connection aborted.', ConnectionResetError(<n>, 'Connection reset by peer'))"
+    )
+    assert fingerprint("", "{ [Error: socket hang up] code: 'ECONNRESET' }") == (
+        "{ [Error: socket hang up] code: 'ECONNRESET' }"
+    )
+    assert fingerprint("", "No such column 'MailingCountryCode' on entity 'Contact'.") == (
+        "No such column 'MailingCountryCode' on entity 'Contact'."
+    )
+    # A value stays a value, even when it reads like words, after "value".
+    assert fingerprint("", "Invalid value 'call me later' given") == (
+        "Invalid value '<value>' given"
+    )
+    # JSON: the app's sentences are kept with the values inside them masked.
+    assert fingerprint("", '{"detail":"ada@example.com looks fake or invalid"}') == (
+        '{"detail":"<email> looks fake or invalid"}'
+    )
+
+
+def test_gateway_pages_become_their_status_and_title() -> None:
+    assert fingerprint("502", NGINX_502) == "502: HTML page: 502 Bad Gateway"
+    assert fingerprint("524", CLOUDFLARE_524) == "524: HTML page: 524: A timeout occurred"
+    other_site = CLOUDFLARE_524.replace("chat.example.com", "api.other.org")
+    assert fingerprint("524", other_site) == fingerprint("524", CLOUDFLARE_524)
+    assert fingerprint("", "<html><body><h1>Service Unavailable</h1></body></html>") == (
+        "HTML page: Service Unavailable"
+    )
+    assert fingerprint("", "<html><body>down</body></html>") == "HTML page"
+    # Tags in a message do not make it a page.
+    flow = "The flow failed. <b>An unhandled fault has occurred</b><br>Contact your admin."
+    assert fingerprint("", flow) == flow
+
+
+def test_noise_of_json_responses_is_dropped() -> None:
+    body = (
+        '{"status":"error","message":"Contact already exists. Existing ID: 6001",'
+        '"correlationId":"39b5e83f-bb85-4a01-8b8c-656b8ecc6f32","category":"CONFLICT"}'
+    )
+    assert fingerprint("CONFLICT", body) == (
+        'CONFLICT: {"message":"Contact already exists. Existing ID: <n>","category":"CONFLICT"}'
+    )
+
+
+def test_fingerprint_is_one_bounded_line() -> None:
+    long = "Validation failed because " + "the value does not fit and " * 20 + "end."
+    fp = fingerprint("E", long)
+    masked = split_fingerprint(fp)[1]
+    assert len(masked) <= MAX_MESSAGE
+    assert masked.endswith("…")
+    assert long.startswith(masked[:-1])
+    assert long[len(masked) - 1] == " "  # cut at a word
+    assert fingerprint("E", long + " more") == fp
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [("502", NGINX_502), ("STRING_TOO_LONG", SF_TOO_LONG), ("524", CLOUDFLARE_524)],
+)
+def test_reduced_messages_are_idempotent(code: str, message: str) -> None:
+    fp = fingerprint(code, message)
+    assert fingerprint(code, split_fingerprint(fp)[1]) == fp
+
+
+# ------------------------------------------------------------------ owners and explanations
+
+
+def test_every_reason_says_who_acts(catalog: Catalog) -> None:
+    cases = {
+        ("mailchimp", "Invalid Resource", "ada@x.io looks fake or invalid"): Owner.CUSTOMER_DATA,
+        ("salesforce", "INSUFFICIENT_ACCESS", "insufficient access rights"): Owner.CUSTOMER_APP,
+        ("hubspot", "EXPIRED_AUTHENTICATION", "token expired"): Owner.CONNECTION_CONFIG,
+        ("hubspot", "", "Read timed out"): Owner.TRANSIENT,
+        ("pipedrive", "500", "Internal Server Error"): Owner.ENGINEERING,
+    }
+    for (app, code, message), owner in cases.items():
+        reason = catalog.classify(app, fingerprint(code, message))
+        assert reason.owner is owner, (app, code, message)
+        assert catalog.owner(reason.category) is owner
+    assert OTHER_REASON.owner is Owner.ENGINEERING
+    assert Owner("transient").label == "Nobody: temporary, it will retry"
+
+
+KNOWN_MISTAKES = [
+    # A Mailchimp sign-up block is not a bad value, and nobody needs to fix it.
+    (
+        "mailchimp",
+        "Invalid Resource",
+        "ada@example.com has signed up to a lot of lists very recently; we're not allowing "
+        "more signups for now",
+        "Too many sign-ups from this address",
+        Owner.TRANSIENT,
+    ),
+    # A missing merge field is not a bad value ...
+    (
+        "mailchimp",
+        "Invalid Resource",
+        '{"detail":"Your merge fields were invalid.","errors":[{"field":"LNAME",'
+        '"message":"Please enter a value"}]}',
+        "Required field missing",
+        Owner.CUSTOMER_DATA,
+    ),
+    # ... and a bad one is.
+    (
+        "mailchimp",
+        "Invalid Resource",
+        '{"detail":"Your merge fields were invalid.","errors":[{"field":"ADDRESS",'
+        '"message":"Please enter a complete address"}]}',
+        "Invalid field value",
+        Owner.CUSTOMER_DATA,
+    ),
+    # The concurrent-request limit passes; the daily allowance is the customer's plan.
+    (
+        "salesforce",
+        "REQUEST_LIMIT_EXCEEDED",
+        "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
+        "Rate limit",
+        Owner.TRANSIENT,
+    ),
+    (
+        "salesforce",
+        "REQUEST_LIMIT_EXCEEDED",
+        "TotalRequests Limit exceeded.",
+        "Daily API limit reached",
+        Owner.CUSTOMER_APP,
+    ),
+    # A wrong audience id is the connection's, not a deleted record.
+    (
+        "mailchimp",
+        "",
+        "Invalid MailChimp List ID: 4ad4082529",
+        "Wrong audience or list",
+        Owner.CONNECTION_CONFIG,
+    ),
+    # A 500 is not an outage that passes; a 503 is.
+    ("hubspot", "500", "internal error", "App internal error", Owner.ENGINEERING),
+    ("hubspot", "503", "Service Unavailable", "Temporary app outage", Owner.TRANSIENT),
+    # A missing OAuth scope is the connection's grant, not the user's role.
+    (
+        "hubspot",
+        "MISSING_SCOPES",
+        "This app hasn't been granted all required scopes to make this call.",
+        "Missing OAuth scope",
+        Owner.CONNECTION_CONFIG,
+    ),
+    (
+        "salesforce",
+        "",
+        "insufficient access rights on object id",
+        "User lacks permission",
+        Owner.CUSTOMER_APP,
+    ),
+]
+
+
+@pytest.mark.parametrize(("app", "code", "message", "category", "owner"), KNOWN_MISTAKES)
+def test_known_mistakes_of_the_first_catalog(
+    catalog: Catalog, app: str, code: str, message: str, category: str, owner: Owner
+) -> None:
+    reason = catalog.classify(app, fingerprint(code, message))
+    assert (reason.category, reason.owner) == (category, owner)
+
+
+def test_explanation_names_the_field_when_the_error_does(catalog: Catalog) -> None:
+    required = catalog.classify(
+        "salesforce",
+        fingerprint("REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]"),
+    )
+    assert "“LastName”" in required.explanation
+    assert "“LastName”" in required.fix
+    merge = catalog.classify(
+        "mailchimp",
+        fingerprint(
+            "Invalid Resource",
+            '{"errors":[{"field":"LNAME","message":"Please enter a value"}]}',
+        ),
+    )
+    assert "“LNAME”" in merge.explanation
+    too_long = catalog.classify("salesforce", fingerprint("STRING_TOO_LONG", SF_TOO_LONG))
+    assert "“Billing City”" in too_long.explanation
+    assert "Giugliano" not in too_long.explanation + too_long.fix
+
+
+def test_explanation_does_not_pretend_to_name_a_field(catalog: Catalog) -> None:
+    for app, code, message in [
+        ("mailchimp", "Invalid Resource", "Your merge fields were invalid."),
+        ("salesforce", "REQUIRED_FIELD_MISSING", "Required fields are missing"),
+        (
+            "salesforce",
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            "bad value for restricted picklist field",
+        ),
+        ("pipedrive", "400", "Something was wrong"),
+    ]:
+        reason = catalog.classify(app, fingerprint(code, message))
+        text = reason.explanation + reason.fix
+        assert "{field}" not in text
+        assert "“" not in text
+        assert "says which" not in text.replace("does not say which", "")
+
+
+def test_explain_a_pasted_error(catalog: Catalog) -> None:
+    with_app = catalog.explain("Required fields are missing: [LastName]", app_kind="Salesforce")
+    assert with_app.app_kind == "salesforce"
+    assert with_app.category == "Required field missing"
+    assert with_app.owner is Owner.CUSTOMER_DATA
+    assert with_app.fingerprint == "Required fields are missing: [LastName]"
+    # Without an app, the generic entries first, then each app's until one knows it.
+    guessed = catalog.explain("cannot reference converted lead")
+    assert (guessed.app_kind, guessed.category) == ("salesforce", "Lead already converted")
+    generic = catalog.explain("Too Many Requests", code="429")
+    assert (generic.app_kind, generic.category) == ("", "Rate limit")
+    unknown = catalog.explain("Flux capacitor misaligned", app_kind="hubspot")
+    assert unknown.reason is OTHER_REASON
+    assert unknown.app_kind == ""
+
+
+# ------------------------------------------------------------------ categories in the files
+
+CATEGORY = """
+[[category]]
+name = "Bounced"
+owner = "customer_data"
+explanation = "The address bounced."
+fix = "Correct it."
+"""
+
+
+def test_reasons_inherit_their_declared_category() -> None:
+    catalog = Catalog.from_text(
+        CATEGORY + '\n[[reason]]\napp = "*"\nmatch = "bounced"\ncategory = "Bounced"\n'
+    )
+    reason = catalog.classify("x", "Mail bounced")
+    assert reason == Reason("Bounced", "The address bounced.", "Correct it.", Owner.CUSTOMER_DATA)
+    assert catalog.category("Bounced").owner is Owner.CUSTOMER_DATA
+    assert catalog.category("Nope").explanation == OTHER_REASON.explanation
+
+
+def test_user_file_redeclares_a_category(tmp_path: Path) -> None:
+    user = tmp_path / "mine.toml"
+    user.write_text(
+        '[[category]]\nname = "Record locked"\nowner = "customer_app"\n'
+        'explanation = "Our org locks records at night."\nfix = "Sync by day."\n',
+        encoding="utf-8",
+    )
+    catalog = Catalog.load([bundled_catalog(), user])
+    reason = catalog.classify("activecampaign", "record is locked")
+    assert (reason.owner, reason.explanation) == (
+        Owner.CUSTOMER_APP,
+        "Our org locks records at night.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            '[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nexplanation = "e"\nfix = "f"\n',
+            "reason #1 (line 1): missing 'owner' (category 'C' is not declared",
+        ),
+        (
+            '[[reason]]\napp = "*"\nmatch = "x"\ncategory = "C"\nexplanation = "e"\nfix = "f"\n'
+            'owner = "customer"\n',
+            "reason #1 (line 1): owner 'customer' is not one of: customer_data, customer_app, "
+            "connection_config, transient, engineering",
+        ),
+        (
+            CATEGORY + '[[reason]]\napp = "*"\nmatch = "x"\ncategory = "Bounced"\n'
+            'owner = "transient"\n',
+            "reason #1 (line 7): owner 'transient' differs from the owner of category "
+            "'Bounced' ('customer_data')",
+        ),
+        (
+            CATEGORY + '[[reason]]\napp = "*"\nmatch = "x"\ncategory = "Bounced"\n'
+            'explanation = "The field {field} bounced."\n',
+            "reason #1 (line 7): 'explanation' says {field}, but no match names a field",
+        ),
+        (
+            CATEGORY + '[[reason]]\napp = "*"\nmatch = "(?P<field>x)"\ncategory = "Bounced"\n'
+            'fix = "Fix {value}."\n',
+            "reason #1 (line 7): 'fix' says {value}; the only placeholder is {field}",
+        ),
+        (
+            '[[category]]\nname = "B"\nowner = "transient"\nexplanation = "e"\n',
+            "category #1 (line 1): missing 'fix'",
+        ),
+        (
+            '[[category]]\nname = "B"\nowner = "transient"\nexplanation = "e {field}"\nfix = "f"\n',
+            "category #1 (line 1): 'explanation' says {field}",
+        ),
+        (CATEGORY + CATEGORY, "category #2 (line 8): category 'Bounced' is already declared"),
+        (
+            '[[category]]\nname = "B"\nowner = "transient"\nexplanation = "e"\nfix = "f"\n'
+            'match = "x"\n',
+            "category #1 (line 1): unknown key(s) 'match'",
+        ),
+    ],
+)
+def test_malformed_categories_and_owners_are_refused(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = tmp_path / "support.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogError) as error:
+        Catalog.load([path])
+    assert str(error.value).startswith(f"{path}: {problem}")
+
+
+def test_the_readme_example_of_a_users_file_works(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    user = tmp_path / "failure-catalog.toml"
+    user.write_text(example, encoding="utf-8")
+    catalog = Catalog.load([bundled_catalog(), user])
+    found = catalog.explain("Contact bounced: EMAIL", app_kind="activecampaign", code="422")
+    assert (found.category, found.owner) == ("Bounced", Owner.CUSTOMER_DATA)
+    assert found.reason.explanation == "The address in “EMAIL” bounced."

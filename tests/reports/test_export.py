@@ -73,6 +73,7 @@ def pair_data() -> dict[str, Any]:
         "duplicate_of": None,
         "error": {"code": "400", "message": "-ERR invalid", "at": "2026-02-01T00:00:07.000Z"},
         "category": "Invalid or fake email",
+        "owner": "customer_data",
         "explanation": "Mailchimp refused the last write (Invalid or fake email).",
     }
 
@@ -85,6 +86,7 @@ def single_data() -> dict[str, Any]:
         "duplicate_of": {"app": "b", "id": "mc-1"},
         "error": None,
         "category": None,
+        "owner": None,
         "explanation": "Same email as Mailchimp record mc-1, the original.",
     }
 
@@ -108,6 +110,7 @@ def test_csv_row_flattens_a_pair():
         "error_message": "'-ERR invalid",
         "error_at": "2026-02-01T00:00:07.000Z",
         "category": "Invalid or fake email",
+        "owner": "customer_data",
         "explanation": "Mailchimp refused the last write (Invalid or fake email).",
     }
 
@@ -130,6 +133,7 @@ def test_csv_row_flattens_a_single_record_of_b():
         "error_message": "",
         "error_at": "",
         "category": "",
+        "owner": "",
         "explanation": "Same email as Mailchimp record mc-1, the original.",
     }
 
@@ -212,6 +216,7 @@ def test_contact_json_of_a_failing_pair(catalog: Catalog):
             "at": "2026-02-01T00:00:07.000Z",
         },
         "category": "Invalid or fake email",
+        "owner": "customer_data",
         "explanation": data["explanation"],
     }
     assert data["explanation"].startswith(
@@ -226,6 +231,7 @@ def test_contact_json_of_a_duplicate_names_the_original(catalog: Catalog):
     assert "“Bob Original” (mc-1)" in data["explanation"]
     assert data["error"] is None
     assert data["category"] is None
+    assert data["owner"] is None
 
 
 def test_write_jsonl_and_csv(catalog: Catalog):

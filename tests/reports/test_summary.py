@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from healthdesk.core.failures import Catalog, Owner
 from healthdesk.core.model import (
     App,
     Connection,
@@ -130,8 +131,11 @@ def test_summary_text_one_way_without_failures():
     assert "Failure reasons" not in text
 
 
+CATALOG = Catalog.load()
+
+
 def test_summary_dict_shape():
-    data = summary_dict(make_summary(make_connection(LOCKED)))
+    data = summary_dict(make_summary(make_connection(LOCKED)), catalog=CATALOG)
 
     assert data["connection"]["id"] == "c-1"
     assert data["connection"]["direction"] == "two_way"
@@ -158,19 +162,28 @@ def test_summary_dict_shape():
         {
             "app": "b",
             "category": "Invalid or fake email",
+            "owner": CATALOG.owner("Invalid or fake email").value,
             "fingerprint": "<email> looks fake",
             "count": 5,
         },
-        {"app": "a", "category": "Other", "fingerprint": "CONFLICT: exists <n>", "count": 2},
+        {
+            "app": "a",
+            "category": "Other",
+            "owner": "engineering",
+            "fingerprint": "CONFLICT: exists <n>",
+            "count": 2,
+        },
     ]
+    # Who acts is the category's owner: the customer fixes a bad address.
+    assert data["failures"][0]["owner"] == Owner.CUSTOMER_DATA.value
 
 
 def test_summary_json_is_the_dict():
     summary = make_summary(make_connection(SyncState(Phase.SCANNING, app=Side.B, message="step 2")))
 
-    data = json.loads(summary_json(summary))
+    data = json.loads(summary_json(summary, catalog=CATALOG))
 
-    assert data == summary_dict(summary)
+    assert data == summary_dict(summary, catalog=CATALOG)
     assert data["connection"]["state"] == {
         "phase": "scanning",
         "app": "b",

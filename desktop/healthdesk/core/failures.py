@@ -1,268 +1,131 @@
-"""Failure reasons: fingerprints of raw app errors and the catalog that explains them.
+"""Failure reasons: the catalog that turns an app's raw error into a reason people act on.
 
-A destination app's raw error (code + message) is kept whole elsewhere; here it is reduced
-to a **fingerprint**, the grouping key: the message with e-mail addresses, UUIDs, URLs,
-quoted values, ids and numbers masked, so that "Contact already exists. Existing ID: 3401"
-and "... Existing ID: 9876" fall in one group. The **catalog** (a TOML data file support
-staff extend without code, ``data/failure-catalog.toml``) maps fingerprints, per app kind,
-to a category, a plain-language explanation and a fix.
-The contract: README, "Failure reasons".
+A destination app's raw error (code + message) is kept whole elsewhere; its **fingerprint**
+(``healthdesk.core.fingerprint``) is the grouping key. The **catalog** (TOML data files that
+support staff extend without code: ``data/failure-catalog.toml``, then the user's own file)
+maps fingerprints, per app kind, to a **category** and, for each category, who acts
+(its ``Owner``), what it means and how to fix it. The README's section on the failure
+catalog documents the file format for the people who write it.
 
-Pure Python: no Qt, no SQL. ``fingerprint`` runs once per failed event (millions on a big
-import) and ``Catalog.classify`` caches per distinct (app kind, fingerprint).
+Contract of the catalog:
+
+- ``[[category]]`` tables declare a category: ``name``, ``owner`` (one of ``Owner``),
+  ``explanation`` and ``fix``. Every category has all four; "Other" (what no entry matches)
+  is built in.
+- ``[[reason]]`` entries match fingerprints of an app kind (``app``; ``"*"`` for any) by
+  ``code`` and/or ``match`` (regexes searched in the code and in the masked message) and
+  name a ``category``. An entry may give its own ``explanation`` and ``fix``, more precise
+  than the category's, for the errors it matches. An entry naming a category that no file
+  declares declares it, and then must give ``owner``, ``explanation`` and ``fix``.
+- When the ``match`` regex has a group named ``field``, the entry's explanation and fix may
+  say ``{field}``: it becomes the field's name as the raw error gives it, in quotes. Texts
+  that do not capture a field do not say which field it is.
+- A malformed file is refused whole with the file, the entry, its line and the problem.
+
+Pure Python: no Qt, no SQL. ``Catalog.classify`` caches per distinct (app kind, fingerprint).
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from healthdesk.core.fingerprint import fingerprint, split_fingerprint
+
 __all__ = [
+    "GENERIC_APP",
     "OTHER_CATEGORY",
     "OTHER_REASON",
     "Catalog",
     "CatalogError",
+    "Category",
+    "Explanation",
+    "Owner",
     "Reason",
     "bundled_catalog",
     "fingerprint",
     "split_fingerprint",
 ]
 
-# --------------------------------------------------------------------------- fingerprint
 
-# E-mail addresses, lenient on purpose: an app rejecting "bob@@example" quotes it back and
-# it must be masked too. A local part is required, so "@mentions" are left alone. The
-# regex finds the "@" and its domain (a fast literal search); the local part is walked
-# back from the "@" by _mask_emails (a regex starting with it would try every position).
-_EMAIL_DOMAIN = re.compile(r"@+[\w-]+(?:\.[\w-]+)*")
-# The characters RFC 5322 allows in an unquoted local part (O'Neil@…, a+b@…), less
-# "/", "=", "?" and "&", which in practice mark an e-mail inside a URL's query.
-_EMAIL_LOCAL = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.!#$%'*+^_`{|}~-"
-)
-_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
-# A URL starts after anything but a letter (a digit before it becomes "<n>" later, which a
-# second masking must see the same way) and runs to the next white space, quote or
-# bracket; trailing punctuation is not part of it. "<" and ">" are allowed inside so that
-# an already masked "<email>" in a query string does not cut the URL in two.
-_URL = re.compile(
-    r"(?<![^\W\d_])(?:[a-z][a-z0-9+.-]*://|www\.)[^\s\"'“”\[\](){}]*[^\s\"'“”\[\](){}.,;:!?]", re.I
-)
-# Quoted texts: "…" (JSON-aware: a key is recognised by the colon after it and the value of
-# a key-value pair is captured with it), “…” and '…'. A single quote only opens after a
-# non-word character and only closes before one, so the apostrophes of "you've" and "don't"
-# are not quotes; "<" and ">" count as word characters there, so that a placeholder that
-# replaced a word ("5'x'" -> "<n>'x'") does not turn an apostrophe into a quote.
-_QUOTED = re.compile(
-    r"\"(?P<key>[^\"\\]*(?:\\.[^\"\\]*)*)\"(?P<sep>\s*:\s*)"
-    r"\"(?P<kval>[^\"\\]*(?:\\.[^\"\\]*)*)\""
-    r"|\"(?P<dq>[^\"\\]*(?:\\.[^\"\\]*)*)\"(?P<colon>\s*:)?"
-    r"|“(?P<cq>[^“”]*)”"
-    r"|(?<![\w'>])'(?P<sq>[^']*)'(?![\w'<])"
-)
-# Keys whose values name a thing (a property, a field, an error code) rather than carry a
-# contact's data: their values are kept, so errors about one property group together.
-_NAME_KEYS = frozenset(
-    {
-        "name",
-        "field",
-        "fieldname",
-        "field_name",
-        "property",
-        "propertyname",
-        "property_name",
-        "param",
-        "parameter",
-        "attribute",
-        "tag",
-        "merge_field",
-        "error",
-        "errorcode",
-        "error_code",
-        "code",
-        "type",
-    }
-)
-# A quoted text right after one of these words names a property: 'Property "firstname"
-# does not exist' keeps "firstname".
-_NAME_BEFORE = re.compile(
-    r"\b(?:property|properties|field|fields|column|parameter|attribute|merge tag|tag)\s*$",
-    re.I,
-)
-_IDENTIFIER = re.compile(r"[A-Za-z_][\w.\-]{0,63}")
-_PLACEHOLDER = re.compile(r"<[a-z]+>")
-# A token that contains a digit (the lookahead), for ids and numbers: a word, and the parts
-# with digits joined to it by "." or "-" ("mc-77", "1.5", "2024-05-01", not the "-Property"
-# of "v2-Property"), or a number with thousands commas ("1,234").
-_TOKEN = re.compile(r"(?<!\w)(?=[\w.,-]*\d)\w+(?:[.-]\w*\d\w*|,\d{3}(?!\w))*")
-_DIGIT = re.compile(r"\d")
-_NUMBER = re.compile(r"[\d.,_-]+")
-_HEX_ID = re.compile(r"[0-9a-fA-F]{8,}")
-# Names that carry a digit but are not ids: "MMERGE3", "address_line2", "OAuth2" (3+
-# letters then 1-2 digits) and Salesforce API names "Field_12__c".
-_NAME_WITH_DIGIT = re.compile(
-    r"[A-Za-z][A-Za-z_]{2,}\d{1,2}(?:__[A-Za-z]{1,3})?|[A-Za-z][A-Za-z0-9_]*__[A-Za-z]{1,3}"
-)
-# A number with a short unit: "30s", "10MB", "5xx" -> "<n>s", "<n>MB", "<n>xx".
-_NUMBER_UNIT = re.compile(r"\d+(?:[.,]\d+)?([A-Za-z]{1,3})")
-# Lists of masked values collapse to one item: "[<email>, <email>]" -> "[<email>]".
-_REPEATS = re.compile(
-    r"(?P<item><[a-z]+>|\"<[a-z]+>\"|'<[a-z]+>'|“<[a-z]+>”|\{[^{}\[\]]*\})"
-    r"(?:\s*,\s*(?P=item))+"
-)
+class Owner(StrEnum):
+    """Who acts on a failure; agents sort a ticket by this first."""
+
+    #: The customer, in the contact's data (a bad e-mail, a missing required value).
+    CUSTOMER_DATA = "customer_data"
+    #: The customer, in an app's settings or plan (permissions, limits, automations).
+    CUSTOMER_APP = "customer_app"
+    #: The connection's configuration (its login, field mapping, audience, rules).
+    CONNECTION_CONFIG = "connection_config"
+    #: Nobody: the failure is temporary and the write is retried.
+    TRANSIENT = "transient"
+    #: The sync service's engineers.
+    ENGINEERING = "engineering"
+
+    @property
+    def label(self) -> str:
+        """The owner in a support agent's words."""
+        return _OWNER_LABELS[self]
 
 
-def _mask_emails(s: str) -> str:
-    parts: list[str] = []
-    last = 0
-    for m in _EMAIL_DOMAIN.finditer(s):
-        start = m.start()
-        while start > last and (s[start - 1] in _EMAIL_LOCAL or s[start - 1].isalnum()):
-            start -= 1
-        if start == m.start():  # no local part: not an address
-            continue
-        parts.append(s[last:start])
-        parts.append("<email>")
-        last = m.end()
-    if not parts:
-        return s
-    parts.append(s[last:])
-    return "".join(parts)
-
-
-def _mask_quoted(m: re.Match[str]) -> str:
-    key = m.group("key")
-    if key is not None:  # "key": "value"
-        value = m.group("kval")
-        if not _json_key(m):  # prose such as: value "x": "y"
-            return f'{_mask_plain(m, key)}{m.group("sep")}"{_masked_text(value)}"'
-        if key.lower() not in _NAME_KEYS or not _IDENTIFIER.fullmatch(value):
-            value = _masked_text(value)
-        return f'"{key}"{m.group("sep")}"{value}"'
-    text = m.group("dq")
-    if text is not None:
-        colon = m.group("colon")
-        if colon is not None:
-            return m.group() if _json_key(m) else _mask_plain(m, text) + colon
-        return _mask_plain(m, text)
-    text = m.group("cq")
-    if text is not None:
-        return m.group() if _names_a_property(m, text) else f"“{_masked_text(text)}”"
-    text = m.group("sq")
-    return m.group() if _names_a_property(m, text) else f"'{_masked_text(text)}'"
-
-
-def _mask_plain(m: re.Match[str], text: str) -> str:
-    """A double-quoted text outside JSON structure: masked unless it names a property."""
-    return f'"{text}"' if _names_a_property(m, text) else f'"{_masked_text(text)}"'
-
-
-def _json_key(m: re.Match[str]) -> bool:
-    """Whether the quoted text at ``m`` opens a JSON member: it follows "{" or ","."""
-    s = m.string
-    i = m.start() - 1
-    while i >= 0 and s[i] == " ":
-        i -= 1
-    return i >= 0 and s[i] in "{,"
-
-
-def _names_a_property(m: re.Match[str], text: str) -> bool:
-    """Whether a quoted identifier comes right after a word such as "property" or "field"."""
-    if not _IDENTIFIER.fullmatch(text):
-        return False
-    start = m.start()
-    return _NAME_BEFORE.search(m.string, max(0, start - 24), start) is not None
-
-
-def _masked_text(text: str) -> str:
-    """What a quoted value becomes: kept when empty or already a placeholder."""
-    if not text or _PLACEHOLDER.fullmatch(text):
-        return text
-    return "<value>"
-
-
-def _mask_token(m: re.Match[str]) -> str:
-    token = m.group()
-    if not _DIGIT.search(token):  # the lookahead saw a digit past the token's end
-        return token
-    if _NUMBER.fullmatch(token):
-        return "<n>"
-    if _HEX_ID.fullmatch(token):
-        return "<id>"
-    if _NAME_WITH_DIGIT.fullmatch(token):
-        return token
-    unit = _NUMBER_UNIT.fullmatch(token)
-    if unit is not None:
-        return "<n>" + unit.group(1)
-    return "<id>"
-
-
-def fingerprint(code: str, message: str) -> str:
-    """The grouping key of a raw app error: ``"code: masked message"``.
-
-    In the message, white space collapsed, in this order: e-mail addresses -> ``<email>``,
-    UUIDs -> ``<uuid>``, URLs -> ``<url>``, quoted values -> ``"<value>"`` (keeping the
-    quotes; JSON keys, values of name keys such as ``"name": "num_employees"`` and quoted
-    names after "property"/"field" are kept), tokens mixing letters and digits -> ``<id>``
-    (except names such as ``MMERGE3``), other numbers -> ``<n>``; lists of identical masked
-    items collapse to one. The code is categorical and kept (stripped). Masking a
-    fingerprint's message again changes nothing.
-    """
-    s = " ".join(message.split())
-    if "@" in s:
-        s = _mask_emails(s)
-    if "-" in s:
-        s = _UUID.sub("<uuid>", s)
-    if "://" in s or "www." in s:
-        first = min(i for i in (s.find("://"), s.find("www.")) if i >= 0)
-        start = s.rfind(" ", 0, first) + 1  # a URL has no space before its "://"
-        s = s[:start] + _URL.sub("<url>", s[start:])
-    if '"' in s or "'" in s or "“" in s:
-        s = _QUOTED.sub(_mask_quoted, s)
-    digit = _DIGIT.search(s)
-    if digit is not None:
-        # Tokens start after white space: only the part from the first digit's word on
-        # needs the (slow, position by position) token scan.
-        start = s.rfind(" ", 0, digit.start()) + 1
-        s = s[:start] + _TOKEN.sub(_mask_token, s[start:])
-    if "," in s:
-        s = _REPEATS.sub(r"\g<item>", s)
-    code = code.strip()
-    return f"{code}: {s}" if code else s
-
-
-def split_fingerprint(fp: str) -> tuple[str, str]:
-    """(code, masked message) of a fingerprint: split at the first ": ".
-
-    A code-less error whose message contains ": " is ambiguous; it reads as code + message
-    here, and ``Catalog.classify`` falls back to the whole text when that finds nothing.
-    """
-    code, sep, masked = fp.partition(": ")
-    if not sep:
-        return "", fp
-    return code, masked
-
-
-# --------------------------------------------------------------------------- catalog
-
-OTHER_CATEGORY = "Other"
+_OWNER_LABELS = {
+    Owner.CUSTOMER_DATA: "Customer: the contact's data",
+    Owner.CUSTOMER_APP: "Customer: app settings or plan",
+    Owner.CONNECTION_CONFIG: "Connection configuration",
+    Owner.TRANSIENT: "Nobody: temporary, it will retry",
+    Owner.ENGINEERING: "Sync service engineers",
+}
 
 
 @dataclass(frozen=True, slots=True)
-class Reason:
-    """Why an app refused a write, in a support agent's words."""
+class Category:
+    """A category of failures: who acts, what it means, how to fix it."""
 
-    category: str
+    name: str
+    owner: Owner
     explanation: str
     fix: str
 
 
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why an app refused a write, in a support agent's words, and who acts on it."""
+
+    category: str
+    explanation: str
+    fix: str
+    owner: Owner = Owner.ENGINEERING
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """A raw error explained: what ``healthdesk explain`` prints.
+
+    ``app_kind`` is the app kind whose entries recognised the error (the one asked for, or,
+    when none was given, the first that recognises it), "" when none did.
+    """
+
+    app_kind: str
+    fingerprint: str
+    reason: Reason
+
+    @property
+    def category(self) -> str:
+        return self.reason.category
+
+    @property
+    def owner(self) -> Owner:
+        return self.reason.owner
+
+
+OTHER_CATEGORY = "Other"
 OTHER_REASON = Reason(
     category=OTHER_CATEGORY,
     explanation=(
@@ -270,12 +133,15 @@ OTHER_REASON = Reason(
         "the raw message is shown as the app sent it."
     ),
     fix="Read the raw error below; if it recurs, add it to the failure catalog.",
+    owner=Owner.ENGINEERING,
 )
 
 GENERIC_APP = "*"
-_KEYS = frozenset({"app", "code", "match", "category", "explanation", "fix"})
-_REQUIRED_TEXT = ("app", "category", "explanation", "fix")
-_REASON_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*reason[ \t]*\]\]", re.M)
+_REASON_KEYS = frozenset({"app", "code", "match", "category", "explanation", "fix", "owner"})
+_CATEGORY_KEYS = frozenset({"name", "owner", "explanation", "fix"})
+_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*(reason|category)[ \t]*\]\]", re.M)
+_FIELD = "{field}"
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 # classify() results kept before the cache starts over (a guard against unmasked noise).
 _CACHE_LIMIT = 100_000
 
@@ -289,12 +155,29 @@ class _Entry:
     app: str
     code: re.Pattern[str] | None
     match: re.Pattern[str] | None
-    reason: Reason
+    category: str
+    explanation: str | None
+    fix: str | None
+    owner: Owner | None
+    where: str
 
-    def matches(self, code: str, masked: str) -> bool:
+    def search(self, code: str, masked: str) -> re.Match[str] | bool | None:
+        """The match on the message (True when matched by code alone), or None/False."""
         if self.code is not None and self.code.search(code) is None:
-            return False
-        return self.match is None or self.match.search(masked) is not None
+            return None
+        if self.match is None:
+            return True
+        return self.match.search(masked)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """An entry with its category resolved: what classify() walks."""
+
+    entry: _Entry
+    reason: Reason
+    fills: bool  # the reason's texts say {field}
+    general: Reason  # the category's own texts: for a match that names no field
 
 
 def bundled_catalog() -> Traversable:
@@ -303,21 +186,26 @@ def bundled_catalog() -> Traversable:
 
 
 class Catalog:
-    """Entries of one or more catalog files, ready to classify fingerprints.
+    """Categories and entries of one or more catalog files, ready to classify fingerprints.
 
     For an app kind, its own entries are tried first, then the generic ones (app "*");
     within each group, later files come before earlier ones and a file's entries keep
-    their order; the first entry that matches wins.
+    their order; the first entry that matches wins. A later file may declare a category
+    again to change its owner, explanation or fix.
     """
 
-    def __init__(self, entries: Sequence[_Entry] = ()) -> None:
-        self._by_app: dict[str, list[_Entry]] = {}
-        self._generic: list[_Entry] = []
-        for entry in entries:
-            if entry.app == GENERIC_APP:
-                self._generic.append(entry)
+    def __init__(self, entries: Sequence[_Entry] = (), categories: Sequence[Category] = ()):
+        self._categories: dict[str, Category] = {}
+        for category in categories:
+            self._categories[category.name] = category
+        rules = _resolve(entries, self._categories)
+        self._by_app: dict[str, list[_Rule]] = {}
+        self._generic: list[_Rule] = []
+        for rule in rules:
+            if rule.entry.app == GENERIC_APP:
+                self._generic.append(rule)
             else:
-                self._by_app.setdefault(entry.app, []).append(entry)
+                self._by_app.setdefault(rule.entry.app, []).append(rule)
         self._cache: dict[tuple[str, str], Reason] = {}
 
     @classmethod
@@ -326,24 +214,33 @@ class Catalog:
         if paths is None:
             paths = [bundled_catalog()]
         entries: list[_Entry] = []
-        for path in reversed(paths):
+        categories: list[Category] = []
+        for path in paths:
             source = str(path)
             try:
                 text = path.read_bytes().decode("utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise CatalogError(f"{source}: cannot read the catalog file: {exc}") from exc
-            entries.extend(_parse(text, source))
-        return cls(entries)
+            file_entries, file_categories = _parse(text, source)
+            entries[:0] = file_entries  # a later file's entries come first
+            categories.extend(file_categories)
+        return cls(entries, categories)
 
     @classmethod
     def from_text(cls, text: str, *, source: str = "<text>") -> Catalog:
         """The catalog of one file's text; ``source`` names it in errors."""
-        return cls(_parse(text, source))
+        entries, categories = _parse(text, source)
+        return cls(entries, categories)
 
     def __len__(self) -> int:
         return len(self._generic) + sum(len(v) for v in self._by_app.values())
 
-    def _entries(self, app_kind: str) -> list[_Entry]:
+    @property
+    def app_kinds(self) -> list[str]:
+        """The app kinds that have entries of their own, sorted."""
+        return sorted(self._by_app)
+
+    def _rules(self, app_kind: str) -> list[_Rule]:
         return self._by_app.get(app_kind.strip().lower(), []) + self._generic
 
     def classify(self, app_kind: str, fingerprint: str) -> Reason:
@@ -352,68 +249,219 @@ class Catalog:
         reason = self._cache.get(key)
         if reason is not None:
             return reason
-        reason = self._classify(app_kind, fingerprint)
+        reason = self._classify(app_kind, fingerprint) or OTHER_REASON
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[key] = reason
         return reason
 
-    def _classify(self, app_kind: str, fp: str) -> Reason:
-        entries = self._entries(app_kind)
+    def _classify(self, app_kind: str, fp: str) -> Reason | None:
+        rules = self._rules(app_kind)
         code, masked = split_fingerprint(fp)
-        for entry in entries:
-            if entry.matches(code, masked):
-                return entry.reason
+        attempts = [(code, masked)]
         if code:  # maybe a code-less message with ": " in it: try it whole
-            for entry in entries:
-                if entry.matches("", fp):
-                    return entry.reason
-        return OTHER_REASON
+            attempts.append(("", fp))
+        for attempt_code, attempt_masked in attempts:
+            for rule in rules:
+                found = rule.entry.search(attempt_code, attempt_masked)
+                if found:
+                    return _filled(rule, found)
+        return None
+
+    def explain(self, message: str, *, app_kind: str = "", code: str = "") -> Explanation:
+        """A raw error (as an agent pastes it from a ticket) explained.
+
+        With an ``app_kind``, that app's entries then the generic ones; without, the
+        generic ones, then each app kind's in turn until one recognises the error.
+        """
+        fp = fingerprint(code, message)
+        kind = app_kind.strip().lower()
+        if kind:
+            reason = self.classify(kind, fp)
+            return Explanation(kind if reason is not OTHER_REASON else "", fp, reason)
+        for candidate in ["", *self.app_kinds]:
+            reason = self.classify(candidate, fp)
+            if reason is not OTHER_REASON:
+                return Explanation(candidate, fp, reason)
+        return Explanation("", fp, OTHER_REASON)
 
     def categories(self, app_kind: str) -> list[str]:
         """The distinct categories for ``app_kind`` in classify order, then "Other"."""
-        seen = dict.fromkeys(entry.reason.category for entry in self._entries(app_kind))
+        seen = dict.fromkeys(rule.reason.category for rule in self._rules(app_kind))
         seen.setdefault(OTHER_CATEGORY)
         return list(seen)
 
+    def category(self, name: str) -> Category:
+        """A category's owner and general meaning and fix (those of "Other" when unknown).
 
-def _parse(text: str, source: str) -> list[_Entry]:
+        For a node that stands for many errors of a category; one error's own ``Reason``
+        may say more (the field it names).
+        """
+        found = self._categories.get(name)
+        if found is not None:
+            return found
+        return Category(
+            name=name,
+            owner=OTHER_REASON.owner,
+            explanation=OTHER_REASON.explanation,
+            fix=OTHER_REASON.fix,
+        )
+
+    def all_categories(self) -> list[Category]:
+        """Every category the catalog knows, "Other" last."""
+        return [*self._categories.values(), self.category(OTHER_CATEGORY)]
+
+    def owner(self, category: str) -> Owner:
+        """Who acts on failures of ``category``."""
+        return self.category(category).owner
+
+
+def _filled(rule: _Rule, found: re.Match[str] | bool) -> Reason:
+    if not rule.fills:
+        return rule.reason
+    field = found.group("field") if isinstance(found, re.Match) else None
+    if not field:
+        return rule.general  # the group is optional in this match: say no field
+    name = f"“{field.strip()}”"
+    return replace(
+        rule.reason,
+        explanation=rule.reason.explanation.replace(_FIELD, name),
+        fix=rule.reason.fix.replace(_FIELD, name),
+    )
+
+
+def _resolve(entries: Iterable[_Entry], categories: dict[str, Category]) -> list[_Rule]:
+    """Each entry's reason; categories that no [[category]] declares are declared here."""
+    rules: list[_Rule] = []
+    for entry in entries:
+        category = categories.get(entry.category)
+        if category is None:
+            for key in ("owner", "explanation", "fix"):
+                if getattr(entry, key) is None:
+                    raise CatalogError(
+                        f"{entry.where}: missing {key!r} (category {entry.category!r} is not "
+                        "declared by a [[category]] table, so the entry must give owner, "
+                        "explanation and fix)"
+                    )
+            assert entry.owner is not None
+            assert entry.explanation is not None
+            assert entry.fix is not None
+            category = Category(entry.category, entry.owner, entry.explanation, entry.fix)
+            categories[entry.category] = category
+        elif entry.owner is not None and entry.owner is not category.owner:
+            raise CatalogError(
+                f"{entry.where}: owner {entry.owner.value!r} differs from the owner of "
+                f"category {entry.category!r} ({category.owner.value!r}); the owner belongs "
+                "to the category"
+            )
+        reason = Reason(
+            category=category.name,
+            explanation=entry.explanation or category.explanation,
+            fix=entry.fix or category.fix,
+            owner=category.owner,
+        )
+        fills = _FIELD in reason.explanation or _FIELD in reason.fix
+        general = Reason(category.name, category.explanation, category.fix, category.owner)
+        rules.append(_Rule(entry, reason, fills, general))
+    return rules
+
+
+def _parse(text: str, source: str) -> tuple[list[_Entry], list[Category]]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{source}: not valid TOML: {exc}") from exc
-    unknown = sorted(set(data) - {"reason"})
+    unknown = sorted(set(data) - {"reason", "category"})
     if unknown:
         raise CatalogError(
             f"{source}: unknown top-level key(s) {', '.join(map(repr, unknown))}; "
-            "a catalog holds only [[reason]] entries"
+            "a catalog holds only [[category]] and [[reason]] tables"
         )
-    raw = data.get("reason", [])
-    if not isinstance(raw, list):
-        raise CatalogError(f"{source}: 'reason' must be a list of [[reason]] tables")
-    lines = [text.count("\n", 0, m.start()) + 1 for m in _REASON_HEADER.finditer(text)]
-    line_of = lines if len(lines) == len(raw) else None
-    return [
-        _parse_entry(
-            item, f"{source}: reason #{i + 1}" + (f" (line {line_of[i]})" if line_of else "")
-        )
-        for i, item in enumerate(raw)
+    headers: dict[str, list[int]] = {"reason": [], "category": []}
+    for m in _HEADER.finditer(text):
+        headers[m.group(1)].append(text.count("\n", 0, m.start()) + 1)
+
+    def places(kind: str) -> list[str]:
+        raw = data.get(kind, [])
+        if not isinstance(raw, list):
+            raise CatalogError(f"{source}: {kind!r} must be a list of [[{kind}]] tables")
+        lines = headers[kind] if len(headers[kind]) == len(raw) else None
+        return [
+            f"{source}: {kind} #{i + 1}" + (f" (line {lines[i]})" if lines else "")
+            for i in range(len(raw))
+        ]
+
+    categories = [
+        _parse_category(item, where)
+        for item, where in zip(data.get("category", []), places("category"), strict=True)
     ]
+    names: dict[str, str] = {}
+    for category, where in zip(categories, places("category"), strict=True):
+        if category.name in names:
+            raise CatalogError(
+                f"{where}: category {category.name!r} is already declared ({names[category.name]})"
+            )
+        names[category.name] = where
+    entries = [
+        _parse_entry(item, where)
+        for item, where in zip(data.get("reason", []), places("reason"), strict=True)
+    ]
+    return entries, categories
 
 
-def _parse_entry(item: Any, where: str) -> _Entry:
+def _texts(item: Any, where: str, allowed: frozenset[str]) -> dict[str, str]:
     if not isinstance(item, dict):
         raise CatalogError(f"{where}: must be a table of keys, not {type(item).__name__}")
-    unknown = sorted(set(item) - _KEYS)
+    unknown = sorted(set(item) - allowed)
     if unknown:
         raise CatalogError(
             f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
-            f"expected {', '.join(sorted(_KEYS))}"
+            f"expected {', '.join(sorted(allowed))}"
         )
     for key, value in item.items():
         if not isinstance(value, str):
             raise CatalogError(f"{where}: {key!r} must be a text, not {type(value).__name__}")
-    for key in _REQUIRED_TEXT:
+    return item
+
+
+def _owner(value: str, where: str) -> Owner:
+    try:
+        return Owner(value.strip())
+    except ValueError:
+        choices = ", ".join(owner.value for owner in Owner)
+        raise CatalogError(f"{where}: owner {value!r} is not one of: {choices}") from None
+
+
+def _check_placeholders(text: str, key: str, where: str, *, field: bool) -> str:
+    for m in _PLACEHOLDER.finditer(text):
+        if m.group() != _FIELD:
+            raise CatalogError(
+                f"{where}: {key!r} says {m.group()}; the only placeholder is {{field}}"
+            )
+        if not field:
+            raise CatalogError(
+                f"{where}: {key!r} says {{field}}, but no match names a field (a match regex "
+                "with a group named 'field', as in (?P<field>\\w+))"
+            )
+    return text.strip()
+
+
+def _parse_category(item: Any, where: str) -> Category:
+    item = _texts(item, where, _CATEGORY_KEYS)
+    for key in ("name", "owner", "explanation", "fix"):
+        if not item.get(key, "").strip():
+            raise CatalogError(f"{where}: missing {key!r}")
+    return Category(
+        name=item["name"].strip(),
+        owner=_owner(item["owner"], where),
+        explanation=_check_placeholders(item["explanation"], "explanation", where, field=False),
+        fix=_check_placeholders(item["fix"], "fix", where, field=False),
+    )
+
+
+def _parse_entry(item: Any, where: str) -> _Entry:
+    item = _texts(item, where, _REASON_KEYS)
+    for key in ("app", "category"):
         if not item.get(key, "").strip():
             raise CatalogError(f"{where}: missing {key!r}")
     if "code" not in item and "match" not in item:
@@ -430,13 +478,24 @@ def _parse_entry(item: Any, where: str) -> _Entry:
             patterns[key] = re.compile(pattern, re.IGNORECASE)
         except re.error as exc:
             raise CatalogError(f"{where}: invalid regex in {key!r} ({pattern!r}): {exc}") from exc
+    match = patterns["match"]
+    names_field = match is not None and "field" in match.groupindex
+    texts: dict[str, str | None] = {}
+    for key in ("explanation", "fix"):
+        value = item.get(key)
+        if value is not None and not value.strip():
+            raise CatalogError(f"{where}: {key!r} is empty")
+        texts[key] = (
+            None if value is None else _check_placeholders(value, key, where, field=names_field)
+        )
+    owner = item.get("owner")
     return _Entry(
         app=item["app"].strip().lower(),
         code=patterns["code"],
-        match=patterns["match"],
-        reason=Reason(
-            category=item["category"].strip(),
-            explanation=item["explanation"].strip(),
-            fix=item["fix"].strip(),
-        ),
+        match=match,
+        category=item["category"].strip(),
+        explanation=texts["explanation"],
+        fix=texts["fix"],
+        owner=None if owner is None else _owner(owner, where),
+        where=where,
     )

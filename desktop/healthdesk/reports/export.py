@@ -28,6 +28,7 @@ CSV_COLUMNS = (
     "error_message",
     "error_at",
     "category",
+    "owner",
     "explanation",
 )
 #: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
@@ -53,6 +54,7 @@ def contact_json(contact: ContactView, connection: Connection, catalog: Catalog)
             else None
         ),
         "category": reason.category if reason else None,
+        "owner": reason.owner.value if reason else None,
         "explanation": explain(contact, connection, catalog),
     }
 
@@ -87,6 +89,7 @@ def csv_row(data: dict[str, Any]) -> list[str]:
         error.get("message"),
         error.get("at"),
         data["category"],
+        data["owner"],
         data["explanation"],
     ]
     return [neutralize("" if value is None else str(value)) for value in values]

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from healthdesk.core.failures import Catalog
 from healthdesk.core.model import STATUS_ORDER, Connection, Outcome, Phase, Reason, Side, Status
 from healthdesk.core.words import REASON_LABELS, STATUS_LABELS
 from healthdesk.store.queries import Summary
@@ -37,7 +38,8 @@ def connection_json(connection: Connection) -> dict[str, Any]:
     }
 
 
-def summary_dict(summary: Summary) -> dict[str, Any]:
+def summary_dict(summary: Summary, *, catalog: Catalog) -> dict[str, Any]:
+    """The summary as JSON data; each failure group says who acts (its category's owner)."""
     return {
         "connection": connection_json(summary.connection),
         "counts": {status.value: summary.counts[status] for status in STATUS_ORDER},
@@ -54,6 +56,7 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
             {
                 "app": group.app.value,
                 "category": group.category,
+                "owner": catalog.owner(group.category).value,
                 "fingerprint": group.fingerprint,
                 "count": group.count,
             }
@@ -62,8 +65,8 @@ def summary_dict(summary: Summary) -> dict[str, Any]:
     }
 
 
-def summary_json(summary: Summary) -> str:
-    return orjson.dumps(summary_dict(summary), option=orjson.OPT_INDENT_2).decode()
+def summary_json(summary: Summary, *, catalog: Catalog) -> str:
+    return orjson.dumps(summary_dict(summary, catalog=catalog), option=orjson.OPT_INDENT_2).decode()
 
 
 def state_text(connection: Connection) -> str:

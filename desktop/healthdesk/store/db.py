@@ -20,6 +20,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection as SAConnection
 
+from healthdesk.store.fingerprints import refresh_fingerprints
+
 APP_NAME = "healthdesk"
 DB_FILE_NAME = "healthdesk.sqlite3"
 
@@ -70,13 +72,18 @@ def head_revision() -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the database's schema to the newest version (a no-op when it is there)."""
+    """Bring the database to the newest version (a no-op when it is there).
+
+    The schema by its migrations, then the stored fingerprints by their rules' version
+    (store.fingerprints): an older Health Desk's fingerprints are recomputed.
+    """
     with engine.begin() as connection:
         config = _migrations_config(connection)
         head = ScriptDirectory.from_config(config).get_current_head()
         current = MigrationContext.configure(connection).get_current_revision()
         if current != head:
             command.upgrade(config, "head")
+        refresh_fingerprints(connection)
 
 
 def open_db(path: Path | str | None = None) -> Engine:

@@ -165,6 +165,20 @@ class PendingDecisionRow(Base):
     rematch: Mapped[bool] = mapped_column(Boolean)
 
 
+class StoreMetaRow(Base):
+    """Facts about the stored data itself, by key (e.g. the rules its fingerprints follow).
+
+    Keys: ``fingerprint_version``, the ``core.fingerprint.FINGERPRINT_VERSION`` that the
+    stored ``events.fingerprint`` and ``contacts.fingerprint`` were computed with
+    (store.fingerprints keeps them in step).
+    """
+
+    __tablename__ = "store_meta"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 #: Secondary indexes that no write of an import reads, so that a bulk import into an
 #: empty database may drop them and build them once at its end.
 DEFERRABLE_INDEXES = (
