@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 from sqlalchemy import Engine
 
 from healthdesk.core.failures import Catalog
@@ -181,7 +182,7 @@ def operations(qapp: Any) -> Iterator[Operations]:
     runner = SynchronousOperations()
     yield runner
     runner.shutdown()
-    runner.deleteLater()
+    shiboken6.delete(runner)
 
 
 @pytest.fixture
@@ -190,4 +191,4 @@ def background_operations(qapp: Any) -> Iterator[Operations]:
     runner = Operations()
     yield runner
     assert runner.shutdown(), "background work did not end"
-    runner.deleteLater()
+    shiboken6.delete(runner)  # its pool's idle threads end now, not at exit

@@ -1,15 +1,17 @@
 """The contacts behind a number of the summary of performed actions: ActionContactsModel
-(exact count, rows in windows, on a worker) and ActionContactsDialog."""
+(exact count, rows in windows, read through `Operations`) and ActionContactsDialog."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QObject, Qt
+import shiboken6
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
@@ -24,6 +26,7 @@ from healthdesk.ui.actions.action_contacts import (
     ActionContactsModel,
 )
 from healthdesk.ui.icons import status_icon
+from healthdesk.ui.operations import Operations
 from healthdesk.ui.text import plain_tooltip
 from tests.helpers import feed
 from tests.ui import window_fixtures
@@ -67,33 +70,30 @@ def many_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def make_model(qtbot: QtBot, health_db: Engine) -> Iterator[Any]:
-    """Build models (synchronous by default); they are closed after the test."""
-    made: list[ActionContactsModel] = []
+def make_model(
+    qtbot: QtBot, operations: Operations, health_db: Engine
+) -> Callable[..., ActionContactsModel]:
+    """Build models, answered inline unless given `ops`."""
 
     def make(
         target: Side = Side.B,
         outcome: Outcome = Outcome.CREATED,
         *,
-        sync: bool = True,
+        ops: Operations = operations,
         engine: Engine = health_db,
         cid: str = "c-1",
         **kwargs: Any,
     ) -> ActionContactsModel:
-        model = ActionContactsModel(
+        return ActionContactsModel(
+            operations=ops,
             engine=engine,
             connection=get_connection(engine, cid),
             target=target,
             outcome=outcome,
-            fetch_synchronously=sync,
             **kwargs,
         )
-        made.append(model)
-        return model
 
-    yield make
-    for model in made:
-        model.close()
+    return make
 
 
 def column(model: ActionContactsModel, number: int) -> list[str]:
@@ -123,28 +123,37 @@ def test_qtmodeltester(qtmodeltester: Any, make_model: Any, target: Side, outcom
 
 
 def test_qtmodeltester_while_rows_load_in_the_background(
-    qtmodeltester: Any, qtbot: QtBot, make_model: Any, many_db: Engine
+    qtmodeltester: Any,
+    qtbot: QtBot,
+    make_model: Any,
+    many_db: Engine,
+    background_operations: Operations,
 ) -> None:
-    model = make_model(engine=many_db, sync=False, block_size=64, max_blocks=4)
+    model = make_model(engine=many_db, ops=background_operations, block_size=64, max_blocks=4)
+    assert model.rowCount() == 0
     qtmodeltester.check(model)  # while the list is being read: no row yet
-    with qtbot.waitSignal(model.loaded, timeout=10_000):
+    with qtbot.waitSignal(model.loaded, timeout=10_000) as blocker:
         pass
+    assert blocker.args == [MANY, MANY]
     assert model.rowCount() == MANY
     qtmodeltester.check(model)
     qtbot.waitUntil(lambda: model.index(MANY - 1, 1).data() != PLACEHOLDER, timeout=5000)
-    model.refresh()
-    assert model.rowCount() == 0
-    qtbot.waitUntil(lambda: model.rowCount() == MANY, timeout=10_000)
+    with qtbot.waitSignal(model.loaded, timeout=10_000):
+        model.refresh()
+        assert model.rowCount() == MANY  # the rows stay until the list is read again
+    assert model.rowCount() == MANY
 
 
-def test_rejects_outcomes_that_are_not_actions(qtbot: QtBot, health_db: Engine) -> None:
+def test_rejects_outcomes_that_are_not_actions(
+    qtbot: QtBot, operations: Operations, health_db: Engine
+) -> None:
     with pytest.raises(ValueError, match="not an action"):
         ActionContactsModel(
+            operations=operations,
             engine=health_db,
             connection=get_connection(health_db, "c-1"),
             target=Side.B,
             outcome=Outcome.FAILED,
-            fetch_synchronously=True,
         )
 
 
@@ -225,8 +234,12 @@ def test_hostile_text_shows_verbatim(make_engine: MakeEngine, make_model: Any) -
     assert model.title() == "Created in App &amp; B (1 event, 1 contact)"
 
 
-def test_rows_come_in_windows(qtbot: QtBot, make_model: Any, many_db: Engine) -> None:
-    model = make_model(engine=many_db, sync=False, block_size=100, max_blocks=3)
+def test_rows_come_in_windows(
+    qtbot: QtBot, make_model: Any, many_db: Engine, background_operations: Operations
+) -> None:
+    model = make_model(engine=many_db, ops=background_operations, block_size=100, max_blocks=3)
+    assert model.found is None
+    assert model.contact_key(0) is None
     qtbot.waitUntil(lambda: model.rowCount() == MANY, timeout=10_000)
     assert model.index(0, 1).data() == PLACEHOLDER
     assert model.index(0, 1).data(ROW) is None
@@ -240,19 +253,23 @@ def test_rows_come_in_windows(qtbot: QtBot, make_model: Any, many_db: Engine) ->
 # ---------------------------------------------------------------------- the dialog
 
 
-def make_dialog(qtbot: QtBot, engine: Engine, **kwargs: Any) -> ActionContactsDialog:
+def make_dialog(
+    qtbot: QtBot, operations: Operations, engine: Engine, **kwargs: Any
+) -> ActionContactsDialog:
     kwargs.setdefault("connection", get_connection(engine, "c-1"))
     kwargs.setdefault("target", Side.B)
     kwargs.setdefault("outcome", Outcome.CREATED)
-    dialog = ActionContactsDialog(engine=engine, **kwargs)
+    dialog = ActionContactsDialog(operations=operations, engine=engine, **kwargs)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)
     return dialog
 
 
-def test_dialog_title_counts_events_and_contacts(qtbot: QtBot, many_db: Engine) -> None:
-    dialog = make_dialog(qtbot, many_db)
+def test_dialog_title_counts_events_and_contacts(
+    qtbot: QtBot, many_db: Engine, background_operations: Operations
+) -> None:
+    dialog = make_dialog(qtbot, background_operations, many_db)
     assert dialog.windowTitle() == "Created in Mailchimp"  # while the list is read
     qtbot.waitUntil(
         lambda: (
@@ -264,8 +281,10 @@ def test_dialog_title_counts_events_and_contacts(qtbot: QtBot, many_db: Engine) 
     assert dialog.table.isVisible()
 
 
-def test_double_click_opens_the_contact(qtbot: QtBot, health_db: Engine) -> None:
-    dialog = make_dialog(qtbot, health_db, fetch_synchronously=True)
+def test_double_click_opens_the_contact(
+    qtbot: QtBot, health_db: Engine, operations: Operations
+) -> None:
+    dialog = make_dialog(qtbot, operations, health_db)
     index = dialog.model.index(1, 1)
     assert index.data() == "Edsger Dijkstra"
     position = dialog.table.visualRect(index).center()
@@ -279,8 +298,8 @@ def test_double_click_opens_the_contact(qtbot: QtBot, health_db: Engine) -> None
     assert blocker.args == [dialog.model.contact_key(0)]
 
 
-def test_copy_rows(qtbot: QtBot, health_db: Engine) -> None:
-    dialog = make_dialog(qtbot, health_db, fetch_synchronously=True)
+def test_copy_rows(qtbot: QtBot, health_db: Engine, operations: Operations) -> None:
+    dialog = make_dialog(qtbot, operations, health_db)
     dialog.table.selectRow(0)
     dialog.copy_rows()
     assert QGuiApplication.clipboard().text() == (
@@ -288,35 +307,77 @@ def test_copy_rows(qtbot: QtBot, health_db: Engine) -> None:
     )
 
 
-def test_dialog_empty_state(qtbot: QtBot, health_db: Engine) -> None:
-    dialog = make_dialog(qtbot, health_db, target=Side.A, outcome=Outcome.UPDATED)
+def test_dialog_empty_state(
+    qtbot: QtBot, health_db: Engine, background_operations: Operations
+) -> None:
+    dialog = make_dialog(
+        qtbot, background_operations, health_db, target=Side.A, outcome=Outcome.UPDATED
+    )
+    assert not dialog.empty_label.isVisible()  # not known to be empty before it is read
     qtbot.waitUntil(dialog.empty_label.isVisible, timeout=5000)
     assert dialog.empty_label.text() == "No contact was updated in HubSpot."
     assert dialog.windowTitle() == "Updated in HubSpot (0 events, 0 contacts)"
     assert not dialog.table.isVisible()
 
 
-def test_deleting_a_busy_model_waits_for_its_worker(qtbot: QtBot, many_db: Engine) -> None:
+def test_a_failed_read_is_said_in_the_dialog(
+    qtbot: QtBot,
+    health_db: Engine,
+    background_operations: Operations,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(timeline, "action_contact_keys", broken)
+    dialog = make_dialog(qtbot, background_operations, health_db)
+    hint = "The list could not be read: RuntimeError: disk on fire"
+    qtbot.waitUntil(
+        lambda: hint in [label.text() for label in dialog.findChildren(QLabel)], timeout=5000
+    )
+    assert dialog.model.rowCount() == 0
+    assert dialog.windowTitle() == "Created in Mailchimp"
+
+
+@pytest.mark.lifetime
+def test_deleting_a_model_while_its_list_is_read_delivers_nothing_to_it(
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+    many_db: Engine,
+    background_operations: Operations,
+) -> None:
     connection = get_connection(many_db, "c-1")
-    for _ in range(3):
-        model = ActionContactsModel(
-            engine=many_db, connection=connection, target=Side.B, outcome=Outcome.CREATED
-        )
-        del model
-        gc.collect()
-    parent = QObject()
-    child = ActionContactsModel(
-        engine=many_db, connection=connection, target=Side.B, outcome=Outcome.UPDATED, parent=parent
-    )
-    qtbot.waitUntil(lambda c=child: c.rowCount() > 0, timeout=10_000)
-    child.index(child.rowCount() - 1, 1).data()  # a block on its way
-    with qtbot.waitSignal(parent.destroyed):
-        parent.deleteLater()
-    del child, parent
-    gc.collect()
+    entered, release = threading.Event(), threading.Event()
+    finished: list[bool] = []
+    real_keys = timeline.action_contact_keys
+
+    def gated_keys(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        release.wait(10)
+        try:  # told to stop (its owner is gone): the query may end early, by an error
+            return real_keys(*args, **kwargs)
+        finally:
+            finished.append(kwargs["cancelled"]())
+
+    monkeypatch.setattr(timeline, "action_contact_keys", gated_keys)
     dialog = ActionContactsDialog(
-        engine=many_db, connection=connection, target=Side.B, outcome=Outcome.CREATED
+        operations=background_operations,
+        engine=many_db,
+        connection=connection,
+        target=Side.B,
+        outcome=Outcome.CREATED,
     )
-    dialog.deleteLater()
-    del dialog
-    qtbot.wait(20)
+    model = dialog.model
+    delivered: list[object] = []
+    for signal in (model.loaded, model.reloaded, model.modelReset, model.load_failed):
+        signal.connect(lambda *args: delivered.append(args))
+    qtbot.waitUntil(entered.is_set, timeout=5000)  # the list is being read
+    shiboken6.delete(dialog)  # the dialog and its model go
+    assert not shiboken6.isValid(model)
+    assert not background_operations.busy()
+    release.set()
+    qtbot.waitUntil(lambda: bool(finished), timeout=10_000)
+    assert background_operations.wait_done(10_000)
+    QApplication.processEvents()
+    assert finished == [True]  # the read ran, told that its answer is not wanted
+    assert delivered == []

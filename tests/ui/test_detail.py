@@ -1,27 +1,42 @@
-"""The contact detail: the why, both records, the raw error, the rules, the link, history."""
+"""The contact detail: the why, both records, the raw error, the rules, the link, history
+(ContactDetailView, which reads nothing), and the Contact dock that reads a contact and its
+history through `Operations` and shows it."""
 
 from __future__ import annotations
 
 import html
+import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMainWindow,
+    QTableWidget,
+    QTableWidgetItem,
+)
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
 from healthdesk.core.contacts import ContactView, explain, failure_reason
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import Connection, Side, Status
-from healthdesk.store.contact_history import contact_by_record
+from healthdesk.store import contact_history
+from healthdesk.store.contact_history import contact_by_record, contact_with_history
 from healthdesk.store.queries import get_connection
 from healthdesk.ui.detail import ContactDetailView
+from healthdesk.ui.detail import contact_dock as contact_dock_module
+from healthdesk.ui.detail.contact_dock import ContactDock
 from healthdesk.ui.detail.detail_view import EMPTY_TEXT, outcome_status
 from healthdesk.ui.icons import status_icon
+from healthdesk.ui.operations import Operations
+from healthdesk.ui.text import isolate
 from tests.helpers import feed
 from tests.ui.conftest import HOSTILE_NAME
-from tests.ui.window_fixtures import MakeEngine, main_items, make_engine  # noqa: F401
+from tests.ui.window_fixtures import MakeEngine, main_items, make_engine, one_way_items  # noqa: F401
 
 MEMBER_EXISTS = (
     "edsger@example.com is already a list member. Use PUT to insert or update list members."
@@ -41,13 +56,20 @@ def view(qtbot: QtBot, catalog: Catalog) -> ContactDetailView:
 ShowFn = Callable[..., ContactView]
 
 
+def show_record(
+    view: ContactDetailView, engine: Engine, connection: Connection, app: Side, record_id: str
+) -> ContactView:
+    """Read the contact holding the record and its events, and show them in `view`."""
+    found = contact_with_history(engine, connection.id, record=(app, record_id))
+    assert found is not None
+    view.show_contact(connection, found.contact, found.events)
+    return found.contact
+
+
 @pytest.fixture
 def show(view: ContactDetailView, health_db: Engine, health_connection: Connection) -> ShowFn:
     def show(app: str, record_id: str) -> ContactView:
-        contact = contact_by_record(health_db, "c-1", Side(app), record_id)
-        assert contact is not None
-        view.show_contact(health_db, health_connection, contact)
-        return contact
+        return show_record(view, health_db, health_connection, Side(app), record_id)
 
     return show
 
@@ -123,11 +145,8 @@ def test_hostile_error_and_name_are_shown_as_characters(
             feed.event(1, "a", "h1", "failed", code=HOSTILE_NAME, message=HOSTILE_NAME),
         ]
     )
-    connection = get_connection(engine, "c-1")
-    contact = contact_by_record(engine, "c-1", Side.A, "h1")
-    assert contact is not None
+    contact = show_record(view, engine, get_connection(engine, "c-1"), Side.A, "h1")
     assert contact.status is Status.FAILING
-    view.show_contact(engine, connection, contact)
     assert plain(view.error_message_label) == HOSTILE_NAME
     assert plain(view.error_code_label) == HOSTILE_NAME
     assert plain(view.title_label) == HOSTILE_NAME
@@ -174,10 +193,8 @@ def test_original_link_escapes_a_hostile_name(
             ),
         ]
     )
-    contact = contact_by_record(engine, "c-1", Side.A, "d1")
-    assert contact is not None
+    contact = show_record(view, engine, get_connection(engine, "c-1"), Side.A, "d1")
     assert contact.status is Status.DUPLICATE
-    view.show_contact(engine, get_connection(engine, "c-1"), contact)
     link = view.original_link
     assert link is not None
     assert html.escape(HOSTILE_NAME) in link.text()
@@ -212,9 +229,7 @@ def test_fields_are_a_key_value_table(
     make_engine: MakeEngine,  # noqa: F811
 ) -> None:
     engine = make_engine(main_items())
-    contact = contact_by_record(engine, "c-1", Side.A, "a3")  # excluded: lifecycle is lead
-    assert contact is not None
-    view.show_contact(engine, get_connection(engine, "c-1"), contact)
+    show_record(view, engine, get_connection(engine, "c-1"), Side.A, "a3")  # lifecycle: lead
     fields = view.record_panels[0].fields_table
     assert [
         (cell(fields, r, 0).text(), cell(fields, r, 1).text()) for r in range(fields.rowCount())
@@ -277,3 +292,195 @@ def test_showing_many_contacts_keeps_one_content(
     qtbot.wait(10)  # let deleteLater run
     contents = [w for w in view.findChildren(QLabel) if w.objectName() == "detail_why"]
     assert len(contents) == 1
+
+
+def test_the_view_shows_the_events_it_is_given_and_reads_nothing(
+    view: ContactDetailView,
+    health_db: Engine,
+    health_connection: Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    found = contact_with_history(health_db, "c-1", record=(Side.A, "5"))
+    assert found is not None
+    assert [e.seq for e in found.events] == [4, 3]
+
+    def no_reading(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the view read the database")
+
+    for name in ("contact_events", "contact_by_record", "contact_with_history"):
+        monkeypatch.setattr(contact_history, name, no_reading)
+    view.show_contact(health_connection, found.contact, found.events[1:])
+    assert [e.seq for e in view.events] == [3]
+    assert view.events_table is not None
+    assert view.events_table.rowCount() == 1
+    view.show_contact(health_connection, found.contact, [])
+    assert view.events == []
+    assert not view.events_table.isVisible()
+
+
+# ---------------------------------------------------------------------- the dock
+
+
+@pytest.fixture
+def make_dock(
+    qtbot: QtBot, operations: Operations, health_db: Engine, catalog: Catalog
+) -> Callable[..., ContactDock]:
+    """A Contact dock in a shown window (as in the application: a top-level dock would
+    be raised by the platform), showing c-1's contacts; answered inline unless given `ops`."""
+    hosts: list[QMainWindow] = []
+
+    def make(
+        *, ops: Operations = operations, engine: Engine = health_db, cid: str | None = "c-1"
+    ) -> ContactDock:
+        host = QMainWindow()
+        hosts.append(host)  # qtbot holds it weakly
+        qtbot.addWidget(host)
+        dock = ContactDock(operations=ops, engine=engine, catalog=catalog)
+        host.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        host.resize(900, 900)
+        host.show()
+        qtbot.waitExposed(host)
+        if cid is not None:
+            dock.set_connection(get_connection(engine, cid))
+        return dock
+
+    return make
+
+
+def test_dock_opens_a_contact_with_its_events_from_the_database(
+    qtbot: QtBot,
+    make_dock: Any,
+    health_db: Engine,
+    health_connection: Connection,
+    catalog: Catalog,
+) -> None:
+    dock = make_dock()
+    assert dock.windowTitle() == "Contact"
+    assert dock.view.contact is None
+    edsger = contact_by_record(health_db, "c-1", Side.A, "5")
+    assert edsger is not None
+    with qtbot.waitSignal(dock.contact_opened) as blocker:
+        dock.open_key(edsger.key)
+    assert blocker.args == [edsger]
+    assert dock.view.contact == edsger
+    assert [e.seq for e in dock.view.events] == [4, 3]
+    assert plain(dock.view.error_message_label) == MEMBER_EXISTS
+    assert plain(dock.view.why_label) == explain(edsger, health_connection, catalog)
+    why = explain(edsger, health_connection, catalog)
+    assert dock.why(edsger) == f"{isolate('Edsger Dijkstra')}: {why}"
+    # By one of its records, and as a search found it.
+    with qtbot.waitSignal(dock.contact_opened) as blocker:
+        dock.open_record(Side.B, "m33")
+    assert blocker.args[0].name == "Ivy Exists"
+    assert [e.seq for e in dock.view.events] == [9]
+    with qtbot.waitSignal(dock.contact_opened) as blocker:
+        dock.open_contact(edsger)
+    assert blocker.args == [edsger]
+    assert [e.seq for e in dock.view.events] == [4, 3]
+
+
+def test_dock_says_when_a_record_is_no_visible_contact(
+    qtbot: QtBot,
+    make_dock: Any,
+    make_engine: MakeEngine,  # noqa: F811
+) -> None:
+    engine = make_engine(
+        [*one_way_items("c-2"), feed.event(3, "b", "m-only-1", "created", cid="c-2")]
+    )
+    dock = make_dock(engine=engine, cid="c-2")
+    opened: list[object] = []
+    dock.contact_opened.connect(opened.append)
+    with qtbot.waitSignal(dock.not_found) as blocker:
+        dock.open_record(Side.B, "m-only-1")  # hidden by the direction a -> b
+    (message,) = blocker.args
+    assert message.startswith("No visible contact holds the record ")
+    assert "m-only-1" in message
+    with qtbot.waitSignal(dock.not_found) as blocker:
+        dock.open_key(987_654)
+    assert blocker.args == ["The contact 987654 is no longer in this database."]
+    assert opened == []
+    assert dock.view.contact is None
+    with qtbot.waitSignal(dock.contact_opened) as blocker:
+        dock.open_record(Side.A, "p1")
+    assert blocker.args[0].name == "Paula Pair"
+
+
+def test_dock_follows_the_duplicates_link_to_its_original(
+    qtbot: QtBot, make_dock: Any, health_db: Engine
+) -> None:
+    dock = make_dock()
+    with qtbot.waitSignal(dock.contact_opened):
+        dock.open_record(Side.A, "21")
+    assert dock.view.contact is not None
+    assert dock.view.contact.name == "Dup Copy"
+    link = dock.view.original_link
+    assert link is not None
+    href = link.text().split('href="', 1)[1].split('"', 1)[0]
+    with qtbot.waitSignal(dock.contact_opened) as blocker:
+        link.linkActivated.emit(html.unescape(href))
+    original = contact_by_record(health_db, "c-1", Side.A, "20")
+    assert blocker.args == [original]
+    assert dock.view.contact == original
+
+
+def test_dock_without_a_connection_opens_nothing(
+    qtbot: QtBot, make_dock: Any, health_db: Engine
+) -> None:
+    dock = make_dock(cid=None)
+    with qtbot.assertNotEmitted(dock.contact_opened), qtbot.assertNotEmitted(dock.not_found):
+        dock.open_record(Side.A, "5")
+    assert dock.view.contact is None
+    dock.set_connection(get_connection(health_db, "c-1"))
+    with qtbot.waitSignal(dock.contact_opened):
+        dock.open_record(Side.A, "5")
+    dock.set_connection(get_connection(health_db, "c-2"))  # the contact shown goes
+    assert dock.view.contact is None
+    assert dock.view.empty_label.isVisible()
+
+
+@pytest.mark.lifetime
+def test_dock_shows_only_the_last_contact_opened(
+    qtbot: QtBot,
+    make_dock: Any,
+    background_operations: Operations,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+    read: list[str] = []
+    real_read = contact_history.contact_with_history
+
+    def gated_read(*args: Any, record: Any = None, **kwargs: Any) -> Any:
+        if record == (Side.A, "5"):
+            entered.set()
+            release.wait(10)
+        found = real_read(*args, record=record, **kwargs)
+        read.append(record[1])
+        return found
+
+    monkeypatch.setattr(contact_dock_module, "contact_with_history", gated_read)
+    dock = make_dock(ops=background_operations)
+    opened: list[ContactView] = []
+    dock.contact_opened.connect(opened.append)
+    dock.open_record(Side.A, "5")
+    qtbot.waitUntil(entered.is_set, timeout=5000)  # Edsger is being read
+    with qtbot.waitSignal(dock.contact_opened, timeout=5000):
+        dock.open_record(Side.A, "40")
+    release.set()
+    qtbot.waitUntil(lambda: sorted(read) == ["40", "5"], timeout=5000)
+    qtbot.waitUntil(lambda: not background_operations.busy(), timeout=5000)
+    assert background_operations.wait_done(10_000)
+    QApplication.processEvents()
+    assert [contact.name for contact in opened] == ["Pending Person"]
+    assert dock.view.contact is not None
+    assert dock.view.contact.name == "Pending Person"
+
+
+def test_dock_does_not_open_a_contact_of_another_connection(
+    qtbot: QtBot, make_dock: Any, health_db: Engine
+) -> None:
+    dock = make_dock()  # c-1
+    zed = contact_by_record(health_db, "c-2", Side.A, "p1")
+    assert zed is not None
+    with qtbot.assertNotEmitted(dock.contact_opened), qtbot.waitSignal(dock.not_found):
+        dock.open_key(zed.key)
+    assert dock.view.contact is None

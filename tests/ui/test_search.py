@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
+import shiboken6
+from PySide6.QtCore import QEvent, QModelIndex, Qt
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
@@ -19,6 +20,7 @@ from healthdesk.core.model import Connection, Side, Status
 from healthdesk.store import queries
 from healthdesk.store.queries import Found, get_connection
 from healthdesk.ui.icons import status_icon
+from healthdesk.ui.operations import Operations
 from healthdesk.ui.search import search_model
 from healthdesk.ui.search.search_bar import DEBOUNCE_MS, PLACEHOLDER, SearchBar
 from healthdesk.ui.search.search_model import SearchResultsModel
@@ -31,40 +33,44 @@ CONTACT = SearchResultsModel.ContactRole
 
 @pytest.fixture
 def make_model(
-    qtbot: QtBot, health_db: Engine, health_connection: Connection, catalog: Catalog
-) -> Iterator[Callable[..., SearchResultsModel]]:
-    made: list[SearchResultsModel] = []
+    qtbot: QtBot,
+    operations: Operations,
+    health_db: Engine,
+    health_connection: Connection,
+    catalog: Catalog,
+) -> Callable[..., SearchResultsModel]:
+    """Build results models, answered inline unless given `ops`."""
 
-    def make(*, sync: bool = True) -> SearchResultsModel:
-        model = SearchResultsModel(
-            engine=health_db,
-            connection=health_connection,
-            catalog=catalog,
-            fetch_synchronously=sync,
+    def make(*, ops: Operations = operations) -> SearchResultsModel:
+        return SearchResultsModel(
+            operations=ops, engine=health_db, connection=health_connection, catalog=catalog
         )
-        made.append(model)
-        return model
 
-    yield make
-    for model in made:
-        model.close()
+    return make
 
 
 @pytest.fixture
 def make_bar(
-    qtbot: QtBot, health_db: Engine, health_connection: Connection, catalog: Catalog
+    qtbot: QtBot,
+    operations: Operations,
+    health_db: Engine,
+    health_connection: Connection,
+    catalog: Catalog,
 ) -> Callable[..., SearchBar]:
-    """A shown search bar at the top of a window of its own (the popup floats over it)."""
+    """A shown search bar at the top of a window of its own (the popup floats over it),
+    answered inline unless given `ops`."""
 
-    def make(*, sync: bool = True, engine: Engine = health_db, connection: Any = None) -> SearchBar:
+    def make(
+        *, ops: Operations = operations, engine: Engine = health_db, connection: Any = None
+    ) -> SearchBar:
         host = QWidget()
         qtbot.addWidget(host)
         host.resize(700, 520)
         bar = SearchBar(
+            operations=ops,
             engine=engine,
             connection=connection or health_connection,
             catalog=catalog,
-            fetch_synchronously=sync,
         )
         layout = QVBoxLayout(host)
         layout.addWidget(bar)
@@ -74,6 +80,17 @@ def make_bar(
         return bar
 
     return make
+
+
+def drain(qtbot: QtBot, operations: Operations) -> None:
+    """Wait until the background work has ended and its answers were handed out.
+
+    `busy()` forgets stale requests and those of a deleted owner at once, so it cannot
+    say when their work ends: the pool is waited for, then what it posted is delivered.
+    """
+    qtbot.waitUntil(lambda: not operations.busy(), timeout=5000)
+    assert operations.wait_done(10_000)
+    QApplication.processEvents()
 
 
 def titles(model: SearchResultsModel) -> list[str]:
@@ -160,51 +177,145 @@ def test_empty_query_clears_and_reports(make_model: Any, qtbot: QtBot) -> None:
     assert model.rowCount() == 0
 
 
-def test_worker_returns_results_by_signal(make_model: Any, qtbot: QtBot) -> None:
-    model = make_model(sync=False)
+def test_worker_returns_results_by_signal(
+    make_model: Any, qtbot: QtBot, background_operations: Operations
+) -> None:
+    model = make_model(ops=background_operations)
     with qtbot.waitSignal(model.finished, timeout=5000) as blocker:
         model.set_query("fake")
+        assert model.busy
+        assert model.rowCount() == 0  # until the results arrive
     assert blocker.args == [2]
     assert not model.busy
     assert sorted(c.name for c in contacts(model)) == ["Fay Fake", "Gus Fake"]
 
 
 def test_stale_results_are_dropped(
-    make_model: Any, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+    make_model: Any,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+    background_operations: Operations,
 ) -> None:
     entered, release = threading.Event(), threading.Event()
+    searched: list[str] = []
     real_find = queries.find
 
     def gated_find(engine: Engine, connection_id: str, text: str, **kw: Any) -> Found:
         if text == "ada":
             entered.set()
-            release.wait(5)
-        return real_find(engine, connection_id, text, **kw)
+            release.wait(10)
+        found = real_find(engine, connection_id, text, **kw)
+        searched.append(text)
+        return found
 
     monkeypatch.setattr(search_model, "find", gated_find)
-    model = make_model(sync=False)
+    model = make_model(ops=background_operations)
     shown: list[int] = []
     model.finished.connect(shown.append)
     model.set_query("ada")
     qtbot.waitUntil(entered.is_set, timeout=5000)  # the first search is running
     model.set_query("grace")
+    with qtbot.waitSignal(model.finished, timeout=5000):
+        pass  # "grace" is answered while "ada" is still held
+    assert searched == ["grace"]
     release.set()
-    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
-    qtbot.wait(150)  # give a stale result every chance to arrive
+    qtbot.waitUntil(lambda: searched == ["grace", "ada"], timeout=5000)
+    drain(qtbot, background_operations)  # the stale answer had every chance to arrive
     assert shown == [1]
     assert titles(model) == ["Grace Hopper <grace@example.com>"]
+    assert model.query == "grace"
 
 
-def test_two_quick_queries_show_only_the_last(make_model: Any, qtbot: QtBot) -> None:
-    model = make_model(sync=False)
+@pytest.mark.lifetime
+def test_two_quick_queries_show_only_the_last(
+    make_model: Any, qtbot: QtBot, background_operations: Operations
+) -> None:
+    model = make_model(ops=background_operations)
     shown: list[int] = []
     model.finished.connect(shown.append)
     model.set_query("ada")
     model.set_query("edsger")
     qtbot.waitUntil(lambda: bool(shown), timeout=5000)
-    qtbot.wait(150)
+    drain(qtbot, background_operations)
     assert shown == [1]
     assert titles(model) == ["Edsger Dijkstra <edsger@example.com>"]
+
+
+def test_an_empty_query_drops_the_search_running(
+    make_model: Any, qtbot: QtBot, background_operations: Operations
+) -> None:
+    model = make_model(ops=background_operations)
+    shown: list[int] = []
+    model.finished.connect(shown.append)
+    model.set_query("ada")
+    model.set_query("")  # answered at once, and the search of "ada" is dropped
+    assert shown == [0]
+    assert not model.busy
+    drain(qtbot, background_operations)
+    assert shown == [0]
+    assert model.rowCount() == 0
+
+
+def test_a_failed_search_is_reported_and_the_list_emptied(
+    make_model: Any, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = make_model()
+    model.set_query("ada")
+    assert model.rowCount() > 0
+
+    def broken(*args: Any, **kwargs: Any) -> Found:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(search_model, "find", broken)
+    with qtbot.waitSignal(model.failed) as blocker:
+        model.set_query("grace")
+    assert blocker.args == ["RuntimeError: disk on fire"]
+    assert model.rowCount() == 0
+    assert model.total == 0
+    assert not model.busy
+
+
+@pytest.mark.lifetime
+def test_deleting_a_model_while_it_searches_delivers_nothing_to_it(
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+    health_db: Engine,
+    health_connection: Connection,
+    catalog: Catalog,
+    background_operations: Operations,
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+    finished: list[int] = []
+    real_find = queries.find
+
+    def gated_find(engine: Engine, connection_id: str, text: str, **kw: Any) -> Found:
+        entered.set()
+        release.wait(10)
+        found = real_find(engine, connection_id, text, **kw)
+        finished.append(found.total)
+        return found
+
+    monkeypatch.setattr(search_model, "find", gated_find)
+    model = SearchResultsModel(
+        operations=background_operations,
+        engine=health_db,
+        connection=health_connection,
+        catalog=catalog,
+    )
+    delivered: list[object] = []
+    for signal in (model.finished, model.failed, model.modelReset):
+        signal.connect(lambda *args: delivered.append(args))
+    model.set_query("fake")
+    qtbot.waitUntil(entered.is_set, timeout=5000)  # the search is running
+    model.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not shiboken6.isValid(model)
+    assert not background_operations.busy()
+    release.set()
+    qtbot.waitUntil(lambda: bool(finished), timeout=5000)
+    drain(qtbot, background_operations)
+    assert finished == [2]  # the search ran to its end
+    assert delivered == []
 
 
 # ---------------------------------------------------------------------------- the bar
@@ -264,8 +375,10 @@ def test_down_then_enter_chooses_the_next(make_bar: Any, qtbot: QtBot) -> None:
     assert blocker.args == [expected]
 
 
-def test_enter_while_typing_chooses_when_results_arrive(make_bar: Any, qtbot: QtBot) -> None:
-    bar = make_bar(sync=False)
+def test_enter_while_typing_chooses_when_results_arrive(
+    make_bar: Any, qtbot: QtBot, background_operations: Operations
+) -> None:
+    bar = make_bar(ops=background_operations)
     qtbot.keyClicks(bar.line_edit, "m5")
     with qtbot.waitSignal(bar.contact_chosen, timeout=5000) as blocker:
         qtbot.keyClick(bar.line_edit, Qt.Key.Key_Return)

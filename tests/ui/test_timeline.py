@@ -3,13 +3,14 @@ and the "Activity" dock (empty state, loading as it scrolls, opening contacts)."
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, QObject, Qt
+import shiboken6
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt
 from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -20,6 +21,7 @@ from healthdesk.store import pages, timeline
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.queries import get_connection
 from healthdesk.ui.icons import status_icon
+from healthdesk.ui.operations import Operations
 from healthdesk.ui.timeline.timeline_dock import EMPTY_TEXT, TimelineDock
 from healthdesk.ui.timeline.timeline_model import TimelineModel, entry_text
 from tests.helpers import feed
@@ -63,30 +65,34 @@ def long_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def make_model(qtbot: QtBot, health_db: Engine) -> Iterator[Any]:
-    """Build timeline models (synchronous by default); they are closed after the test."""
-    made: list[TimelineModel] = []
+def make_model(
+    qtbot: QtBot, operations: Operations, health_db: Engine
+) -> Callable[..., TimelineModel]:
+    """Build timeline models, answered inline unless given `ops`."""
 
     def make(
-        *, sync: bool = True, engine: Engine = health_db, connection: Connection | None = None
+        *,
+        ops: Operations = operations,
+        engine: Engine = health_db,
+        connection: Connection | None = None,
+        **kwargs: Any,
     ) -> TimelineModel:
-        model = TimelineModel(
+        return TimelineModel(
+            operations=ops,
             engine=engine,
             connection=connection or get_connection(engine, "c-1"),
-            fetch_synchronously=sync,
+            **kwargs,
         )
-        made.append(model)
-        return model
 
-    yield make
-    for model in made:
-        model.close()
+    return make
 
 
 @pytest.fixture
-def make_dock(qtbot: QtBot) -> Any:
-    def make(*, sync: bool = True) -> TimelineDock:
-        dock = TimelineDock(fetch_synchronously=sync)
+def make_dock(qtbot: QtBot, operations: Operations) -> Callable[..., TimelineDock]:
+    """A shown dock, answered inline unless given `ops`."""
+
+    def make(*, ops: Operations = operations) -> TimelineDock:
+        dock = TimelineDock(operations=ops)
         qtbot.addWidget(dock)
         dock.resize(520, 300)
         dock.show()
@@ -94,6 +100,17 @@ def make_dock(qtbot: QtBot) -> Any:
         return dock
 
     return make
+
+
+def drain(qtbot: QtBot, operations: Operations) -> None:
+    """Wait until the background work has ended and its answers were handed out.
+
+    `busy()` forgets the requests of a deleted owner at once, so it cannot say when
+    their work ends: the pool is waited for, then what its threads posted is delivered.
+    """
+    qtbot.waitUntil(lambda: not operations.busy(), timeout=5000)
+    assert operations.wait_done(10_000)
+    QApplication.processEvents()
 
 
 def fetch_all(model: TimelineModel) -> None:
@@ -132,14 +149,20 @@ def test_qtmodeltester_on_a_long_history(
 
 
 def test_qtmodeltester_while_pages_load_in_the_background(
-    qtmodeltester: Any, qtbot: QtBot, make_model: Any, long_db: Engine
+    qtmodeltester: Any,
+    qtbot: QtBot,
+    make_model: Any,
+    long_db: Engine,
+    background_operations: Operations,
 ) -> None:
-    model = make_model(engine=long_db, sync=False)
+    model = make_model(engine=long_db, ops=background_operations)
     qtmodeltester.check(model)
     # The checker asked for more: the tester keeps watching as pages are appended.
     while not model.exhausted:
-        with qtbot.waitSignal(model.page_loaded, timeout=5000):
+        if not model.loading:
             model.fetchMore(QModelIndex())
+        with qtbot.waitSignal(model.page_loaded, timeout=5000):
+            pass
     assert model.rowCount() == timeline.count(long_db, "c-1") == LONG
     assert seqs(model) == list(range(LONG, 0, -1))
     model.refresh()
@@ -175,18 +198,36 @@ def test_most_recent_first_in_pages(make_model: Any, long_db: Engine) -> None:
     assert seqs(model) == list(range(LONG, 0, -1))
 
 
-def test_fetch_more_is_not_reentrant(qtbot: QtBot, make_model: Any, long_db: Engine) -> None:
-    model = make_model(engine=long_db, sync=False)
+def test_fetch_more_is_not_reentrant(
+    qtbot: QtBot,
+    make_model: Any,
+    long_db: Engine,
+    background_operations: Operations,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pages_read: list[int | None] = []
+    real_page = timeline.page
+
+    def counting_page(*args: Any, **kwargs: Any) -> Any:
+        pages_read.append(kwargs.get("before_seq"))
+        return real_page(*args, **kwargs)
+
+    monkeypatch.setattr(timeline, "page", counting_page)
+    model = make_model(engine=long_db, ops=background_operations)
     with qtbot.waitSignal(model.page_loaded, timeout=5000):
         for _ in range(5):
             model.fetchMore(QModelIndex())
-    qtbot.wait(50)
+        assert model.loading
+    drain(qtbot, background_operations)
+    assert pages_read == [None]  # one page read, not five
     assert model.rowCount() == model.page_size
     assert not model.loading
 
 
-def test_the_dock_loads_more_as_it_scrolls(qtbot: QtBot, make_dock: Any, long_db: Engine) -> None:
-    dock = make_dock(sync=False)
+def test_the_dock_loads_more_as_it_scrolls(
+    qtbot: QtBot, make_dock: Any, long_db: Engine, background_operations: Operations
+) -> None:
+    dock = make_dock(ops=background_operations)
     dock.set_connection(long_db, get_connection(long_db, "c-1"))
     model = dock.model
     assert model is not None
@@ -388,9 +429,13 @@ def test_dock_title_and_view(make_dock: Any) -> None:
 
 
 def test_empty_state(
-    qtbot: QtBot, make_dock: Any, make_engine: MakeEngine, health_db: Engine
+    qtbot: QtBot,
+    make_dock: Any,
+    make_engine: MakeEngine,
+    health_db: Engine,
+    background_operations: Operations,
 ) -> None:
-    dock = make_dock(sync=False)
+    dock = make_dock(ops=background_operations)
     assert dock.empty_label.isVisible()
     assert dock.empty_label.text() == EMPTY_TEXT == "No activity yet"
     engine = make_engine([feed.connection(), feed.record("a", "1")], name="quiet")
@@ -405,10 +450,15 @@ def test_empty_state(
     assert dock.empty_label.isVisible()
 
 
+@pytest.mark.lifetime
 def test_switching_connections_drops_the_old_model(
-    qtbot: QtBot, make_dock: Any, health_db: Engine, long_db: Engine
+    qtbot: QtBot,
+    make_dock: Any,
+    health_db: Engine,
+    long_db: Engine,
+    background_operations: Operations,
 ) -> None:
-    dock = make_dock(sync=False)
+    dock = make_dock(ops=background_operations)
     for _ in range(3):
         dock.set_connection(long_db, get_connection(long_db, "c-1"))
         dock.set_connection(health_db, get_connection(health_db, "c-2"))
@@ -420,25 +470,118 @@ def test_switching_connections_drops_the_old_model(
     qtbot.waitUntil(lambda: dock.model.rowCount() == 1, timeout=5000)
 
 
-def test_deleting_a_busy_model_waits_for_its_worker(qtbot: QtBot, long_db: Engine) -> None:
+@pytest.mark.parametrize("how", ["delete", "parent_delete_later", "dock_switch"])
+@pytest.mark.lifetime
+def test_deleting_a_model_while_a_page_is_read_delivers_nothing_to_it(
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+    long_db: Engine,
+    background_operations: Operations,
+    how: str,
+) -> None:
     connection = get_connection(long_db, "c-1")
-    for _ in range(3):
-        model = TimelineModel(engine=long_db, connection=connection)
-        model.fetchMore(QModelIndex())
-        del model
-        gc.collect()
+    entered, release = threading.Event(), threading.Event()
+    finished: list[int] = []
+    real_page = timeline.page
+
+    def gated_page(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        release.wait(10)
+        entries = real_page(*args, **kwargs)
+        finished.append(len(entries))
+        return entries
+
+    monkeypatch.setattr(timeline, "page", gated_page)
     parent = QObject()
-    child = TimelineModel(engine=long_db, connection=connection, parent=parent)
-    child.fetchMore(QModelIndex())
-    with qtbot.waitSignal(parent.destroyed):
-        parent.deleteLater()
-    del child, parent
-    gc.collect()
-    dock = TimelineDock()
-    dock.set_connection(long_db, connection)
-    dock.deleteLater()
-    del dock
-    qtbot.wait(20)
+    dock: TimelineDock | None = None
+    if how == "dock_switch":
+        dock = TimelineDock(operations=background_operations)
+        qtbot.addWidget(dock)
+        dock.set_connection(long_db, connection)  # reads its first page
+        model = dock.model
+        assert model is not None
+    else:
+        model = TimelineModel(
+            operations=background_operations,
+            engine=long_db,
+            connection=connection,
+            parent=parent if how == "parent_delete_later" else None,
+        )
+        model.fetchMore(QModelIndex())
+    delivered: list[object] = []
+    for signal in (model.page_loaded, model.load_failed, model.rowsInserted):
+        signal.connect(lambda *args: delivered.append(args))
+    qtbot.waitUntil(entered.is_set, timeout=5000)  # the page is being read
+    if how == "delete":
+        shiboken6.delete(model)
+    elif how == "parent_delete_later":
+        with qtbot.waitSignal(parent.destroyed):
+            parent.deleteLater()
+    else:
+        assert dock is not None
+        dock.set_connection(None, None)  # the old model is deleted later
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not shiboken6.isValid(model)
+    assert not background_operations.busy()
+    release.set()
+    qtbot.waitUntil(lambda: bool(finished), timeout=5000)
+    drain(qtbot, background_operations)
+    assert finished == [200]  # the page was read to its end
+    assert delivered == []
+    if dock is not None:
+        assert dock.model is None
+
+
+# ---------------------------------------------------------------------- refreshing on change
+
+
+def test_the_dock_refreshes_when_its_connection_changes(
+    qtbot: QtBot, make_dock: Any, make_engine: MakeEngine, tmp_path: Path, operations: Operations
+) -> None:
+    items = [
+        feed.connection(),
+        feed.record("a", "1", name="Ada"),
+        feed.event(1, "a", "1", "created"),
+    ]
+    engine = make_engine(items)
+    dock = make_dock()
+    dock.set_connection(engine, get_connection(engine, "c-1"))
+    model = dock.model
+    assert seqs(model) == [1]
+    later = [*items, feed.event(2, "a", "1", "updated")]
+    import_snapshots(engine, [feed.write(tmp_path / "later.jsonl", later)])
+    operations.notify_changed("c-2")  # another connection: nothing to read
+    assert seqs(model) == [1]
+    with qtbot.waitSignal(model.modelReset):
+        operations.notify_changed("c-1")
+    assert dock.model is model
+    assert seqs(model) == [2, 1]
+    assert dock.view.isVisible()
+
+
+def test_the_dock_waits_while_older_entries_are_read(
+    qtbot: QtBot, make_dock: Any, long_db: Engine, operations: Operations
+) -> None:
+    dock = make_dock()
+    dock.set_connection(long_db, get_connection(long_db, "c-1"))
+    model = dock.model
+    assert model is not None
+    bar = dock.view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5000)
+    bar.setValue(bar.maximum() // 2)  # the agent reads older entries
+    held = model.rowCount()
+    with qtbot.assertNotEmitted(model.modelReset):
+        operations.changed.emit("c-1")
+    assert model.rowCount() == held
+    assert bar.value() > bar.minimum()
+    with qtbot.waitSignal(model.modelReset):
+        bar.setValue(bar.minimum())  # back at the top: the newest entries are read
+    assert model.rowCount() == model.page_size
+    assert seqs(model)[0] == LONG
+    # Once refreshed, a scroll to the top does not read again.
+    with qtbot.assertNotEmitted(model.modelReset):
+        bar.setValue(bar.minimum() + 1)
+        bar.setValue(bar.minimum())
 
 
 def test_sides_of_an_entry(make_model: Any) -> None:

@@ -1,14 +1,15 @@
-"""FailureTreeModel: app -> category -> fingerprint, exact counts, filters for the list."""
+"""FailureTreeModel (app -> category -> fingerprint, exact counts, filters for the list)
+and FailurePanel (the tree and the explanation beside it, kept across new summaries)."""
 
 from __future__ import annotations
 
-import gc
 import html
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QModelIndex, QObject, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
@@ -17,8 +18,16 @@ from healthdesk.core.model import Connection, Side, Status
 from healthdesk.store.pages import ContactFilter
 from healthdesk.store.queries import counts, get_connection, summary
 from healthdesk.ui.contacts.table_model import ContactTableModel
+from healthdesk.ui.failures.failure_panel import PATH_SEPARATOR, FailurePanel, node_path
 from healthdesk.ui.failures.tree_model import FailureTreeModel
+from healthdesk.ui.operations import Operations
 from healthdesk.ui.text import plain_tooltip
+from tests.helpers import feed
+from tests.ui import window_fixtures
+from tests.ui.window_fixtures import MakeEngine
+
+# The fixture of window_fixtures that this module uses.
+make_engine = window_fixtures.make_engine
 
 MEMBER_EXISTS = (
     "Member Exists: <email> is already a list member. Use PUT to insert or update list members."
@@ -33,13 +42,11 @@ INVALID_EMAIL = "INVALID_EMAIL: Email address <email> is invalid"
 def make_tree(
     qtbot: QtBot, health_db: Engine, health_connection: Connection, catalog: Catalog
 ) -> Any:
-    def make(*, sync: bool = True, **kwargs: Any) -> FailureTreeModel:
+    """A tree of c-1's summary (or of `connection`'s), read here: the model reads nothing."""
+
+    def make(connection: Connection = health_connection, **kwargs: Any) -> FailureTreeModel:
         return FailureTreeModel(
-            engine=health_db,
-            connection=health_connection,
-            catalog=catalog,
-            fetch_synchronously=sync,
-            **kwargs,
+            summary=summary(health_db, connection, catalog), catalog=catalog, **kwargs
         )
 
     return make
@@ -127,15 +134,19 @@ def test_filters_of_nodes(make_tree: Any) -> None:
 
 
 def test_each_node_filters_the_failing_list_to_its_count(
-    make_tree: Any, health_db: Engine, health_connection: Connection, catalog: Catalog
+    make_tree: Any,
+    operations: Operations,
+    health_db: Engine,
+    health_connection: Connection,
+    catalog: Catalog,
 ) -> None:
     model = make_tree()
     table = ContactTableModel(
+        operations=operations,
         engine=health_db,
         connection=health_connection,
         filter=ContactFilter(Status.FAILING),
         catalog=catalog,
-        fetch_synchronously=True,
     )
     assert table.rowCount() == model.total
     for index in walk(model):
@@ -175,53 +186,187 @@ def test_display_roles(make_tree: Any) -> None:
 
 
 def test_another_connection_has_its_own_tree(
-    health_db: Engine, catalog: Catalog, qtmodeltester: Any
+    make_tree: Any, health_db: Engine, catalog: Catalog, qtmodeltester: Any
 ) -> None:
     other = get_connection(health_db, "c-2")
-    model = FailureTreeModel(
-        engine=health_db, connection=other, catalog=catalog, fetch_synchronously=True
-    )
+    model = make_tree(other)
+    assert model.connection.id == "c-2"
     assert shape(model) == [("Mailchimp", 1, [("Invalid or fake email", 1, [(LOOKS_FAKE, 1)])])]
-    model.set_summary(summary(health_db, other, catalog))
     qtmodeltester.check(model)
+    model.set_summary(summary(health_db, other, catalog))
+    assert model.total == 1
 
 
-def test_a_given_summary_is_used_at_once(
-    make_tree: Any, health_db: Engine, health_connection: Connection, catalog: Catalog
+def test_a_new_summary_rebuilds_the_tree_in_a_reset(
+    make_tree: Any, qtbot: QtBot, health_db: Engine, catalog: Catalog, qtmodeltester: Any
 ) -> None:
-    given = summary(health_db, health_connection, catalog)
-    model = make_tree(sync=False, summary=given)
+    model = make_tree()
+    qtmodeltester.check(model)
+    before = shape(model)
+    with qtbot.waitSignals([model.modelReset, model.refreshed]):
+        model.set_summary(summary(health_db, model.connection, catalog))
+    assert shape(model) == before
     assert model.total == 7
     with pytest.raises(ValueError, match="c-2"):
         model.set_summary(summary(health_db, get_connection(health_db, "c-2"), catalog))
+    assert model.total == 7
 
 
-def test_the_summary_is_read_in_the_background(
-    make_tree: Any, qtbot: QtBot, qtmodeltester: Any
+def test_nothing_failing_is_an_empty_tree(
+    make_engine: MakeEngine, catalog: Catalog, qtmodeltester: Any
 ) -> None:
-    model = make_tree(sync=False)
+    engine = make_engine([feed.connection(), feed.record("a", "1", name="Ada")])
+    model = FailureTreeModel(
+        summary=summary(engine, get_connection(engine, "c-1"), catalog), catalog=catalog
+    )
+    assert model.rowCount() == 0
+    assert model.total == 0
     qtmodeltester.check(model)
-    assert model.rowCount() == 0  # until the summary arrives
-    with qtbot.waitSignal(model.refreshed, timeout=5000):
-        pass
-    assert model.rowCount() == 2
-    assert model.total == 7
-    with qtbot.waitSignals([model.modelReset, model.refreshed], timeout=5000):
-        model.refresh()
-    assert model.total == 7
 
 
-def test_deleting_a_reading_tree_waits_for_its_worker(
-    qtbot: QtBot, health_db: Engine, health_connection: Connection, catalog: Catalog
+# ---------------------------------------------------------------------- the panel
+
+
+@pytest.fixture
+def panel(qtbot: QtBot, catalog: Catalog) -> FailurePanel:
+    widget = FailurePanel(catalog=catalog)
+    qtbot.addWidget(widget)
+    widget.resize(600, 500)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def find(model: FailureTreeModel, *path: str) -> QModelIndex:
+    """The node reached by the display texts `path` from the top."""
+    for index in walk(model):
+        if node_path(index) == list(path):
+            return index
+    raise AssertionError(f"no node {path!r}")
+
+
+def test_panel_shows_nothing_until_a_summary_arrives(
+    panel: FailurePanel, health_db: Engine, health_connection: Connection, catalog: Catalog
 ) -> None:
-    for _ in range(3):
-        model = FailureTreeModel(engine=health_db, connection=health_connection, catalog=catalog)
-        model.refresh()
-        del model
-        gc.collect()
-    parent = QObject()
-    FailureTreeModel(engine=health_db, connection=health_connection, catalog=catalog, parent=parent)
-    with qtbot.waitSignal(parent.destroyed):
-        parent.deleteLater()
-    del parent
-    gc.collect()
+    assert panel.model() is None
+    panel.set_connection(health_connection)
+    assert panel.model() is None
+    assert panel.empty_label.isVisible()
+    assert panel.empty_label.text() == "Reading failure reasons…"
+    assert not panel.view.isVisible()
+    panel.set_summary(summary(health_db, health_connection, catalog))
+    model = panel.model()
+    assert isinstance(model, FailureTreeModel)
+    assert panel.view.model() is model
+    assert model.total == 7
+    assert panel.view.isVisible()
+    assert not panel.empty_label.isVisible()
+    # The apps are open, their categories are not.
+    mailchimp = find(model, "Mailchimp")
+    assert panel.view.isExpanded(mailchimp)
+    assert panel.view.isExpanded(find(model, "HubSpot"))
+    assert not panel.view.isExpanded(find(model, "Mailchimp", "Invalid or fake email"))
+    panel.set_connection(None)
+    assert panel.model() is None
+    assert panel.empty_label.text() == ""
+
+
+def test_panel_says_when_nothing_is_failing(
+    panel: FailurePanel, make_engine: MakeEngine, catalog: Catalog
+) -> None:
+    engine = make_engine([feed.connection(), feed.record("a", "1", name="Ada")])
+    panel.set_summary(summary(engine, get_connection(engine, "c-1"), catalog))
+    assert panel.model() is not None
+    assert panel.empty_label.isVisible()
+    assert panel.empty_label.text() == "Nothing is failing."
+    assert not panel.view.isVisible()
+    assert not panel.reason_panel.isVisible()
+
+
+def test_choosing_a_node_gives_its_filter_path_and_explanation(
+    qtbot: QtBot,
+    panel: FailurePanel,
+    health_db: Engine,
+    health_connection: Connection,
+    catalog: Catalog,
+) -> None:
+    panel.set_summary(summary(health_db, health_connection, catalog))
+    model = panel.model()
+    assert model is not None
+    fingerprint = find(model, "Mailchimp", "Invalid or fake email", LOOKS_FAKE)
+    with qtbot.waitSignal(panel.filter_chosen) as blocker:
+        panel.view.setCurrentIndex(fingerprint)
+    path = PATH_SEPARATOR.join(["Mailchimp", "Invalid or fake email", LOOKS_FAKE])
+    assert blocker.args == [
+        ContactFilter(Status.FAILING, failure_app=Side.B, category_fingerprints=(LOOKS_FAKE,)),
+        path,
+    ]
+    reason = catalog.classify("mailchimp", LOOKS_FAKE)
+    assert panel.reason_panel.title.text() == path
+    assert panel.reason_panel.title.textFormat() == Qt.TextFormat.PlainText
+    assert panel.reason_panel.explanation.text() == reason.explanation
+    assert panel.reason_panel.fix.text() == reason.fix
+    assert panel.reason_panel.fix.isVisible()
+    # An app node has no explanation of its own: the panel says where to find one.
+    with qtbot.waitSignal(panel.filter_chosen) as blocker:
+        panel.view.setCurrentIndex(find(model, "HubSpot"))
+    assert blocker.args == [ContactFilter(Status.FAILING, failure_app=Side.A), "HubSpot"]
+    assert not panel.reason_panel.fix.isVisible()
+    assert "category" in panel.reason_panel.explanation.text()
+    with qtbot.waitSignal(panel.filter_chosen) as blocker:
+        panel.clear_choice()
+    assert blocker.args == [None, ""]
+    assert not panel.view.currentIndex().isValid()
+    assert panel.view.selectionModel().selectedIndexes() == []
+
+
+def test_a_new_summary_of_the_same_connection_keeps_open_nodes_and_the_choice(
+    qtbot: QtBot,
+    panel: FailurePanel,
+    health_db: Engine,
+    health_connection: Connection,
+    catalog: Catalog,
+) -> None:
+    panel.set_summary(summary(health_db, health_connection, catalog))
+    model = panel.model()
+    assert model is not None
+    category = ("HubSpot", "Already exists in the app")
+    panel.view.expand(find(model, *category))
+    chosen = [*category, CONFLICT]
+    with qtbot.waitSignal(panel.filter_chosen):
+        panel.view.setCurrentIndex(find(model, *chosen))
+    title = panel.reason_panel.title.text()
+    with qtbot.assertNotEmitted(panel.filter_chosen):  # quietly: the list keeps its filter
+        panel.set_summary(summary(health_db, health_connection, catalog))
+    assert panel.model() is model
+    assert panel.view.isExpanded(find(model, *category))
+    assert panel.view.isExpanded(find(model, "HubSpot"))
+    assert node_path(panel.view.currentIndex()) == chosen
+    selected = {node_path(i) == chosen for i in panel.view.selectionModel().selectedIndexes()}
+    assert selected == {True}
+    assert panel.reason_panel.title.text() == title
+
+
+def test_a_summary_of_another_connection_replaces_the_tree(
+    qtbot: QtBot,
+    panel: FailurePanel,
+    health_db: Engine,
+    health_connection: Connection,
+    catalog: Catalog,
+) -> None:
+    panel.set_summary(summary(health_db, health_connection, catalog))
+    old = panel.model()
+    assert old is not None
+    with qtbot.waitSignal(panel.filter_chosen):
+        panel.view.setCurrentIndex(find(old, "Mailchimp"))
+    panel.set_summary(summary(health_db, get_connection(health_db, "c-2"), catalog))
+    model = panel.model()
+    assert model is not None
+    assert model is not old
+    assert model.connection.id == "c-2"
+    assert model.total == 1
+    assert not panel.view.currentIndex().isValid()
+    assert not panel.reason_panel.fix.isVisible()
+    with qtbot.waitSignal(old.destroyed):
+        QApplication.processEvents()
+    assert panel.findChildren(FailureTreeModel) == [model]

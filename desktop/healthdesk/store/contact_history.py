@@ -154,7 +154,12 @@ def contact_with_history(
     if record is not None:
         contact = contact_by_record(engine, connection_id, record[0], record[1])
     else:
-        found = get_contacts(engine, [key]) if key is not None else []
+        assert key is not None
+        with engine.connect() as db:
+            ours = db.exec_driver_sql(
+                "SELECT 1 FROM contacts WHERE rid = ? AND connection_id = ?", (key, connection_id)
+            ).first()
+        found = get_contacts(engine, [key]) if ours is not None else []
         contact = found[0] if found else None
     if contact is None:
         return None

@@ -140,7 +140,7 @@ class Operations(QObject):
         self._bridge = _Bridge()
         self._bridge.delivered.connect(self._on_bridge_delivered)
         self._bridge.progressed.connect(self._on_bridge_progressed)
-        self._pool = QThreadPool()
+        self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
         self._pool.setExpiryTimeout(10_000)
         self._tickets = itertools.count(1)
@@ -237,6 +237,11 @@ class Operations(QObject):
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def wait_done(self, timeout_ms: int = 30_000) -> bool:
+        """Block until no work runs or waits, answered or not (a test that deleted an
+        owner waits here for the work it no longer hears of). Returns whether it ended."""
+        return bool(self._pool.waitForDone(timeout_ms))
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Cancel every request, drop what is queued and wait for what runs (blocking:

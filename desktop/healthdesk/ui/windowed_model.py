@@ -77,6 +77,9 @@ class WindowedTableModel(QAbstractTableModel):
     Attributes:
         block_size, max_blocks: the cache's shape; it never holds more than
             `block_size * max_blocks` rows.
+        load_error: why the last load failed (None after a load that worked): a view
+            made after the failure (an inline runner answers before it is connected)
+            reads it here.
     """
 
     count_changed = Signal(int)
@@ -102,6 +105,7 @@ class WindowedTableModel(QAbstractTableModel):
         self._queue: deque[int] = deque()
         self._delivering_inline = False
         self._loaded_once = False
+        self.load_error: str | None = None
 
     # -- for subclasses -------------------------------------------------------------------
 
@@ -224,13 +228,15 @@ class WindowedTableModel(QAbstractTableModel):
             self._cache.store(block, entries)
         self._apply_extra(loaded.extra)
         self._loaded_once = True
+        self.load_error = None
         self.endResetModel()
         if self._count != before:
             self.count_changed.emit(self._count)
         self.reloaded.emit(dict(loaded.positions))
 
     def _on_load_failed(self, exc: BaseException) -> None:
-        self.load_failed.emit(error_text(exc))
+        self.load_error = error_text(exc)
+        self.load_failed.emit(self.load_error)
 
     def _on_block(self, generation: int, block: int, entries: list[Entry]) -> None:
         if generation != self._generation:

@@ -326,6 +326,8 @@ class ActionContactsDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(900, 520)
         self._update()
+        if self.model.load_error is not None:  # read (and failed) before it was connected
+            self._on_model_load_failed(self.model.load_error)
 
     @Slot()
     def copy_rows(self) -> None:

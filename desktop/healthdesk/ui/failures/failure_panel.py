@@ -135,12 +135,14 @@ class FailurePanel(QWidget):
         """Show the failures of `summary`; of the same connection, keep the open nodes and
         the chosen reason."""
         model = self._model
+        self.empty_label.setText("Nothing is failing.")
         if model is None or model.connection.id != summary.connection.id:
             self._replace_model(FailureTreeModel(summary=summary, catalog=self._catalog))
+            self._update_empty()
+            self.view.expandToDepth(0)  # a new tree opens on its apps
         else:
             self._update(model, summary)
-        self.empty_label.setText("Nothing is failing.")
-        self._update_empty()
+            self._update_empty()
 
     def clear_choice(self) -> None:
         """Choose no reason (the Failing list shows every failing contact)."""
@@ -175,7 +177,7 @@ class FailurePanel(QWidget):
         current = view.currentIndex()
         selected = node_path(current) if current.isValid() else None
         expanded = _expanded_paths(view, model)
-        model.set_summary(summary)  # a reset: expands the first level (modelReset)
+        model.set_summary(summary)  # a reset: every node closes; the same ones open again
         for path in expanded:
             index = _index_of_path(model, path)
             if index.isValid():
@@ -205,8 +207,6 @@ class FailurePanel(QWidget):
         self.view.setVisible(not empty)
         self.empty_label.setVisible(empty)
         self.reason_panel.setVisible(not empty)
-        if model is not None:
-            self.view.expandToDepth(0)
 
     @Slot(QItemSelection, QItemSelection)
     def _on_selection_changed(self, _selected: QItemSelection, _old: QItemSelection) -> None:
