@@ -732,6 +732,17 @@ async def _start(
     return runner, int(address[1])
 
 
+async def _cleanup(runner: web.AppRunner) -> None:
+    """Stop serving and close every connection, also one accepted while the site closed:
+    it reaches the server after its shutdown, and would stay open until the loop ends."""
+    server = runner.server
+    await runner.cleanup()
+    await asyncio.sleep(0)  # an accept in flight completes now
+    if server is not None:
+        for handler in server.connections:
+            handler.force_close()
+
+
 async def serve(
     *,
     snapshots: Sequence[Path | str],
@@ -809,7 +820,7 @@ class RunningService:
             try:
                 await self._stop.wait()
             finally:
-                await runner.cleanup()
+                await _cleanup(runner)
 
         thread = threading.Thread(target=asyncio.run, args=(main(),), name="healthdesk-serve")
         thread.daemon = True
