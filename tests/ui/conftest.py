@@ -19,6 +19,7 @@ from healthdesk.core.model import Connection
 from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.queries import get_connection
+from healthdesk.ui.gc_guard import GuiThreadCollector
 from healthdesk.ui.operations import Operations, SynchronousOperations
 from tests.helpers import feed
 
@@ -192,3 +193,11 @@ def background_operations(qapp: Any) -> Iterator[Operations]:
     yield runner
     assert runner.shutdown(), "background work did not end"
     shiboken6.delete(runner)  # its pool's idle threads end now, not at exit
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _collect_during_qt_tests(qapp: Any) -> Iterator[None]:
+    """Long Qt tests collect on the GUI thread too, as the application does."""
+    collector = GuiThreadCollector(interval_ms=200, parent=qapp)
+    yield
+    collector.stop()

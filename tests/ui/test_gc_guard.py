@@ -16,7 +16,7 @@ class _Cycle:
 
 
 def test_the_collector_owns_collection_while_it_lives(qtbot: QtBot) -> None:
-    assert gc.isenabled()
+    gc.enable()  # the suite itself collects on the main thread only: start as an app does
     collector = GuiThreadCollector(interval_ms=10)
     try:
         assert not gc.isenabled()
@@ -30,3 +30,4 @@ def test_the_collector_owns_collection_while_it_lives(qtbot: QtBot) -> None:
     finally:
         collector.stop()
     assert gc.isenabled()
+    gc.disable()

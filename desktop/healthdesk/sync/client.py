@@ -311,6 +311,9 @@ class SyncClient:
         if self._own_session and self._session is not None:
             session, self._session = self._session, None
             await session.close()
+            # The sockets close on the loop's next turn (aiohttp's documented caveat): let
+            # it come, so that none is left for the garbage collector to find open.
+            await asyncio.sleep(0)
 
     # -- API ---------------------------------------------------------------------------
 

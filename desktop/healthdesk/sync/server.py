@@ -80,6 +80,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import gc
 import gzip
 import hmac
 import ipaddress
@@ -733,14 +734,21 @@ async def _start(
 
 
 async def _cleanup(runner: web.AppRunner) -> None:
-    """Stop serving and close every connection, also one accepted while the site closed:
-    it reaches the server after its shutdown, and would stay open until the loop ends."""
-    server = runner.server
+    """Stop serving and close every connection, at once. aiohttp closes the connections it
+    knows; one accepted while the site stopped, or closed with a response still unsent to
+    a client that is gone, keeps its socket open past the end of the loop (a leak, and a
+    ResourceWarning later). So every transport of this loop still open is aborted."""
     await runner.cleanup()
-    await asyncio.sleep(0)  # an accept in flight completes now
-    if server is not None:
-        for handler in server.connections:
-            handler.force_close()
+    loop = asyncio.get_running_loop()
+    left = [
+        obj
+        for obj in gc.get_objects()
+        if isinstance(obj, asyncio.Transport) and getattr(obj, "_loop", None) is loop
+    ]
+    for transport in left:
+        transport.abort()
+    if left:
+        await asyncio.sleep(0.01)  # aborted transports close their sockets on the next turns
 
 
 async def serve(
@@ -768,7 +776,7 @@ async def serve(
             ready(_url(host, bound, ssl_context))
         await asyncio.Event().wait()
     finally:
-        await runner.cleanup()
+        await _cleanup(runner)
 
 
 class RunningService:
