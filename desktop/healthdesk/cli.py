@@ -473,8 +473,10 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from healthdesk.store.db import DatabaseBusy, set_default_on_wait
     from healthdesk.store.queries import UnknownConnection, UnknownContact
 
+    set_default_on_wait(lambda message: sys.stderr.write(f"healthdesk: {message}\n"))
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # `healthdesk [--db PATH] [FILE...]` opens the window; other first words are commands.
@@ -492,7 +494,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             return _window(args.db, [])
         _COMMANDS[args.command](args, sys.stdout)
-    except (FeedError, CliError, UnknownConnection, CatalogError, UnknownContact) as exc:
+    except (
+        FeedError,
+        CliError,
+        UnknownConnection,
+        CatalogError,
+        UnknownContact,
+        DatabaseBusy,
+    ) as exc:
         return _fail(str(exc))
     except ImportCancelled:
         return _fail("cancelled; the database is unchanged")
