@@ -64,6 +64,15 @@ def _positive(text: str) -> int:
     return value
 
 
+def _file_mode(text: str) -> int:
+    from healthdesk.reports.export import parse_mode
+
+    try:
+        return parse_mode(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _size(text: str) -> tuple[int, int]:
     width, _, height = text.lower().partition("x")
     try:
@@ -113,6 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     exp.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
+    exp.add_argument(
+        "--mode",
+        type=_file_mode,
+        default=0o600,
+        metavar="OCTAL",
+        help="permissions of the -o file (default 600: only you can read it)",
+    )
 
     fnd = commands.add_parser("find", help="contacts whose name, email or app id contains QUERY")
     fnd.add_argument("args", nargs="+", metavar="[FILE] QUERY")
@@ -260,7 +276,7 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO) -> None:
 def _cmd_export(args: argparse.Namespace, out: TextIO) -> None:
     from healthdesk.config import load_catalog
     from healthdesk.core.model import STATUS_ORDER, Status
-    from healthdesk.reports.export import write_csv, write_jsonl
+    from healthdesk.reports.export import write_csv, write_file, write_jsonl
     from healthdesk.store.queries import get_connection, iter_contacts
 
     statuses = [Status(s) for s in args.status] if args.status else list(STATUS_ORDER)
@@ -272,14 +288,9 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> None:
         catalog = load_catalog()
         if args.output:
             target = Path(args.output)
-            partial = target.with_name(target.name + ".partial")
-            try:
-                with open(partial, "w", encoding="utf-8", newline="") as handle:
-                    count = writer(handle, contacts, connection, catalog)
-                partial.replace(target)
-            except BaseException:
-                partial.unlink(missing_ok=True)
-                raise
+            count = write_file(
+                target, lambda handle: writer(handle, contacts, connection, catalog), mode=args.mode
+            )
             sys.stderr.write(f"Exported {count:,} contacts to {target}\n")
         else:
             writer(out, contacts, connection, catalog)
@@ -300,8 +311,10 @@ def _cmd_find(args: argparse.Namespace, out: TextIO) -> None:
         if args.json:
             import orjson
 
+            from healthdesk.core.safe_text import json_safe
+
             rows = [contact_json(c, connection, catalog) for c in found.contacts]
-            out.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+            out.write(json_safe(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode()) + "\n")
         else:
             out.write(find_text(found.contacts, connection, query, total=found.total))
         if found.total > len(found.contacts):
@@ -572,7 +585,10 @@ def _window_files(words: list[str]) -> tuple[str | None, list[str]] | None:
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"healthdesk: error: {message}\n")
+    from healthdesk.core.safe_text import one_line
+
+    # Errors quote customer data and services' answers: one safe line, whatever they hold.
+    sys.stderr.write(f"healthdesk: error: {one_line(message, limit=2000)}\n")
     return EXIT_ERROR
 
 

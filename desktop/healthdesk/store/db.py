@@ -51,7 +51,7 @@ WAIT_MESSAGE = "waiting for another Health Desk process to finish writing…"
 #: busy_timeout of every connection (ms): readers and short writes wait this long.
 _BUSY_TIMEOUT_MS = 10_000
 
-OnWait = Callable[[str], None]
+OnWait = Callable[[str], object]
 _on_wait: weakref.WeakKeyDictionary[Engine, OnWait] = weakref.WeakKeyDictionary()
 _default_on_wait: list[OnWait] = []
 
