@@ -355,7 +355,10 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> None:
             out.flush()
 
     def on_retry(retry: Retrying) -> None:
-        sys.stderr.write(f"healthdesk: {retry.reason}; retrying in {retry.delay:.1f} s\n")
+        sys.stderr.write(
+            f"healthdesk: {retry.reason}; retrying at {retry.until_text()} "
+            f"(in {retry.delay:.1f} s)\n"
+        )
 
     async def run(engine: Engine) -> None:
         stop = asyncio.Event()
