@@ -83,8 +83,9 @@ Bounds, against clients that misbehave:
   once, before authentication, and never read, so a slow body holds nothing;
 - at most `MAX_POLLS` long-polls (`wait` > 0) run at once per token (per client
   address without a token): one more is answered 429 with `Retry-After: 1`;
-- nothing is kept of a request before its token is checked (the `requests` record holds
-  authenticated requests only, each cut to 300 characters);
+- nothing grows with requests before their token is checked: the `requests` record is a
+  ring of the last 10,000 lines, each cut to 300 characters, and an unauthorized
+  request is kept as its method and path only (100 characters, no query);
 - a malformed request (bad request line, header, encoding) gets its status (400...) and
   one log line, never a traceback.
 """
@@ -611,6 +612,8 @@ def create_app(
         if secret is not None:
             problem = _authorized(request, secret)
             if problem is not None:
+                # Only a short fixed-size line (no query) in the bounded record.
+                service._record(f"{request.method} {request.path[:100]} [unauthorized]")
                 return _error(401, "unauthorized", problem, {"WWW-Authenticate": "Bearer"})
         service._record(f"{request.method} {request.path_qs}")
         try:
