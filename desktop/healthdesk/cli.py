@@ -19,7 +19,7 @@ from typing import NoReturn, TextIO
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 
-from healthdesk import __version__
+from healthdesk import __version__, cli_forget
 from healthdesk.core.failures import CatalogError
 from healthdesk.core.model import STATUS_ORDER, Side
 from healthdesk.feed.items import FeedError
@@ -189,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument(
         "--no-auth", action="store_true", help="no token at all (loopback addresses only)"
     )
+
+    cli_forget.add_parser(commands)
 
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
     gen.add_argument("--contacts", type=_positive, default=2000, help="about this many contacts")
@@ -485,6 +487,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "screenshot": _cmd_screenshot,
     "serve": _cmd_serve,
     "sync": _cmd_sync,
+    "forget": cli_forget.run,
 }
 
 
@@ -517,6 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         CatalogError,
         UnknownContact,
         DatabaseBusy,
+        cli_forget.ForgetRefused,
     ) as exc:
         return _fail(str(exc))
     except ImportCancelled:

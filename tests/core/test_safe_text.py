@@ -10,6 +10,7 @@ from healthdesk.core.safe_text import (
     escape_controls,
     isolate,
     json_safe,
+    mask_emails,
     neutralize_cell,
     one_line,
     terminal_text,
@@ -82,3 +83,8 @@ def test_json_safe_escapes_what_json_leaves_raw_and_keeps_the_data() -> None:
 )
 def test_neutralize_cell(cell: str, safe: str) -> None:
     assert neutralize_cell(cell) == safe
+
+
+def test_mask_emails_keeps_the_first_letter_and_the_domain() -> None:
+    text = "ada.lovelace@example.com looks fake; <bob@x.io>, not an email: a@b"
+    assert mask_emails(text) == "a…@example.com looks fake; <b…@x.io>, not an email: a@b"

@@ -252,3 +252,31 @@ def test_a_retry_reason_is_sanitized_too(engine: Engine) -> None:
         pull(client(service.url, engine, backoff=backoff, on_retry=retries.append))
     assert CONTROLS.search(str(caught.value)) is None
     assert CONTROLS.search(retries[0].reason) is None
+
+
+def test_logs_hold_no_full_email_and_no_token(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    error = {"error": {"code": "busy", "message": "ada.lovelace@example.com is rate limited"}}
+
+    async def busy(_n: int, _target: str, writer: asyncio.StreamWriter, h: Hostile) -> None:
+        await send(writer, json_answer(error, "503 Service Unavailable"), h)
+
+    async def no_sleep(_seconds: float) -> None:
+        return None
+
+    with hostile_service(busy) as service:
+        sync = SyncClient(
+            base_url=service.url,
+            token="tok-123456789",
+            engine=engine,
+            backoff=Backoff(max_attempts=2, sleep=no_sleep),
+        )
+        with pytest.raises(ServiceError):
+            pull(sync)
+    assert "a…@example.com" in caplog.text
+    assert "ada.lovelace@example.com" not in caplog.text
+    assert "tok-123456789" not in caplog.text

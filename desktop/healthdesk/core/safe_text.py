@@ -16,6 +16,8 @@ OVERRIDE and the other bidi controls), or run as a formula in a spreadsheet.
   characters.
 - `json_safe(json_text)`: JSON text with C1, DEL, bidi controls and line separators
   written as `\\uXXXX` escapes (the same data, nothing a terminal acts on).
+- `mask_emails(text)`: e-mail addresses cut to their first letter and domain
+  (`a…@example.com`), for logs, which never hold a full address.
 - `neutralize_cell(cell)`: a CSV cell a spreadsheet shows as text, never runs: a leading
   `= + - @` (ASCII, or fullwidth U+FF1D U+FF0B U+FF0D U+FF20), TAB or CR, also after
   leading blanks, gets a `'` in front; controls other than TAB, LF and CR are escaped.
@@ -95,6 +97,14 @@ def one_line(text: str, limit: int = 500) -> str:
 def json_safe(json_text: str) -> str:
     """JSON text with what a terminal could act on escaped as `\\uXXXX`: same data."""
     return _JSON_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
+
+
+_EMAIL = re.compile(r"([^\s@<>\"'(),;:]{1,64})@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+
+
+def mask_emails(text: str) -> str:
+    """`text` with each e-mail address reduced to its first letter and its domain."""
+    return _EMAIL.sub(lambda m: f"{m.group(1)[0]}…@{m.group(2)}", text)
 
 
 def neutralize_cell(cell: str) -> str:

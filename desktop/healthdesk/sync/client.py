@@ -64,7 +64,7 @@ from yarl import URL
 
 from healthdesk import __version__
 from healthdesk.core.model import Connection
-from healthdesk.core.safe_text import one_line
+from healthdesk.core.safe_text import mask_emails, one_line
 from healthdesk.feed.items import FeedError, parse_item, type_name
 from healthdesk.store.cursors import apply_page, get_cursor
 from healthdesk.store.ingest import IngestReport
@@ -582,7 +582,9 @@ class SyncClient:
                         code=getattr(failure.error, "code", ""),
                     ) from None
                 attempt += 1
-                _log.info("%s: %s; retry %d in %.1f s", url, failure.reason, attempt, delay)
+                # Logs never hold a full e-mail address (a service's error may quote one).
+                reason = mask_emails(failure.reason)
+                _log.info("%s: %s; retry %d in %.1f s", url, reason, attempt, delay)
                 if self._on_retry is not None:
                     self._on_retry(
                         Retrying(str(url), attempt, delay, failure.reason, until, asked is not None)

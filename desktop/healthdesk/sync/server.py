@@ -119,7 +119,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from healthdesk.core.model import Connection, Item
-from healthdesk.core.safe_text import one_line
+from healthdesk.core.safe_text import mask_emails, one_line
 from healthdesk.feed.items import FeedError, decode, parse_item
 from healthdesk.feed.reader import SnapshotReader
 from healthdesk.feed.snapshot import GZIP_MAGIC, header_item
@@ -789,7 +789,8 @@ class _OneLineLogger(logging.LoggerAdapter):
         exc = kwargs.get("exc_info")
         if isinstance(exc, HttpProcessingError):
             remote = args[0] if args else "?"
-            problem = one_line(str(getattr(exc, "message", "") or type(exc).__name__), 300)
+            text = str(getattr(exc, "message", "") or type(exc).__name__)
+            problem = mask_emails(one_line(text, 300))
             super().log(
                 max(level, logging.INFO),
                 "malformed request from %s: %s %s",
