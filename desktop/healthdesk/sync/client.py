@@ -67,6 +67,7 @@ from healthdesk.core.model import Connection
 from healthdesk.core.safe_text import mask_emails, one_line
 from healthdesk.feed.items import FeedError, parse_item, type_name
 from healthdesk.store.cursors import apply_page, get_cursor
+from healthdesk.store.db import DatabaseBusy
 from healthdesk.store.ingest import IngestReport
 from healthdesk.sync.credentials import TOKEN_ENV, normalize_url
 
@@ -513,6 +514,10 @@ class SyncClient:
             )
         except FeedError as exc:
             raise ProtocolError(str(exc)) from None
+        except DatabaseBusy as exc:
+            # Another process kept the database busy: a SyncError like the others, so
+            # that the window and the command line report it the same way.
+            raise SyncError(str(exc)) from None
         _log.debug("applied %d items of %s", len(answer.items), answer.url)
         return Page(connection_id, len(answer.items), ingest, answer.next, answer.more)
 
@@ -661,7 +666,7 @@ class SyncClient:
             )
         raise ServiceError(f"{where}: the service answered {said}", status=status, code=code)
 
-    async def _read_capped(self, response: aiohttp.ClientResponse, where: str) -> bytes:
+    async def _read_capped(self, response: aiohttp.ClientResponse, where: str) -> bytearray:
         """The body, read in chunks; ProtocolError as soon as it would pass the cap."""
         cap = self._max_page_bytes
         declared = response.content_length
@@ -670,17 +675,16 @@ class SyncClient:
                 f"{where}: the answer is {declared:,} bytes, more than the {cap:,} bytes a "
                 "page may have; refused without reading it"
             )
-        parts: list[bytes] = []
-        size = 0
+        # One growing buffer (orjson reads it as it is): at most the cap, never twice it.
+        body = bytearray()
         async for chunk in response.content.iter_chunked(_CHUNK):
-            size += len(chunk)
-            if size > cap:
+            if len(body) + len(chunk) > cap:
                 raise ProtocolError(
                     f"{where}: the answer is larger than the {cap:,} bytes a page may have; "
                     "refused (reading stopped there)"
                 )
-            parts.append(chunk)
-        return b"".join(parts)
+            body += chunk
+        return body
 
     def _auth_message(self, status: int, said: str) -> str:
         if status == 403:
@@ -698,7 +702,7 @@ class SyncClient:
             "the token stored for this URL"
         )
 
-    def _error_of(self, body: bytes, headers: Any) -> tuple[str, str]:
+    def _error_of(self, body: bytes | bytearray, headers: Any) -> tuple[str, str]:
         """The (code, message) of an error answer: the API's error object, else the reason."""
         code = message = ""
         try:
