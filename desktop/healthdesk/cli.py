@@ -19,7 +19,7 @@ from typing import NoReturn, TextIO
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 
-from healthdesk import __version__
+from healthdesk import __version__, cli_forget
 from healthdesk.core.failures import CatalogError
 from healthdesk.core.model import STATUS_ORDER, Side
 from healthdesk.feed.items import FeedError
@@ -63,6 +63,15 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _file_mode(text: str) -> int:
+    from healthdesk.reports.export import parse_mode
+
+    try:
+        return parse_mode(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -114,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
     exp.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
+    exp.add_argument(
+        "--mode",
+        type=_file_mode,
+        default=0o600,
+        metavar="OCTAL",
+        help="permissions of the -o file (default 600: only you can read it)",
+    )
 
     fnd = commands.add_parser("find", help="contacts whose name, email or app id contains QUERY")
     fnd.add_argument("args", nargs="+", metavar="[FILE] QUERY")
@@ -180,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
             "explain", help="category, owner, fingerprint, meaning and fix of a raw app error"
         )
     )
+    cli_forget.add_parser(commands)
 
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
     gen.add_argument("--contacts", type=_positive, default=2000, help="about this many contacts")
@@ -268,7 +285,7 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO) -> None:
 def _cmd_export(args: argparse.Namespace, out: TextIO) -> None:
     from healthdesk.config import load_catalog
     from healthdesk.core.model import STATUS_ORDER, Status
-    from healthdesk.reports.export import write_csv, write_jsonl
+    from healthdesk.reports.export import write_csv, write_file, write_jsonl
     from healthdesk.store.queries import get_connection, iter_contacts
 
     statuses = [Status(s) for s in args.status] if args.status else list(STATUS_ORDER)
@@ -280,14 +297,9 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> None:
         catalog = load_catalog()
         if args.output:
             target = Path(args.output)
-            partial = target.with_name(target.name + ".partial")
-            try:
-                with open(partial, "w", encoding="utf-8", newline="") as handle:
-                    count = writer(handle, contacts, connection, catalog)
-                partial.replace(target)
-            except BaseException:
-                partial.unlink(missing_ok=True)
-                raise
+            count = write_file(
+                target, lambda handle: writer(handle, contacts, connection, catalog), mode=args.mode
+            )
             sys.stderr.write(f"Exported {count:,} contacts to {target}\n")
         else:
             writer(out, contacts, connection, catalog)
@@ -308,8 +320,10 @@ def _cmd_find(args: argparse.Namespace, out: TextIO) -> None:
         if args.json:
             import orjson
 
+            from healthdesk.core.safe_text import json_safe
+
             rows = [contact_json(c, connection, catalog) for c in found.contacts]
-            out.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+            out.write(json_safe(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode()) + "\n")
         else:
             out.write(find_text(found.contacts, connection, query, total=found.total))
         if found.total > len(found.contacts):
@@ -350,7 +364,10 @@ def _cmd_sync(args: argparse.Namespace, out: TextIO) -> None:
             out.flush()
 
     def on_retry(retry: Retrying) -> None:
-        sys.stderr.write(f"healthdesk: {retry.reason}; retrying in {retry.delay:.1f} s\n")
+        sys.stderr.write(
+            f"healthdesk: {retry.reason}; retrying at {retry.until_text()} "
+            f"(in {retry.delay:.1f} s)\n"
+        )
 
     async def run(engine: Engine) -> None:
         stop = asyncio.Event()
@@ -487,12 +504,15 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "screenshot": _cmd_screenshot,
     "serve": _cmd_serve,
     "sync": _cmd_sync,
+    "forget": cli_forget.run,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from healthdesk.store.db import DatabaseBusy, set_default_on_wait
     from healthdesk.store.queries import UnknownConnection, UnknownContact
 
+    set_default_on_wait(lambda message: sys.stderr.write(f"healthdesk: {message}\n"))
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # `healthdesk [--db PATH] [FILE...]` opens the window; other first words are commands.
@@ -510,7 +530,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             return _window(args.db, [])
         _COMMANDS[args.command](args, sys.stdout)
-    except (FeedError, CliError, UnknownConnection, CatalogError, UnknownContact) as exc:
+    except (
+        FeedError,
+        CliError,
+        UnknownConnection,
+        CatalogError,
+        UnknownContact,
+        DatabaseBusy,
+        cli_forget.ForgetRefused,
+    ) as exc:
         return _fail(str(exc))
     except ImportCancelled:
         return _fail("cancelled; the database is unchanged")
@@ -581,7 +609,10 @@ def _window_files(words: list[str]) -> tuple[str | None, list[str]] | None:
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"healthdesk: error: {message}\n")
+    from healthdesk.core.safe_text import one_line
+
+    # Errors quote customer data and services' answers: one safe line, whatever they hold.
+    sys.stderr.write(f"healthdesk: error: {one_line(message, limit=2000)}\n")
     return EXIT_ERROR
 
 

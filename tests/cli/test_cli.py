@@ -804,3 +804,87 @@ def test_serve_refuses_to_run_without_a_token_off_loopback(
     result = run("serve", snapshot)
     assert result.code == 2
     assert "HEALTHDESK_TOKEN" in result.err
+
+
+# -- text safety: customer text cannot drive the terminal or reorder a line -------------
+
+
+def hostile_snapshot(tmp_path: Path) -> Path:
+    from tests.helpers.feed import connection, record, write
+
+    items = [
+        connection(name="Evil\x1b]0;pwned\x07 sync"),
+        record("a", "x1", name="Bell\x07 \x1b[31mRed\x1b[0m", email="red@example.com"),
+        record("a", "x2", name="Line\r\nforged: in sync", email="forged@example.com"),
+        record("a", "x3", name="\u202eevil.exe", email="rlo@example.com"),
+        record("a", "x4", name='\uff1dHYPERLINK("http://x")', email="fw@example.com"),
+        record("a", "x5", name="  =1+1", email="sp@example.com"),
+    ]
+    return write(tmp_path / "hostile.jsonl", items)
+
+
+def test_find_escapes_controls_and_isolates_bidi(run: Run, tmp_path: Path) -> None:
+    snap = hostile_snapshot(tmp_path)
+    result = run("find", snap, "example.com")
+    assert result.code == 0
+    assert "\x1b" not in result.out
+    assert "\x07" not in result.out
+    assert "\r" not in result.out
+    assert "Bell\\x07 \\x1b[31mRed\\x1b[0m" in result.out
+    assert "Line\\r\\nforged: in sync" in result.out
+    assert "\u2068\u202eevil.exe\u2069" in result.out
+    # One line per contact found, after the heading: no forged line.
+    assert len(result.out.splitlines()) == 1 + 5
+
+
+def test_summary_and_json_output_carry_no_raw_control(run: Run, tmp_path: Path) -> None:
+    snap = hostile_snapshot(tmp_path)
+    text = run("summary", snap)
+    assert text.code == 0
+    assert "Evil\\x1b]0;pwned\\x07 sync" in text.out
+    assert "\x1b" not in text.out
+    for argv in (("summary", snap, "--json"), ("find", snap, "example.com", "--json")):
+        result = run(*argv)
+        assert result.code == 0
+        # ESC, BEL, U+202E... escaped as \uXXXX: the JSON holds the same data.
+        assert (
+            re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", result.out) is None
+        )
+    rows = json.loads(run("find", snap, "rlo@", "--json").out)
+    assert rows[0]["records"][0]["name"] == "\u202eevil.exe"
+
+
+def test_csv_neutralizes_fullwidth_and_spaced_formulas(run: Run, tmp_path: Path) -> None:
+    snap = hostile_snapshot(tmp_path)
+    out = tmp_path / "out.csv"
+    assert run("export", snap, "-o", out).code == 0
+    with out.open(encoding="utf-8", newline="") as handle:
+        rows = {row["a_email"]: row for row in csv.DictReader(handle)}
+    assert rows["fw@example.com"]["a_name"] == '\'\uff1dHYPERLINK("http://x")'
+    assert rows["sp@example.com"]["a_name"] == "'  =1+1"
+    assert rows["red@example.com"]["a_name"] == "Bell\\x07 \\x1b[31mRed\\x1b[0m"
+
+
+def test_an_error_quoting_customer_text_is_one_safe_line(run: Run, tmp_path: Path) -> None:
+    snap = hostile_snapshot(tmp_path)
+    result = run("summary", snap, "--connection", "no\x1b[2Jsuch\nline")
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert "\x1b" not in result.err
+
+
+def test_exports_are_private_unless_asked(run: Run, snapshot: Path, tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        private = tmp_path / "private.csv"
+        assert run("export", snapshot, "-o", private).code == 0
+        shared = tmp_path / "shared.jsonl"
+        assert run("export", snapshot, "--format", "jsonl", "-o", shared, "--mode", "644").code == 0
+    finally:
+        os.umask(previous)
+    assert private.stat().st_mode & 0o777 == 0o600
+    assert shared.stat().st_mode & 0o777 == 0o644
+    bad = run("export", snapshot, "-o", tmp_path / "x.csv", "--mode", "rw")
+    assert bad.code == 2
+    assert "'rw' is not an octal file mode" in bad.err
+    assert not (tmp_path / "x.csv").exists()

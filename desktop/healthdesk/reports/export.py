@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
@@ -11,6 +13,7 @@ import orjson
 from healthdesk.core.contacts import ContactView, explain, failure_reason
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import Connection, Side
+from healthdesk.core.safe_text import json_safe, neutralize_cell, terminal_text
 from healthdesk.reports.summary import STATUS_LABELS
 
 CSV_COLUMNS = (
@@ -31,8 +34,9 @@ CSV_COLUMNS = (
     "owner",
     "explanation",
 )
-#: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Mode of an export file unless the user chooses another (`healthdesk export --mode`):
+#: it holds customers' names and emails, so only its owner reads it.
+EXPORT_MODE = 0o600
 
 
 def contact_json(contact: ContactView, connection: Connection, catalog: Catalog) -> dict[str, Any]:
@@ -64,14 +68,15 @@ def write_jsonl(
 ) -> int:
     count = 0
     for contact in contacts:
-        out.write(orjson.dumps(contact_json(contact, connection, catalog)).decode() + "\n")
+        line = orjson.dumps(contact_json(contact, connection, catalog)).decode()
+        out.write(json_safe(line) + "\n")
         count += 1
     return count
 
 
 def neutralize(cell: str) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
+    """A cell a spreadsheet shows as text, never runs as a formula (core.safe_text)."""
+    return neutralize_cell(cell)
 
 
 def csv_row(data: dict[str, Any]) -> list[str]:
@@ -110,6 +115,9 @@ def write_csv(
 def find_text(
     contacts: list[ContactView], connection: Connection, query: str, *, total: int
 ) -> str:
+    """The CLI's table of found contacts; every value from the data is terminal-safe."""
+    safe = terminal_text
+    query = safe(query)
     if not contacts:
         return f"No contact matches “{query}”.\n"
     if total > len(contacts):
@@ -117,9 +125,43 @@ def find_text(
     else:
         lines = [f"{total:,} contact(s) match “{query}”:"]
     for contact in contacts:
-        ids = " + ".join(f"{connection.app(r.app).name} {r.id}" for r in contact.records)
+        ids = " + ".join(
+            f"{safe(connection.app(r.app).name)} {safe(r.id)}" for r in contact.records
+        )
         label = STATUS_LABELS[contact.status]
         if contact.reason:
             label += f" ({contact.reason.value.replace('_', ' ')})"
-        lines.append(f"  {label:<28} {contact.name or '(no name)'} <{contact.email}>  [{ids}]")
+        name = safe(contact.name) if contact.name else "(no name)"
+        lines.append(f"  {label:<28} {name} <{safe(contact.email)}>  [{ids}]")
     return "\n".join(lines) + "\n"
+
+
+def parse_mode(text: str) -> int:
+    """A file mode written in octal ("600", "0640", "0o644"); ValueError if it is not one."""
+    digits = text.strip().lower().removeprefix("0o")
+    if not digits or len(digits) > 4 or any(c not in "01234567" for c in digits):
+        raise ValueError(f"{text!r} is not an octal file mode such as 600 or 640")
+    mode = int(digits, 8)
+    if mode > 0o777:
+        raise ValueError(f"{text!r}: only permission bits (at most 777) may be given")
+    return mode
+
+
+def write_file(target: Path, write: Callable[[TextIO], int], *, mode: int = EXPORT_MODE) -> int:
+    """Write an export to `target` through `write(handle)`, whole or not at all.
+
+    The file gets exactly `mode` whatever the umask (it is written beside `target` as
+    `.partial`, made `mode`, then renamed over it). Returns what `write` returns.
+    """
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(fd, mode)
+        with open(fd, "w", encoding="utf-8", newline="") as handle:
+            count = write(handle)
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return count

@@ -8,6 +8,7 @@ import orjson
 
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import STATUS_ORDER, Connection, Outcome, Phase, Reason, Side, Status
+from healthdesk.core.safe_text import json_safe, terminal_text
 from healthdesk.core.words import REASON_LABELS, STATUS_LABELS
 from healthdesk.store.queries import Summary
 
@@ -66,7 +67,9 @@ def summary_dict(summary: Summary, *, catalog: Catalog) -> dict[str, Any]:
 
 
 def summary_json(summary: Summary, *, catalog: Catalog) -> str:
-    return orjson.dumps(summary_dict(summary, catalog=catalog), option=orjson.OPT_INDENT_2).decode()
+    return json_safe(
+        orjson.dumps(summary_dict(summary, catalog=catalog), option=orjson.OPT_INDENT_2).decode()
+    )
 
 
 def state_text(connection: Connection) -> str:
@@ -94,15 +97,17 @@ def state_text(connection: Connection) -> str:
 
 
 def summary_text(summary: Summary) -> str:
+    """The summary for a terminal: every value from the data is terminal-safe."""
+    safe = terminal_text
     connection = summary.connection
     settings = connection.settings
     arrow = DIRECTION_ARROWS[settings.direction.value]
-    a, b = connection.app_a.name, connection.app_b.name
+    a, b = safe(connection.app_a.name), safe(connection.app_b.name)
     avoid = "on" if settings.avoid_duplicates else "off"
     lines = [
-        f"{connection.name} [{connection.id}]",
+        f"{safe(connection.name)} [{safe(connection.id)}]",
         f"  {a} {arrow} {b}, Avoid Duplicates {avoid}",
-        f"  State: {state_text(connection)}",
+        f"  State: {safe(state_text(connection))}",
         "",
         f"  Contacts     {summary.total:>10,}",
     ]
@@ -119,7 +124,7 @@ def summary_text(summary: Summary) -> str:
     for side in Side:
         done = summary.actions[side]
         lines.append(
-            f"    {connection.app(side).name:<20} {done[Outcome.CREATED]:>8,} created "
+            f"    {safe(connection.app(side).name):<20} {done[Outcome.CREATED]:>8,} created "
             f"{done[Outcome.UPDATED]:>8,} updated"
         )
     if summary.failures:
@@ -127,7 +132,7 @@ def summary_text(summary: Summary) -> str:
         lines.append("  Failure reasons")
         for group in summary.failures:
             lines.append(
-                f"    {group.count:>7,}  {connection.app(group.app).name} · {group.category} · "
-                f"{group.fingerprint}"
+                f"    {group.count:>7,}  {safe(connection.app(group.app).name)} · "
+                f"{safe(group.category)} · {safe(group.fingerprint)}"
             )
     return "\n".join(lines)

@@ -17,6 +17,25 @@ Failures, all `SyncError`s:
 - plain http:// to a host other than this machine raises `InsecureURL` unless allowed;
   TLS certificates are always verified (`CertificateError` when they do not check out).
 
+Bounds, against a service that misbehaves (each a `ProtocolError` unless said):
+
+- a body larger than `max_page_bytes` (default `MAX_PAGE_BYTES`, 64 MiB) is refused: a
+  `Content-Length` above it before reading anything, else as soon as the bytes read pass
+  it (the body is read in chunks and never buffered past the cap);
+- each request has a total deadline (`request_deadline` s beyond a long-poll's `wait`,
+  default `REQUEST_DEADLINE`), however slowly the bytes drip: past it, the attempt counts
+  as a network failure (retried like one);
+- the cursor must advance: a page that carries items with the same cursor, or a `next`
+  cursor already seen in this pull (a loop), is refused; at most `MAX_EMPTY_PAGES` pages
+  in a row may bring nothing while saying `more: true`. A pull stopped by one of these
+  still decides the pages it applied, so no decision is left pending;
+- `Retry-After` is honoured up to `Backoff.max_retry_after` (1 h); a `pull` (one-shot)
+  refuses to wait longer than `max_pull_wait` (60 s) and fails with a `ServiceError`
+  saying until when the service asked to wait. `Retrying.until` (wall-clock) tells an
+  `on_retry` callback until when the client waits;
+- every text from the service (error messages, reasons, headers) reaches messages as one
+  sanitized line (core.safe_text.one_line): no control characters, no ESC, no CR/LF.
+
 The token travels only in the `Authorization: Bearer` header: it is never logged and
 never part of a message or a repr.
 """
@@ -33,7 +52,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -45,8 +64,10 @@ from yarl import URL
 
 from healthdesk import __version__
 from healthdesk.core.model import Connection
+from healthdesk.core.safe_text import mask_emails, one_line
 from healthdesk.feed.items import FeedError, parse_item, type_name
 from healthdesk.store.cursors import apply_page, get_cursor
+from healthdesk.store.db import DatabaseBusy
 from healthdesk.store.ingest import IngestReport
 from healthdesk.sync.credentials import TOKEN_ENV, normalize_url
 
@@ -57,6 +78,18 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: How long a long-poll may stay silent beyond its `wait` before it counts as lost.
 READ_GRACE = 30.0
 CONNECT_TIMEOUT = 15.0
+#: The largest body the client reads (bytes); a 5,000-item page is a few MB.
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+#: Seconds a whole request may take beyond a long-poll's wait (body included).
+REQUEST_DEADLINE = 120.0
+#: Pages in a row that may bring no item while saying more are ready.
+MAX_EMPTY_PAGES = 20
+#: Longest Retry-After a one-shot pull waits out (seconds); longer is an error.
+MAX_PULL_WAIT = 60.0
+#: Read chunk size of bodies.
+_CHUNK = 64 * 1024
+#: Cursors remembered per followed connection, to notice a loop.
+_SEEN_CURSORS = 10_000
 
 
 # -- errors ------------------------------------------------------------------------------
@@ -217,7 +250,18 @@ class Retrying:
     #: 1 for the first retry.
     attempt: int
     delay: float
+    #: One sanitized line (what the service or the network said).
     reason: str
+    #: When the client tries again (wall-clock, local time zone); set by the client.
+    until: datetime | None = None
+    #: Whether the wait is what the service asked (Retry-After) rather than backoff.
+    asked: bool = False
+
+    def until_text(self) -> str:
+        """ "HH:MM:SS" (local) of the next try, with the date when it is not today."""
+        when = self.until or datetime.now().astimezone() + timedelta(seconds=self.delay)
+        now = datetime.now(when.tzinfo)
+        return when.strftime("%H:%M:%S" if when.date() == now.date() else "%Y-%m-%d %H:%M:%S")
 
 
 OnPage = Callable[[Page], Awaitable[Any] | None]
@@ -265,6 +309,9 @@ class SyncClient:
         session: aiohttp.ClientSession | None = None,
         backoff: Backoff | None = None,
         on_retry: OnRetry | None = None,
+        max_page_bytes: int = MAX_PAGE_BYTES,
+        request_deadline: float = REQUEST_DEADLINE,
+        max_pull_wait: float = MAX_PULL_WAIT,
     ) -> None:
         try:
             self.base_url = normalize_url(base_url)
@@ -283,6 +330,9 @@ class SyncClient:
         self._own_session = session is None
         self._backoff = backoff or Backoff()
         self._on_retry = on_retry
+        self._max_page_bytes = max_page_bytes
+        self._request_deadline = request_deadline
+        self._max_pull_wait = max_pull_wait
         # Pages are written on one thread of their own, one at a time: the loop (the GUI
         # thread, in the window) never waits on SQLite, and two connections followed at
         # once never contend for the write lock.
@@ -320,7 +370,7 @@ class SyncClient:
     async def list_connections(self) -> list[Connection]:
         """The service's connections (`GET /v1/connections`), validated."""
         url = self._url("v1", "connections")
-        data = await self._get_json(url, read_timeout=READ_GRACE, retries=self._retries())
+        data = await self._get_json(url, wait=0, retries=self._retries())
         where = str(url)
         if type(data) is not dict:
             raise ProtocolError(
@@ -360,16 +410,33 @@ class SyncClient:
         report = PullReport(
             connection_id, cursor=get_cursor(self.engine, self.base_url, connection_id)
         )
-        while True:
-            answer = await self._feed(
-                connection_id, report.cursor, limit=page_size, wait=None, retries=self._retries()
-            )
-            page = await self._apply(connection_id, answer)
-            report.add(page)
-            report.seconds = time.perf_counter() - started
-            await _notify(on_page, page)
-            if not answer.more:
-                return report
+        progress = _Progress(report.cursor)
+        undecided = False
+        try:
+            while True:
+                answer = await self._feed(
+                    connection_id,
+                    report.cursor,
+                    limit=page_size,
+                    wait=None,
+                    retries=self._retries(),
+                )
+                progress.check(answer, report.cursor)
+                page = await self._apply(connection_id, answer)
+                undecided = answer.more
+                report.add(page)
+                report.seconds = time.perf_counter() - started
+                await _notify(on_page, page)
+                if not answer.more:
+                    return report
+        except SyncError:
+            if undecided and report.cursor is not None:
+                # Pages were applied undecided (more were to come): decide them now, so
+                # that what was pulled shows as it is and nothing stays pending.
+                await self._apply(
+                    connection_id, _Answer([], report.cursor, False, f"{self.base_url} (settle)")
+                )
+            raise
 
     async def follow(
         self,
@@ -421,8 +488,10 @@ class SyncClient:
         started = time.perf_counter()
         cid = report.connection_id
         report.cursor = get_cursor(self.engine, self.base_url, cid)
+        progress = _Progress(report.cursor)
         while True:
             answer = await self._feed(cid, report.cursor, limit=page_size, wait=wait, retries=None)
+            progress.check(answer, report.cursor)
             page = await self._apply(cid, answer)
             report.add(page)
             report.seconds = time.perf_counter() - started
@@ -448,6 +517,10 @@ class SyncClient:
             )
         except FeedError as exc:
             raise ProtocolError(str(exc)) from None
+        except DatabaseBusy as exc:
+            # Another process kept the database busy: a SyncError like the others, so
+            # that the window and the command line report it the same way.
+            raise SyncError(str(exc)) from None
         _log.debug("applied %d items of %s", len(answer.items), answer.url)
         return Page(connection_id, len(answer.items), ingest, answer.next, answer.more)
 
@@ -473,7 +546,7 @@ class SyncClient:
         if wait:
             query["wait"] = f"{wait:g}"
         url = self._url("v1", "connections", connection_id, "feed").with_query(query)
-        data = await self._get_json(url, read_timeout=(wait or 0) + READ_GRACE, retries=retries)
+        data = await self._get_json(url, wait=wait or 0, retries=retries)
         where = str(url)
         if type(data) is not dict:
             raise ProtocolError(
@@ -494,19 +567,36 @@ class SyncClient:
             )
         return _Answer(items, cursor, more, where)
 
-    async def _get_json(self, url: URL, *, read_timeout: float, retries: int | None) -> Any:
+    async def _get_json(self, url: URL, *, wait: float, retries: int | None) -> Any:
         attempt = 0
         while True:
             try:
-                return await self._get_once(url, read_timeout)
+                return await self._get_once(url, wait)
             except _Retryable as failure:
                 if retries is not None and attempt >= retries:
                     raise failure.error from None
-                delay = self._backoff.delay(attempt, failure.retry_after)
+                asked = failure.retry_after
+                delay = self._backoff.delay(attempt, asked)
+                until = datetime.now().astimezone() + timedelta(seconds=delay)
+                if retries is not None and asked is not None and asked > self._max_pull_wait:
+                    # A one-shot pull does not sit for minutes: say when to come back.
+                    when = datetime.now().astimezone() + timedelta(seconds=asked)
+                    raise ServiceError(
+                        f"{self.base_url}: {failure.reason} and asks to wait {asked:,.0f} s, "
+                        f"until {when:%Y-%m-%d %H:%M:%S} (longer than the {self._max_pull_wait:g} "
+                        "s a one-shot sync waits): try again then, or follow (--follow), which "
+                        "waits",
+                        status=getattr(failure.error, "status", 0),
+                        code=getattr(failure.error, "code", ""),
+                    ) from None
                 attempt += 1
-                _log.info("%s: %s; retry %d in %.1f s", url, failure.reason, attempt, delay)
+                # Logs never hold a full e-mail address (a service's error may quote one).
+                reason = mask_emails(failure.reason)
+                _log.info("%s: %s; retry %d in %.1f s", url, reason, attempt, delay)
                 if self._on_retry is not None:
-                    self._on_retry(Retrying(str(url), attempt, delay, failure.reason))
+                    self._on_retry(
+                        Retrying(str(url), attempt, delay, failure.reason, until, asked is not None)
+                    )
                 await self._backoff.sleep(delay)
 
     def _session_now(self) -> aiohttp.ClientSession:
@@ -517,25 +607,35 @@ class SyncClient:
             self._session = aiohttp.ClientSession()
         return self._session
 
-    async def _get_once(self, url: URL, read_timeout: float) -> Any:
+    async def _get_once(self, url: URL, wait: float) -> Any:
         where = str(url)
+        deadline = wait + self._request_deadline
         timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=CONNECT_TIMEOUT, sock_read=read_timeout
+            total=deadline, sock_connect=CONNECT_TIMEOUT, sock_read=wait + READ_GRACE
         )
         try:
-            # No redirects: the token must go to this service only, and never over http.
-            async with self._session_now().get(
-                url, headers=self._headers, allow_redirects=False, timeout=timeout
-            ) as response:
-                body = await response.read()
-                status = response.status
-                headers = response.headers
+            # One deadline for the whole request, body included: a body that drips a byte
+            # at a time cannot keep it alive (sock_read restarts on each byte).
+            async with asyncio.timeout(deadline):
+                # No redirects: the token must go to this service only, and never over http.
+                async with self._session_now().get(
+                    url, headers=self._headers, allow_redirects=False, timeout=timeout
+                ) as response:
+                    status = response.status
+                    headers = response.headers
+                    body = await self._read_capped(response, where)
+        except TimeoutError as exc:
+            if isinstance(exc, aiohttp.ClientError):  # the socket stayed silent too long
+                reason = self._network_reason(exc)
+            else:
+                reason = f"no complete answer within {deadline:g} s"
+            raise _Retryable(NetworkError(f"{where}: {reason}"), reason) from None
         except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
             raise CertificateError(
                 f"{where}: the service's TLS certificate cannot be trusted "
                 f"({self._scrub(str(exc))}); the connection was refused"
             ) from None
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (aiohttp.ClientError, OSError) as exc:
             reason = self._network_reason(exc)
             raise _Retryable(NetworkError(f"{where}: {reason}"), reason) from None
         if status == 200:
@@ -569,6 +669,26 @@ class SyncClient:
             )
         raise ServiceError(f"{where}: the service answered {said}", status=status, code=code)
 
+    async def _read_capped(self, response: aiohttp.ClientResponse, where: str) -> bytearray:
+        """The body, read in chunks; ProtocolError as soon as it would pass the cap."""
+        cap = self._max_page_bytes
+        declared = response.content_length
+        if declared is not None and declared > cap:
+            raise ProtocolError(
+                f"{where}: the answer is {declared:,} bytes, more than the {cap:,} bytes a "
+                "page may have; refused without reading it"
+            )
+        # One growing buffer (orjson reads it as it is): at most the cap, never twice it.
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(_CHUNK):
+            if len(body) + len(chunk) > cap:
+                raise ProtocolError(
+                    f"{where}: the answer is larger than the {cap:,} bytes a page may have; "
+                    "refused (reading stopped there)"
+                )
+            body += chunk
+        return body
+
     def _auth_message(self, status: int, said: str) -> str:
         if status == 403:
             return (
@@ -585,7 +705,7 @@ class SyncClient:
             "the token stored for this URL"
         )
 
-    def _error_of(self, body: bytes, headers: Any) -> tuple[str, str]:
+    def _error_of(self, body: bytes | bytearray, headers: Any) -> tuple[str, str]:
         """The (code, message) of an error answer: the API's error object, else the reason."""
         code = message = ""
         try:
@@ -598,7 +718,7 @@ class SyncClient:
             message = str(error.get("message") or "")
         if not message and code:
             message = code
-        return self._scrub(code), self._scrub(message[:500])
+        return self._scrub(one_line(code, 100)), self._scrub(one_line(message, 500))
 
     def _network_reason(self, exc: BaseException) -> str:
         if isinstance(exc, TimeoutError) and not str(exc):
@@ -607,8 +727,9 @@ class SyncClient:
         return f"cannot reach the service ({text})"
 
     def _scrub(self, text: str) -> str:
-        """`text` without the token, should a service or library ever echo it."""
-        return text.replace(self._token, "[token]") if self._token else text
+        """`text` as one safe line, without the token should a service or library echo it."""
+        text = text.replace(self._token, "[token]") if self._token else text
+        return one_line(text, 1000)
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -649,6 +770,40 @@ def _header_safe(token: str) -> bool:
 def _check_page_size(page_size: int) -> None:
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
+
+
+class _Progress:
+    """Checks that a feed's cursor advances: no loop, no endless empty pages."""
+
+    def __init__(self, start: str | None) -> None:
+        self._seen: dict[str, None] = {} if start is None else {start: None}
+        self._empty = 0
+
+    def check(self, answer: _Answer, after: str | None) -> None:
+        where = answer.url
+        if answer.next == after:
+            if answer.items:
+                raise ProtocolError(
+                    f"{where}: sends items but the same cursor: it does not advance"
+                )
+            return  # a long-poll that timed out: nothing new, same place
+        if answer.next in self._seen:
+            raise ProtocolError(
+                f"{where}: the cursor went back to one it gave before: the feed loops; "
+                "stopped (the pages applied are kept)"
+            )
+        self._seen[answer.next] = None
+        if len(self._seen) > _SEEN_CURSORS:
+            del self._seen[next(iter(self._seen))]
+        if answer.more and not answer.items:
+            self._empty += 1
+            if self._empty > MAX_EMPTY_PAGES:
+                raise ProtocolError(
+                    f"{where}: {self._empty} pages in a row said more items were ready and "
+                    "brought none; stopped"
+                )
+        else:
+            self._empty = 0
 
 
 def _bad_key(where: str, data: dict[str, Any], key: str, wanted: str) -> ProtocolError:

@@ -73,6 +73,22 @@ Items of the snapshots are served byte for byte as they are in the files.
 
 Shutting down: long-polls answer at once (an empty page) and a request still running
 after `SHUTDOWN_TIMEOUT` seconds is cut.
+
+Bounds, against clients that misbehave:
+
+- a connection that has not sent a whole request head within `IDLE_TIMEOUT` seconds of
+  opening, or of its previous answer (an idle keep-alive, a trickled head), is closed
+  (aiohttp's keep-alive timer, which also covers a head that never completes); a head
+  is at most 8 KiB a line and 128 fields (aiohttp's limits, answered 400);
+- the API takes no request body: one (Content-Length or chunked) is answered 413 at
+  once, before authentication, and never read, so a slow body holds nothing;
+- at most `MAX_POLLS` long-polls (`wait` > 0) run at once per token (per client
+  address without a token): one more is answered 429 with `Retry-After: 1`;
+- nothing grows with requests before their token is checked: the `requests` record is a
+  ring of the last 10,000 lines, each cut to 300 characters, and an unauthorized
+  request is kept as its method and path only (100 characters, no query);
+- a malformed request (bad request line, header, encoding) gets its status (400...) and
+  one log line, never a traceback.
 """
 
 from __future__ import annotations
@@ -82,6 +98,7 @@ import base64
 import binascii
 import gc
 import gzip
+import hashlib
 import hmac
 import ipaddress
 import logging
@@ -100,9 +117,11 @@ from typing import IO, Any
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler
 
 from healthdesk.core.model import Connection, Item
+from healthdesk.core.safe_text import mask_emails, one_line
 from healthdesk.feed.items import FeedError, decode, parse_item
 from healthdesk.feed.reader import SnapshotReader
 from healthdesk.feed.snapshot import GZIP_MAGIC, header_item
@@ -126,6 +145,12 @@ MAX_LIMIT = 10_000
 MAX_WAIT = 60.0
 #: Seconds a request may still run once the service stops.
 SHUTDOWN_TIMEOUT = 2.0
+#: Seconds a connection may stay without a whole request head (new, or idle keep-alive).
+IDLE_TIMEOUT = 15.0
+#: Long-polls that may run at once per token.
+MAX_POLLS = 8
+#: Characters of a request line kept in `requests`.
+_REQUEST_LINE = 300
 _REQUEST_LOG = 10_000
 _log = logging.getLogger(__name__)
 _CURSOR = re.compile(r"v1:(0|[1-9][0-9]{0,17}):(.+)", re.DOTALL)
@@ -138,11 +163,14 @@ class ServiceError(ValueError):
 
 
 class _ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
 
 
 def is_loopback(host: str) -> bool:
@@ -380,10 +408,13 @@ class FeedService:
         with self._lock:
             self._faults.extend(_Fault(status, retry_after, body) for _ in range(count))
 
-    def _take_fault(self, request_line: str) -> _Fault | None:
+    def _take_fault(self) -> _Fault | None:
         with self._lock:
-            self._requests.append(request_line)
             return self._faults.popleft() if self._faults else None
+
+    def _record(self, request_line: str) -> None:
+        with self._lock:
+            self._requests.append(request_line[:_REQUEST_LINE])
 
     # ------------------------------------------------------------------ serving
 
@@ -494,7 +525,23 @@ def _unknown(cid: str) -> _ApiError:
 
 # --------------------------------------------------------------------------- the app
 
+
+class _Polls:
+    """Long-polls running per key (the token, or the client address without one)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.running: dict[str, int] = {}
+
+    def key(self, request: web.Request) -> str:
+        header = request.headers.get("Authorization")
+        if header:
+            return "token:" + hashlib.sha256(header.encode("utf-8", "surrogateescape")).hexdigest()
+        return f"address:{request.remote}"
+
+
 _SERVICE = web.AppKey("service", FeedService)
+_POLLS = web.AppKey("polls", _Polls)
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -547,23 +594,34 @@ def _authorized(request: web.Request, token: bytes) -> str | None:
     return None
 
 
-def create_app(*, service: FeedService, token: str | None) -> web.Application:
+def create_app(
+    *, service: FeedService, token: str | None, max_polls: int = MAX_POLLS
+) -> web.Application:
     """The aiohttp application of API version 1 over `service` (token None: no auth)."""
     secret = None if token is None else token.encode()
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        fault = service._take_fault(f"{request.method} {request.path_qs}")
+        fault = service._take_fault()
         if fault is not None:
+            service._record(f"{request.method} {request.path_qs}")
             return _fault_response(fault)
+        if request.body_exists:
+            # No route takes a body: refuse it unread, so a slow one holds nothing.
+            response = _error(413, "body_not_allowed", "this service takes no request body")
+            response.force_close()
+            return response
         if secret is not None:
             problem = _authorized(request, secret)
             if problem is not None:
+                # Only a short fixed-size line (no query) in the bounded record.
+                service._record(f"{request.method} {request.path[:100]} [unauthorized]")
                 return _error(401, "unauthorized", problem, {"WWW-Authenticate": "Bearer"})
+        service._record(f"{request.method} {request.path_qs}")
         try:
             return await handler(request)
         except _ApiError as exc:
-            return _error(exc.status, exc.code, exc.message)
+            return _error(exc.status, exc.code, exc.message, exc.headers)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
@@ -577,8 +635,9 @@ def create_app(*, service: FeedService, token: str | None) -> web.Application:
                 message = exc.reason
             return _error(exc.status, code, message, headers)
 
-    app = web.Application(middlewares=[guard])
+    app = web.Application(middlewares=[guard], client_max_size=64 * 1024)
     app[_SERVICE] = service
+    app[_POLLS] = _Polls(max_polls)
     app.router.add_get("/v1/connections", _list_connections)
     app.router.add_get("/v1/connections/{id}/feed", _feed)
     app.router.add_get("/v1/connections/{id}/snapshot", _snapshot)
@@ -641,7 +700,22 @@ async def _feed(request: web.Request) -> web.Response:
     if wait > 0:
         size = _size_or_404(service, cid)
         if index == size:
-            await service._wait(cid, index, wait)
+            polls = request.app[_POLLS]
+            key = polls.key(request)
+            if polls.running.get(key, 0) >= polls.limit:
+                raise _ApiError(
+                    429,
+                    "too_many_polls",
+                    f"at most {polls.limit} long-polls at once per token; retry in a second",
+                    {"Retry-After": "1"},
+                )
+            polls.running[key] = polls.running.get(key, 0) + 1
+            try:
+                await service._wait(cid, index, wait)
+            finally:
+                polls.running[key] -= 1
+                if not polls.running[key]:
+                    del polls.running[key]
     return _json(service._page(cid, index, limit))
 
 
@@ -710,17 +784,46 @@ def _url(host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> str
     return f"{scheme}://{name}:{port}"
 
 
+class _OneLineLogger(logging.LoggerAdapter):
+    """aiohttp's server log, with a malformed request as one line instead of a traceback."""
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        if isinstance(exc, HttpProcessingError):
+            remote = args[0] if args else "?"
+            text = str(getattr(exc, "message", "") or type(exc).__name__)
+            problem = mask_emails(one_line(text, 300))
+            super().log(
+                max(level, logging.INFO),
+                "malformed request from %s: %s %s",
+                remote,
+                exc.code,
+                problem,
+            )
+            return
+        super().log(level, msg, *args, **kwargs)
+
+
 async def _start(
     service: FeedService,
     token: str | None,
     host: str,
     port: int,
     ssl_context: ssl.SSLContext | None = None,
+    *,
+    idle_timeout: float = IDLE_TIMEOUT,
+    max_polls: int = MAX_POLLS,
 ) -> tuple[web.AppRunner, int]:
     runner = web.AppRunner(
-        create_app(service=service, token=token),
+        create_app(service=service, token=token, max_polls=max_polls),
         access_log=None,
         shutdown_timeout=SHUTDOWN_TIMEOUT,
+        # The keep-alive timer runs from the connection's start and from each answer, and
+        # closes a connection still waiting for a whole request head: idle and header
+        # timeout in one.
+        keepalive_timeout=idle_timeout,
+        lingering_time=1.0,
+        logger=_OneLineLogger(logging.getLogger(__name__), {}),
     )
     await runner.setup()
     try:
@@ -782,8 +885,19 @@ async def serve(
 class RunningService:
     """A service running in a background thread, for tests (see running_service)."""
 
-    def __init__(self, *, service: FeedService, token: str | None, host: str, port: int) -> None:
+    def __init__(
+        self,
+        *,
+        service: FeedService,
+        token: str | None,
+        host: str,
+        port: int,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_polls: int = MAX_POLLS,
+    ) -> None:
         self.service = service
+        self._idle_timeout = idle_timeout
+        self._max_polls = max_polls
         self._token = token
         self._host = host
         self.port = port
@@ -819,7 +933,14 @@ class RunningService:
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
             try:
-                runner, self.port = await _start(self.service, self._token, self._host, self.port)
+                runner, self.port = await _start(
+                    self.service,
+                    self._token,
+                    self._host,
+                    self.port,
+                    idle_timeout=self._idle_timeout,
+                    max_polls=self._max_polls,
+                )
             except BaseException as exc:
                 failure.append(exc)
                 started.set()
@@ -864,6 +985,8 @@ def running_service(
     port: int = 0,
     simulate_rate: float | None = None,
     seed: int = 0,
+    idle_timeout: float = IDLE_TIMEOUT,
+    max_polls: int = MAX_POLLS,
 ) -> Iterator[RunningService]:
     """Run the service in a background thread on an ephemeral port; stop it on exit."""
     if token is None:
@@ -871,7 +994,14 @@ def running_service(
     else:
         _check_start(host, token, no_auth=False)
     service = FeedService(snapshots=snapshots, simulate_rate=simulate_rate, seed=seed)
-    running = RunningService(service=service, token=token, host=host, port=port)
+    running = RunningService(
+        service=service,
+        token=token,
+        host=host,
+        port=port,
+        idle_timeout=idle_timeout,
+        max_polls=max_polls,
+    )
     running.start()
     try:
         yield running
