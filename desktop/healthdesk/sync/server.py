@@ -332,6 +332,13 @@ class FeedService:
         """The cursor after the first `index` items of the connection's feed."""
         return _encode_cursor(connection_id, index)
 
+    def waiting(self, connection_id: str | None = None) -> int:
+        """How many long-polls (of one connection, or of all) are held now."""
+        with self._lock:
+            if connection_id is not None:
+                return len(self._waiters.get(connection_id, []))
+            return sum(len(entries) for entries in self._waiters.values())
+
     @property
     def requests(self) -> list[str]:
         """The last requests received, as "METHOD /path?query", oldest first."""
