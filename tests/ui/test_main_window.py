@@ -16,6 +16,7 @@ from PySide6.QtGui import QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
+from healthdesk.config import load_catalog
 from healthdesk.core.model import STATUS_ORDER, Outcome, Side, Status
 from healthdesk.reports.summary import STATUS_LABELS
 from healthdesk.store.pages import ContactFilter
@@ -228,6 +229,8 @@ def test_failure_tree_filters_the_failing_list(
     explanation, fix = tree.explanation_for(category)
     assert window.reason_panel.explanation.text() == explanation
     assert window.reason_panel.fix.text() == fix
+    owner = load_catalog().category(str(category.data())).owner
+    assert window.reason_panel.owner.text() == f"Who fixes it: {owner.label}"
     assert window.reason_panel.fix.isVisibleTo(window)
     # an app node filters by app and explains nothing yet
     window.failures_view.setCurrentIndex(apps["HubSpot"])

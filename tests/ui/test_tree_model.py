@@ -19,7 +19,7 @@ from healthdesk.store.pages import ContactFilter
 from healthdesk.store.queries import counts, get_connection, summary
 from healthdesk.ui.contacts.table_model import ContactTableModel
 from healthdesk.ui.failures.failure_panel import PATH_SEPARATOR, FailurePanel, node_path
-from healthdesk.ui.failures.tree_model import FailureTreeModel
+from healthdesk.ui.failures.tree_model import OWNER_COLUMN, FailureTreeModel
 from healthdesk.ui.operations import Operations
 from healthdesk.ui.text import plain_tooltip
 from tests.helpers import feed
@@ -163,18 +163,27 @@ def test_explanations_come_from_the_catalog(make_tree: Any, catalog: Catalog) ->
     hubspot = model.index(1, 0)
     exists = model.index(0, 0, hubspot)
     reason = catalog.classify("hubspot", CONFLICT)
-    assert model.explanation_for(exists) == (reason.explanation, reason.fix)
+    # A category node says what the category means in general (it stands for many
+    # errors); a fingerprint node explains its own error.
+    general = catalog.category(reason.category)
+    assert model.explanation_for(exists) == (general.explanation, general.fix)
     assert model.explanation_for(model.index(0, 0, exists)) == (reason.explanation, reason.fix)
     assert model.explanation_for(hubspot) is None
     assert model.explanation_for(QModelIndex()) is None
-    assert html.escape(reason.explanation) in exists.data(Qt.ItemDataRole.ToolTipRole)
+    assert html.escape(general.explanation) in exists.data(Qt.ItemDataRole.ToolTipRole)
+    # Who fixes it: the category's owner, in words, on both levels; nothing on an app.
+    assert exists.siblingAtColumn(OWNER_COLUMN).data() == general.owner.short_label
+    assert exists.data(model.OwnerRole) == general.owner
+    assert model.index(0, 0, exists).data(model.OwnerRole) == reason.owner
+    assert hubspot.siblingAtColumn(OWNER_COLUMN).data() == ""
 
 
 def test_display_roles(make_tree: Any) -> None:
     model = make_tree()
-    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(2)] == [
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(3)] == [
         "Failure reason",
         "Contacts",
+        "Who fixes it",
     ]
     app = model.index(0, 0)
     assert isinstance(app.data(Qt.ItemDataRole.DecorationRole), QIcon)

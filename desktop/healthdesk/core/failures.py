@@ -74,7 +74,19 @@ class Owner(StrEnum):
         """The owner in a support agent's words."""
         return _OWNER_LABELS[self]
 
+    @property
+    def short_label(self) -> str:
+        """The owner in a word or two, for a narrow column."""
+        return _OWNER_SHORT_LABELS[self]
 
+
+_OWNER_SHORT_LABELS = {
+    "customer_data": "Customer data",
+    "customer_app": "Customer's app",
+    "connection_config": "Configuration",
+    "transient": "Nobody (retries)",
+    "engineering": "Engineers",
+}
 _OWNER_LABELS = {
     Owner.CUSTOMER_DATA: "Customer: the contact's data",
     Owner.CUSTOMER_APP: "Customer: app settings or plan",

@@ -296,6 +296,7 @@ class ContactDetailView(QWidget):
         self.category_label: QLabel | None = None
         self.explanation_label: QLabel | None = None
         self.fix_label: QLabel | None = None
+        self.owner_label: QLabel | None = None
         self.rules_table: QTableWidget | None = None
         self.events_table: QTableWidget | None = None
 
@@ -440,8 +441,10 @@ class ContactDetailView(QWidget):
                 reason.explanation, wrap=True, name="detail_explanation"
             )
             self.fix_label = _label(reason.fix, wrap=True, name="detail_fix")
+            self.owner_label = _label(reason.owner.label, wrap=True, name="detail_owner")
             rows += [
                 ("Category", self.category_label),
+                ("Who fixes it", self.owner_label),
                 ("Meaning", self.explanation_label),
                 ("How to fix", self.fix_label),
             ]

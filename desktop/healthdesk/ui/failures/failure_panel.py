@@ -21,7 +21,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QFrame, QTreeView, QVBoxLayout, QWidget
 
-from healthdesk.core.failures import Catalog
+from healthdesk.core.failures import Catalog, Owner
 from healthdesk.core.model import Connection
 from healthdesk.store.queries import Summary
 from healthdesk.ui.failures.tree_model import FailureTreeModel
@@ -47,17 +47,19 @@ class ReasonPanel(QFrame):
         font.setBold(True)
         self.title.setFont(font)
         self.explanation = plain_label()
+        self.owner = plain_label(name="reason_owner")
         self.fix_heading = plain_label("How to fix it")
         mute(self.fix_heading)
         self.fix = plain_label()
-        for label in (self.explanation, self.fix, self.fix_heading):
+        for label in (self.explanation, self.fix, self.fix_heading, self.owner):
             label.setWordWrap(True)
-        for label in (self.title, self.explanation, self.fix):
+        for label in (self.title, self.explanation, self.fix, self.owner):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 8)
         layout.setSpacing(4)
         layout.addWidget(self.title)
+        layout.addWidget(self.owner)
         layout.addWidget(self.explanation)
         layout.addSpacing(4)
         layout.addWidget(self.fix_heading)
@@ -68,14 +70,17 @@ class ReasonPanel(QFrame):
     def show_hint(self, text: str = _HINT) -> None:
         self.title.setText("")
         self.title.hide()
+        self.owner.hide()
         self.explanation.setText(text)
         mute(self.explanation)
         self.fix_heading.hide()
         self.fix.hide()
 
-    def show_reason(self, title: str, explanation: str, fix: str) -> None:
+    def show_reason(self, title: str, explanation: str, fix: str, owner: str = "") -> None:
         self.title.setText(title)
         self.title.show()
+        self.owner.setText(f"Who fixes it: {owner}" if owner else "")
+        self.owner.setVisible(bool(owner))
         self.explanation.setPalette(self.palette())
         self.explanation.setText(explanation)
         self.fix.setText(fix)
@@ -222,7 +227,8 @@ class FailurePanel(QWidget):
         if found is None:
             self.reason_panel.show_hint(_CATEGORY_HINT)
         else:
-            self.reason_panel.show_reason(path, *found)
+            owner = index.data(FailureTreeModel.OwnerRole)  # a plain str after Qt
+            self.reason_panel.show_reason(path, *found, Owner(owner).label if owner else "")
         contact_filter = index.data(FailureTreeModel.FilterRole)
         if contact_filter is not None:
             self.filter_chosen.emit(contact_filter, path)

@@ -37,7 +37,9 @@ __all__ = ["FailureTreeModel", "NodeKind"]
 
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
-_HEADERS: Final = ("Failure reason", "Contacts")
+_HEADERS: Final = ("Failure reason", "Contacts", "Who fixes it")
+#: The column of the owner (who acts on a category's failures).
+OWNER_COLUMN: Final = 2
 
 
 class NodeKind(Enum):
@@ -62,7 +64,10 @@ class FailureTreeModel(QAbstractItemModel):
     """The failing contacts of a connection by app that refused, category, fingerprint.
 
     Column 0 is the node's text (the app's name, the category, the fingerprint), column 1
-    its count of contacts. Nodes are ordered by count, largest first.
+    its count of contacts, column 2 who fixes it (the category's owner: the customer in
+    their data or app, the connection's configuration, nobody, the engineers). Nodes are
+    ordered by count, largest first. A category node explains the category in general;
+    a fingerprint node explains its own error (naming its field when the error does).
 
     Signals:
         refreshed(): the tree was rebuilt from a new summary (after a reset).
@@ -72,12 +77,14 @@ class FailureTreeModel(QAbstractItemModel):
             category: that app's fingerprints of the category; fingerprint: that one).
         CountRole: data role of a node's count (an int), on any column.
         KindRole: data role of a node's level ("app", "category" or "fingerprint").
+        OwnerRole: data role of a category's or fingerprint's `core.failures.Owner`.
         total: the number of failing contacts (the sum of the app nodes).
     """
 
     FilterRole: Final = Qt.ItemDataRole.UserRole + 1
     CountRole: Final = Qt.ItemDataRole.UserRole + 2
     KindRole: Final = Qt.ItemDataRole.UserRole + 3
+    OwnerRole: Final = Qt.ItemDataRole.UserRole + 4
 
     refreshed = Signal()
 
@@ -185,9 +192,14 @@ class FailureTreeModel(QAbstractItemModel):
         if node is None:
             return None
         column = index.column()
+        owner = node.reason.owner if node.reason is not None else None
         if role == Qt.ItemDataRole.DisplayRole:
+            if column == OWNER_COLUMN:
+                return owner.short_label if owner is not None else ""
             return node.text if column == 0 else node.count
         if role == Qt.ItemDataRole.ToolTipRole:
+            if column == OWNER_COLUMN:
+                return plain_tooltip(f"Who fixes it: {owner.label}") if owner is not None else None
             if column != 0:
                 return f"{node.count:,} contacts"
             if node.kind is NodeKind.CATEGORY and node.reason is not None:
@@ -205,6 +217,8 @@ class FailureTreeModel(QAbstractItemModel):
             return node.count
         if role == self.KindRole:
             return node.kind.value
+        if role == self.OwnerRole:
+            return owner
         return None
 
     # ------------------------------------------------------------------ internals
@@ -214,6 +228,12 @@ class FailureTreeModel(QAbstractItemModel):
             return None
         node = index.internalPointer()
         return node if isinstance(node, _Node) else None
+
+    def _category_reason(self, name: str) -> FailureReason:
+        found = self._catalog.category(name)
+        return FailureReason(
+            category=found.name, explanation=found.explanation, fix=found.fix, owner=found.owner
+        )
 
     def _reason(self, app: Side, fingerprint: str) -> FailureReason:
         return self._catalog.classify(self._connection.app(app).kind, fingerprint)
@@ -253,7 +273,7 @@ class FailureTreeModel(QAbstractItemModel):
                         failure_app=app,
                         category_fingerprints=tuple(g.fingerprint for g in groups),
                     ),
-                    reason=self._reason(app, groups[0].fingerprint),
+                    reason=self._category_reason(category),
                     parent=app_node,
                     row=len(app_node.children),
                 )
