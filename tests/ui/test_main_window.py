@@ -674,3 +674,27 @@ def test_closing_a_window_while_its_lists_are_read_is_safe(
     assert not window.operations.busy()
     window.deleteLater()
     QApplication.processEvents()
+
+
+def test_help_explains_a_pasted_error_as_the_command_line_does(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    window = make_window(make_engine(main_items()))
+    assert window.explain_action in window.menuBar().actions()[-1].menu().actions()
+    dialog = window.explain_dialog()
+    assert dialog.category_label.text() == "Paste an error message to see what it means."
+    message = "<b>ada@example.com</b> looks fake or invalid, please enter a real email address."
+    dialog.message_edit.setPlainText(message)
+    dialog.app_box.setCurrentIndex(dialog.app_box.findData("mailchimp"))
+    dialog.code_edit.setText("Invalid Resource")
+    found = load_catalog().explain(message, app_kind="mailchimp", code="Invalid Resource")
+    assert found.category != "Other"
+    assert dialog.category_label.text() == found.category
+    assert dialog.owner_label.text() == found.owner.label
+    assert dialog.fingerprint_label.text() == found.fingerprint
+    assert "ada@example.com" not in found.fingerprint
+    assert dialog.meaning_label.text() == found.reason.explanation
+    assert dialog.fix_label.text() == found.reason.fix
+    for label in (dialog.category_label, dialog.fingerprint_label, dialog.meaning_label):
+        assert label.textFormat() == Qt.TextFormat.PlainText
+    dialog.close()

@@ -63,6 +63,7 @@ from healthdesk.ui.contacts.list_actions import ListActions
 from healthdesk.ui.contacts.status_tabs import StatusTabs
 from healthdesk.ui.detail.contact_dock import ContactDock
 from healthdesk.ui.detail.detail_view import ContactDetailView
+from healthdesk.ui.explain_dialog import ExplainDialog
 from healthdesk.ui.failures.failure_panel import FailurePanel, ReasonPanel
 from healthdesk.ui.failures.tree_model import FailureTreeModel
 from healthdesk.ui.icons import app_icon
@@ -297,6 +298,9 @@ class MainWindow(QMainWindow):
         self.refresh_action = self._action(
             "&Refresh", self.refresh, standard.Refresh, name="refresh_action"
         )
+        self.explain_action = self._action(
+            "Explain an &Error…", self.explain_dialog, "Ctrl+Shift+E", name="explain_action"
+        )
         self.about_action = self._action("&About Health Desk", self.show_about, name="about_action")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.tabs.set_context_actions(
@@ -331,6 +335,8 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.refresh_action)
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.explain_action)
+        help_menu.addSeparator()
         help_menu.addAction(self.about_action)
 
     def _build_status_bar(self) -> None:
@@ -589,6 +595,14 @@ class MainWindow(QMainWindow):
             show_error(self, title, text)
 
     # -- about, closing -------------------------------------------------------------------
+
+    @Slot()
+    def explain_dialog(self) -> ExplainDialog:
+        """Help > Explain an Error…: what a raw error pasted from a ticket means."""
+        dialog = ExplainDialog(catalog=self._catalog, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     @Slot()
     def show_about(self) -> None:
