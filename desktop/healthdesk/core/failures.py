@@ -83,8 +83,8 @@ class Owner(StrEnum):
 _OWNER_SHORT_LABELS = {
     "customer_data": "Customer data",
     "customer_app": "Customer's app",
-    "connection_config": "Configuration",
-    "transient": "Nobody (retries)",
+    "connection_config": "Connection",
+    "transient": "Temporary",
     "engineering": "Engineers",
 }
 _OWNER_LABELS = {

@@ -48,6 +48,7 @@ class ExplainDialog(QDialog):
         self.message_edit.setObjectName("explain_message")
         self.message_edit.setPlaceholderText("Paste the error message an app returned")
         self.message_edit.setTabChangesFocus(True)
+        self.message_edit.setFixedHeight(self.message_edit.fontMetrics().lineSpacing() * 6 + 12)
         self.message_edit.textChanged.connect(self._on_input_changed)
         self.app_box = QComboBox()
         self.app_box.setObjectName("explain_app")
@@ -87,7 +88,7 @@ class ExplainDialog(QDialog):
         layout.addLayout(answer)
         layout.addStretch(1)
         layout.addWidget(buttons)
-        self.resize(640, 520)
+        self.resize(640, 440)
         self._on_input_changed()
 
     def _answer(self, name: str, *, bold: bool = False) -> QLabel:

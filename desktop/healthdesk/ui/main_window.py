@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
         self.failures_dock.setWidget(self.failure_panel)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.failures_dock)
         self.splitDockWidget(self.connections_dock, self.failures_dock, Qt.Orientation.Vertical)
-        self.resizeDocks([self.connections_dock], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.connections_dock], [380], Qt.Orientation.Horizontal)
         self.resizeDocks(
             [self.connections_dock, self.failures_dock], [200, 500], Qt.Orientation.Vertical
         )
