@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
@@ -22,6 +23,7 @@ from healthdesk.reports.summary import STATUS_LABELS
 from healthdesk.store.pages import ContactFilter
 from healthdesk.store.queries import counts, list_connections
 from healthdesk.ui.actions.action_contacts import ActionContactsDialog
+from healthdesk.ui.connections.list_model import ConnectionListModel
 from healthdesk.ui.contacts.status_tabs import default_widths, tab_title
 from healthdesk.ui.main_window import MainWindow
 from healthdesk.ui.operations import SynchronousOperations
@@ -698,3 +700,35 @@ def test_help_explains_a_pasted_error_as_the_command_line_does(
     for label in (dialog.category_label, dialog.fingerprint_label, dialog.meaning_label):
         assert label.textFormat() == Qt.TextFormat.PlainText
     dialog.close()
+
+
+def test_forget_connection_removes_it_after_confirmation(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(locked_items())
+    window = make_window(engine)
+    window.select_connection("c-2")
+    asked: list[str] = []
+    answer = False
+
+    def confirm(connection: Any) -> bool:
+        asked.append(connection.id)
+        return answer
+
+    window.forget_control.confirm = confirm
+    window.forget_control.action.trigger()
+    assert asked == ["c-2"]
+    assert "c-2" in {c.id for c in list_connections(engine)}  # refused: nothing changes
+    answer = True
+    window.forget_control.action.trigger()
+    assert asked == ["c-2", "c-2"]
+    remaining = {c.id for c in list_connections(engine)}
+    assert remaining == {"c-1", "c-3"}
+    listed = {
+        window.connections_model.index(r, 0).data(ConnectionListModel.IdRole)
+        for r in range(window.connections_model.rowCount())
+    }
+    assert listed == remaining
+    assert window.current_connection() is not None
+    assert window.current_connection().id != "c-2"
+    assert window.statusBar().currentMessage().startswith("Forgot ")

@@ -66,6 +66,7 @@ from healthdesk.ui.detail.detail_view import ContactDetailView
 from healthdesk.ui.explain_dialog import ExplainDialog
 from healthdesk.ui.failures.failure_panel import FailurePanel, ReasonPanel
 from healthdesk.ui.failures.tree_model import FailureTreeModel
+from healthdesk.ui.forget_control import ForgetControl
 from healthdesk.ui.icons import app_icon
 from healthdesk.ui.import_control import ImportControl, local_files
 from healthdesk.ui.imports import SnapshotImporter
@@ -151,6 +152,10 @@ class MainWindow(QMainWindow):
             operations=self.operations, engine=engine, settings=self._settings, parent_widget=self
         )
         self.live_control.live_ids_changed.connect(self.connections_model_live_ids)
+        self.forget_control = ForgetControl(
+            operations=self.operations, engine=engine, parent_widget=self
+        )
+        self.forget_control.live_running = self.live_control.is_running
 
         self.summary_reader = SummaryReader(
             operations=self.operations, engine=engine, catalog=self._catalog, parent=self
@@ -317,6 +322,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.live_control.disconnect_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.forget_control.action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
@@ -479,6 +485,7 @@ class MainWindow(QMainWindow):
         title = f"{connection.name} {_DASH} {APPLICATION}" if connection else APPLICATION
         self.setWindowTitle(title)
         self.export_action.setEnabled(connection is not None)
+        self.forget_control.set_connection(connection)
         if connection is not None:
             self._settings.setValue(_KEY_LAST, connection.id)
         self.connection_changed.emit(connection.id if connection else "")
