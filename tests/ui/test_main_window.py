@@ -732,3 +732,26 @@ def test_forget_connection_removes_it_after_confirmation(
     assert window.current_connection() is not None
     assert window.current_connection().id != "c-2"
     assert window.statusBar().currentMessage().startswith("Forgot ")
+
+
+def test_a_change_by_another_process_is_shown(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow, tmp_path: Path
+) -> None:
+    engine = make_engine(main_items(), name="shared")
+    window = make_window(engine)
+    assert window.connections_model.rowCount() == 1
+    before = window.tabs.row_count(Status.FAILING)
+    snapshot = write(tmp_path / "other.jsonl", one_way_items("c-other"))
+    database = engine.url.database
+    assert database is not None
+    done = subprocess.run(
+        [sys.executable, "-m", "healthdesk", "import", str(snapshot), "--db", database],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    qtbot.waitUntil(lambda: window.connections_model.rowCount() == 2, timeout=10_000)
+    assert window.current_connection().id == "c-1"  # what the agent looks at stays
+    assert window.tabs.row_count(Status.FAILING) == before

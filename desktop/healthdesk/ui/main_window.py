@@ -61,6 +61,7 @@ from healthdesk.ui.connections.state_banner import StateBanner
 from healthdesk.ui.connections.summary_reader import SummaryReader
 from healthdesk.ui.contacts.list_actions import ListActions
 from healthdesk.ui.contacts.status_tabs import StatusTabs
+from healthdesk.ui.db_watcher import DatabaseWatcher
 from healthdesk.ui.detail.contact_dock import ContactDock
 from healthdesk.ui.detail.detail_view import ContactDetailView
 from healthdesk.ui.explain_dialog import ExplainDialog
@@ -183,6 +184,14 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._restore_settings()
+        database = engine.url.database
+        if database and database != ":memory:":
+            self.db_watcher = DatabaseWatcher(
+                operations=self.operations,
+                path=Path(database),
+                shown=lambda: self._connection.id if self._connection else None,
+                parent=self,
+            )
         self.reload(select=self._remembered_connection())
 
     # -- building -------------------------------------------------------------------------
