@@ -132,15 +132,23 @@ def test_counts_add_up_to_the_visible_contacts(feed: list[dict[str, Any]]) -> No
     assert sum(found.values()) == listed == visible_contacts(feed)
 
 
+def data_of(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row, but the connection's `imported_at`: when it was last imported is the
+    one thing a second import of the same file may change (the clock moved on)."""
+    rows = dump(engine)
+    rows["connections"] = [row[:-1] for row in rows["connections"]]
+    return rows
+
+
 @PROPERTY_SETTINGS
 @given(feed=feeds())
 def test_applying_a_feed_twice_equals_once(feed: list[dict[str, Any]]) -> None:
     with tempfile.TemporaryDirectory() as tmp, fresh_engine() as engine:
         path = write(Path(tmp) / "f.jsonl", feed)
         import_snapshots(engine, [path])
-        once = (dump(engine), statuses(engine, CID))
+        once = (data_of(engine), statuses(engine, CID))
         import_snapshots(engine, [path])
-        twice = (dump(engine), statuses(engine, CID))
+        twice = (data_of(engine), statuses(engine, CID))
     assert twice == once
 
 
