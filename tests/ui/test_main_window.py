@@ -755,3 +755,22 @@ def test_a_change_by_another_process_is_shown(
     qtbot.waitUntil(lambda: window.connections_model.rowCount() == 2, timeout=10_000)
     assert window.current_connection().id == "c-1"  # what the agent looks at stays
     assert window.tabs.row_count(Status.FAILING) == before
+
+
+def test_a_name_with_bidi_controls_cannot_reorder_the_status_sentence(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    from tests.helpers.feed import connection, record
+
+    evil = "\u202eAnn Evil"  # RIGHT-TO-LEFT OVERRIDE: would reverse what follows it
+    engine = make_engine([connection("c-1"), record("a", "a1", name=evil, email="ann@x.io")])
+    window = make_window(engine)
+    model = window.tabs.view(Status.PENDING).model()
+    assert model.rowCount() == 1
+    key = model.index(0, 0).data(model.KeyRole)
+    window.open_contact_key(key)
+    sentence = window.statusBar().currentMessage()
+    # The name is an isolated run (FSI ... PDI): the sentence after it keeps its order.
+    assert sentence.startswith(f"\u2068{evil}\u2069: ")
+    assert window.detail_view.title_label is not None
+    assert window.detail_view.title_label.text() == evil  # shown as the characters it holds
