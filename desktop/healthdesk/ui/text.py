@@ -4,9 +4,10 @@ and never able to reorder the sentence around it.
 - `plain_label`: the one way to make a label of text that may hold customer data.
 - `plain_tooltip`: Qt guesses rich text from tags in a tool tip, so the text is escaped
   inside an explicit rich-text paragraph.
-- `isolate`: customer text inside a composed sentence ("Ann: failing because…") is
-  wrapped in Unicode isolates (FSI … PDI), so a name holding a right-to-left override
-  (U+202E) cannot reverse the rest of the sentence.
+- `isolate` (core.safe_text, shared with the command line): customer text inside a
+  composed sentence ("Ann: failing because…") is wrapped in Unicode isolates (FSI … PDI)
+  when it could reorder it, so a name holding a right-to-left override (U+202E) cannot
+  reverse the rest of the sentence.
 """
 
 from __future__ import annotations
@@ -17,18 +18,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QWidget
 
+from healthdesk.core.safe_text import isolate
 from healthdesk.ui.style import mute
 
 __all__ = ["isolate", "plain_label", "plain_tooltip"]
-
-_FSI = "\u2068"  # first strong isolate
-_PDI = "\u2069"  # pop directional isolate
-
-
-def isolate(text: str) -> str:
-    """`text` as an isolated run inside a sentence (its own direction, no effect around)."""
-    return f"{_FSI}{text}{_PDI}" if text else text
-
 
 def plain_tooltip(text: str) -> str:
     """A tool tip that shows `text` exactly."""
