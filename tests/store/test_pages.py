@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
+from healthdesk.core.contacts import ContactView
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import STATUS_ORDER, Reason, Side, Status
 from healthdesk.store import pages
 from healthdesk.store.imports import import_snapshots
-from healthdesk.store.pages import ContactFilter, Row, SortKey
+from healthdesk.store.pages import ContactFilter, SortKey
 from healthdesk.store.queries import counts, get_connection, summary
 from tests.helpers import feed
 
@@ -77,7 +78,9 @@ def category_of(catalog: Catalog) -> pages.CategoryOf:
     return lambda side, fp: catalog.classify(kinds[side], fp).category
 
 
-def everything(db: Engine, contact_filter: ContactFilter, sort: SortKey, **kw: Any) -> list[Row]:
+def everything(
+    db: Engine, contact_filter: ContactFilter, sort: SortKey, **kw: Any
+) -> list[ContactView]:
     return pages.page(db, "c-1", contact_filter, sort=sort, offset=0, limit=10_000, **kw)
 
 
@@ -85,8 +88,9 @@ def everything(db: Engine, contact_filter: ContactFilter, sort: SortKey, **kw: A
 NOCASE = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-def sort_value(row: Row, sort: SortKey, catalog: Catalog) -> Any:
+def sort_value(row: ContactView, sort: SortKey, catalog: Catalog) -> Any:
     """What the SQL sorts `row` by, computed from the row itself."""
+    failure = row.failure
     values: dict[SortKey, Any] = {
         SortKey.NAME: row.name.translate(NOCASE),
         SortKey.EMAIL: row.email.translate(NOCASE),
@@ -96,16 +100,14 @@ def sort_value(row: Row, sort: SortKey, catalog: Catalog) -> Any:
         SortKey.B_ID: row.b_id,
         SortKey.SINCE: row.since,
         SortKey.REASON: row.reason.value if row.reason else None,
-        SortKey.ORIGINAL: row.duplicate_of_name,
-        SortKey.FAILURE_APP: row.failure_app.value if row.failure_app else None,
+        SortKey.ORIGINAL: row.duplicate_of.name if row.duplicate_of else None,
+        SortKey.FAILURE_APP: failure.app.value if failure else None,
         SortKey.CATEGORY: (
-            category_of(catalog)(row.failure_app, row.fingerprint)
-            if row.failure_app and row.fingerprint is not None
-            else ""
+            category_of(catalog)(failure.app, failure.fingerprint) if failure else ""
         ),
-        SortKey.ERROR_MESSAGE: row.error_message,
-        SortKey.FAILURE_AT: row.failure_at,
-        SortKey.FINGERPRINT: row.fingerprint,
+        SortKey.ERROR_MESSAGE: failure.message if failure else None,
+        SortKey.FAILURE_AT: failure.at if failure else None,
+        SortKey.FINGERPRINT: failure.fingerprint if failure else None,
         SortKey.OPPOSITE_DELETED: int(row.opposite_deleted),
     }
     return values[sort]
@@ -174,7 +176,7 @@ def test_every_order_is_total_stable_and_reversible(
     assert up == expected
     # Windows of the order, in any size, add up to the whole order.
     for size in (1, 2, 3):
-        windows: list[Row] = []
+        windows: list[ContactView] = []
         for offset in range(0, len(up) + size, size):
             windows += pages.page(
                 db,
@@ -218,25 +220,34 @@ def test_rows_carry_what_lists_show(db: Engine) -> None:
         for row in everything(db, ContactFilter(status), SortKey.NAME, descending=False)
     }
     pair = by_name[(Status.IN_SYNC, "Same Name", "2")]
-    assert (pair.side, pair.a_id, pair.b_id, pair.b_name) == (None, "2", "b2", "Other")
+    b_record = pair.record(Side.B)
+    assert b_record is not None
+    assert (pair.side, pair.a_id, pair.b_id, b_record.name) == (None, "2", "b2", "Other")
     assert pair.is_pair
     assert (pair.opposite_deleted, pair.a_deleted, pair.b_deleted) == (True, False, True)
     assert pair.since is not None
     copy = next(row for key, row in by_name.items() if key[:2] == (Status.DUPLICATE, "Copy"))
-    assert (copy.duplicate_of_app, copy.duplicate_of_id, copy.duplicate_of_name) == (
+    assert copy.duplicate_of is not None
+    assert (copy.duplicate_of.app, copy.duplicate_of.id, copy.duplicate_of.name) == (
         Side.A,
         "8",
         "Orig",
     )
     failing = by_name[(Status.FAILING, "Mia", "b13")]
-    assert (failing.side, failing.failure_app, failing.error_code) == (Side.B, Side.A, "CONFLICT")
-    assert failing.error_message == "Contact already exists. Existing ID: 1"
-    assert failing.fingerprint == "CONFLICT: Contact already exists. Existing ID: <n>"
-    assert failing.failure_at is not None
+    assert failing.failure is not None
+    assert (failing.side, failing.failure.app, failing.failure.code) == (
+        Side.B,
+        Side.A,
+        "CONFLICT",
+    )
+    assert failing.failure.message == "Contact already exists. Existing ID: 1"
+    assert failing.failure.fingerprint == "CONFLICT: Contact already exists. Existing ID: <n>"
+    assert failing.failure.at
     excluded = by_name[(Status.EXCLUDED, "Same Name", "7")]
     assert excluded.reason is Reason.NO_EMAIL
     zed = by_name[(Status.FAILING, "Zed", "3")]
-    assert (zed.is_pair, zed.failure_app, zed.error_code) == (True, Side.B, "Member Exists")
+    assert zed.failure is not None
+    assert (zed.is_pair, zed.failure.app, zed.failure.code) == (True, Side.B, "Member Exists")
 
 
 def test_row_for_and_rows_by_key(db: Engine) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
+from healthdesk.core.contacts import ContactView
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import Outcome, Side, Status
 from healthdesk.store import pages, timeline
@@ -160,7 +161,8 @@ def test_a_failing_event_leads_to_the_failing_contact(db: Engine) -> None:
     row = pages.row_for(db, failed.contact_key)
     assert row is not None
     assert row.status is Status.FAILING
-    assert (row.failure_app, row.b_id, row.error_message) == (Side.A, "m4", failed.error_message)
+    assert row.failure is not None
+    assert (row.failure.app, row.b_id, row.failure.message) == (Side.A, "m4", failed.error_message)
 
 
 def test_hidden_records_have_no_contact(db: Engine) -> None:
@@ -232,7 +234,7 @@ def test_hidden_records_count_as_events_only(db: Engine) -> None:
 @pytest.mark.parametrize("limit", [1, 2, 3, 10])
 def test_page_action_contacts_windows(db: Engine, limit: int) -> None:
     found = timeline.action_contact_keys(db, "c-1", Side.B, Outcome.CREATED)
-    rows: list[pages.Row] = []
+    rows: list[ContactView] = []
     offset = 0
     while window := timeline.page_action_contacts(
         db, "c-1", Side.B, Outcome.CREATED, offset=offset, limit=limit

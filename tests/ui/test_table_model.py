@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
+from healthdesk.core.contacts import ContactView
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import STATUS_ORDER, Connection, Side, Status
 from healthdesk.store import pages
@@ -260,7 +261,7 @@ def test_rows_and_keys_roles(make_model: Any, health_db: Engine) -> None:
     model = make_model(Status.DUPLICATE)
     for row in range(model.rowCount()):
         found = model.index(row, 2).data(ContactTableModel.RowRole)
-        assert isinstance(found, pages.Row)
+        assert isinstance(found, ContactView)
         assert found.status is Status.DUPLICATE
         assert model.index(row, 0).data(ContactTableModel.KeyRole) == found.key
         assert model.contact_key(row) == found.key

@@ -373,7 +373,8 @@ def test_a_failing_event_opens_the_failing_contact(
     contact = pages.row_for(health_db, key)
     assert contact is not None
     assert (contact.status, contact.name, contact.b_id) == (Status.FAILING, "Ivy Exists", "m33")
-    assert contact.error_message == entry.error_message
+    assert contact.failure is not None
+    assert contact.failure.message == entry.error_message
 
 
 def test_enter_opens_the_current_entry(

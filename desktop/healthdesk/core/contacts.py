@@ -76,6 +76,39 @@ class ContactView:
     def email(self) -> str:
         return next((r.email.strip() for r in self.records if r.email.strip()), "")
 
+    # A contact as one flat row, for the list columns and copies: None where the contact
+    # has no such record (a single record has one side) or no failure.
+
+    @property
+    def side(self) -> Side | None:
+        """The app of a single record; None for a mapped pair."""
+        return None if self.is_pair or not self.records else self.records[0].app
+
+    @property
+    def record_id(self) -> str:
+        """The app id of a single record; of the a-record for a pair."""
+        return self.records[0].id if self.records else ""
+
+    @property
+    def a_id(self) -> str | None:
+        found = self.record(Side.A)
+        return found.id if found is not None else None
+
+    @property
+    def b_id(self) -> str | None:
+        found = self.record(Side.B)
+        return found.id if found is not None else None
+
+    @property
+    def a_deleted(self) -> bool:
+        found = self.record(Side.A)
+        return found is not None and found.deleted
+
+    @property
+    def b_deleted(self) -> bool:
+        found = self.record(Side.B)
+        return found is not None and found.deleted
+
 
 def failure_reason(
     contact: ContactView, connection: Connection, catalog: Catalog

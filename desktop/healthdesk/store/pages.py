@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sqlite3
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -33,13 +33,14 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection as SAConnection
 
-from healthdesk.core.model import Reason, Side, Status
+from healthdesk.core.contacts import ContactView
+from healthdesk.core.model import Side, Status
+from healthdesk.store.contact_rows import CONTACT_COLUMNS, CONTACT_JOINS, contact_from_row
 
 __all__ = [
     "INDEXED_SORTS",
     "CategoryOf",
     "ContactFilter",
-    "Row",
     "SortKey",
     "count",
     "keys",
@@ -66,55 +67,6 @@ class ContactFilter:
     status: Status
     failure_app: Side | None = None
     category_fingerprints: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One row of a contact list: what any of the status lists shows of a contact.
-
-    `key` is the contact's rid (its anchor record). `side` is the app of a single record,
-    None for a mapped pair; the `a_*`/`b_*` fields are None for the side a single record
-    does not have. `name` and `email` are the contact's display values (as stored with the
-    decision). `duplicate_of_*` name a duplicate's original; `failure_*`, `fingerprint`
-    and `error_*` the failure shown for a failing contact (`failure_app` is the app that
-    refused the write). Customer text is kept exactly as the apps sent it.
-    """
-
-    key: int
-    status: Status
-    reason: Reason | None
-    side: Side | None
-    a_id: str | None
-    a_name: str | None
-    a_email: str | None
-    b_id: str | None
-    b_name: str | None
-    b_email: str | None
-    name: str
-    email: str
-    since: str | None
-    duplicate_of_app: Side | None
-    duplicate_of_id: str | None
-    duplicate_of_name: str | None
-    failure_app: Side | None
-    failure_at: str | None
-    fingerprint: str | None
-    error_code: str | None
-    error_message: str | None
-    opposite_deleted: bool
-    a_deleted: bool = False
-    b_deleted: bool = False
-
-    @property
-    def is_pair(self) -> bool:
-        return self.side is None
-
-    @property
-    def record_id(self) -> str:
-        """The app id of a single record; of the a-record for a pair."""
-        if self.side is Side.B:
-            return self.b_id or ""
-        return self.a_id or ""
 
 
 class SortKey(StrEnum):
@@ -170,77 +122,8 @@ assert set(_SORTS) == set(SortKey)
 #: Sort keys an index serves in order (no sort of the list): pages at any offset are cheap.
 INDEXED_SORTS = frozenset({SortKey.NAME, SortKey.FINGERPRINT})
 
-_ROW_COLUMNS = """
-    c.rid, c.status, c.reason, c.side,
-    ra.ext_id, ra.name, ra.email, ra.deleted,
-    rb.ext_id, rb.name, rb.email, rb.deleted,
-    c.name, c.email, c.since,
-    rd.app, rd.ext_id, rd.name,
-    c.failure_app, c.failure_at, c.fingerprint, e.error_code, e.error_message,
-    c.opposite_deleted
-"""
-_ROW_JOINS = f"{_JOIN_A} {_JOIN_B} {_JOIN_ORIGINAL} {_JOIN_EVENT}"
 # SQLite virtual machine steps between two checks of `cancelled` in `keys`.
 _CANCEL_CHECK_STEPS = 20_000
-
-
-def _side(value: str | None) -> Side | None:
-    return Side(value) if value else None
-
-
-def _row(values: Sequence[Any]) -> Row:
-    (
-        rid,
-        status,
-        reason,
-        side,
-        a_id,
-        a_name,
-        a_email,
-        a_deleted,
-        b_id,
-        b_name,
-        b_email,
-        b_deleted,
-        name,
-        email,
-        since,
-        dup_app,
-        dup_id,
-        dup_name,
-        failure_app,
-        failure_at,
-        fp,
-        error_code,
-        error_message,
-        opposite_deleted,
-    ) = values
-    return Row(
-        key=rid,
-        status=Status(status),
-        reason=Reason(reason) if reason else None,
-        side=_side(side),
-        a_id=a_id,
-        a_name=a_name,
-        a_email=a_email,
-        b_id=b_id,
-        b_name=b_name,
-        b_email=b_email,
-        name=name,
-        email=email,
-        since=since,
-        duplicate_of_app=_side(dup_app),
-        duplicate_of_id=dup_id,
-        duplicate_of_name=dup_name,
-        failure_app=_side(failure_app),
-        failure_at=failure_at,
-        fingerprint=fp,
-        error_code=error_code,
-        error_message=error_message,
-        opposite_deleted=bool(opposite_deleted),
-        a_deleted=bool(a_deleted),
-        b_deleted=bool(b_deleted),
-    )
 
 
 def _where(connection_id: str, contact_filter: ContactFilter) -> tuple[str, list[Any]]:
@@ -296,7 +179,7 @@ def page(
     offset: int,
     limit: int,
     category_of: CategoryOf | None = None,
-) -> list[Row]:
+) -> list[ContactView]:
     """Rows `offset` to `offset + limit` (fewer at the end) of the sorted list.
 
     One statement, so one consistent snapshot of the database: the window of rids is
@@ -308,7 +191,7 @@ def page(
     where, params = _where(connection_id, contact_filter)
     direction = "DESC" if descending else "ASC"
     sql = f"""
-        SELECT {_ROW_COLUMNS}
+        SELECT {CONTACT_COLUMNS}
         FROM (
             SELECT c.rid AS rid, {expr} AS v FROM contacts c {join}
             WHERE {where}
@@ -316,13 +199,13 @@ def page(
             LIMIT ? OFFSET ?
         ) p
         JOIN contacts c ON c.rid = p.rid
-        {_ROW_JOINS}
+        {CONTACT_JOINS}
         ORDER BY p.v {direction}, p.rid {direction}
     """
     with engine.connect() as db:
         _install_category(db, category_of)
         result = db.exec_driver_sql(sql, (*params, limit, offset))
-        return [_row(values) for values in result]
+        return [contact_from_row(values) for values in result]
 
 
 def keys(
@@ -366,22 +249,22 @@ def keys(
     return found
 
 
-def rows_by_key(engine: Engine, keys: Iterable[int]) -> dict[int, Row]:
+def rows_by_key(engine: Engine, keys: Iterable[int]) -> dict[int, ContactView]:
     """The rows of the contacts `keys` (missing ones left out), by key; one statement."""
     wanted = list(keys)
     if not wanted:
         return {}
     # The keys travel as one JSON parameter: any number of them, one consistent snapshot.
     sql = (
-        f"SELECT {_ROW_COLUMNS} FROM contacts c {_ROW_JOINS} "
+        f"SELECT {CONTACT_COLUMNS} FROM contacts c {CONTACT_JOINS} "
         "WHERE c.rid IN (SELECT value FROM json_each(?))"
     )
     with engine.connect() as db:
         result = db.exec_driver_sql(sql, (orjson.dumps(wanted).decode(),))
-        return {values[0]: _row(values) for values in result}
+        return {values[0]: contact_from_row(values) for values in result}
 
 
-def row_for(engine: Engine, key: int) -> Row | None:
+def row_for(engine: Engine, key: int) -> ContactView | None:
     """The row of the contact `key`, or None when there is no such contact."""
     return rows_by_key(engine, [key]).get(key)
 

@@ -11,14 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection as SAConnection
 
-from healthdesk.core.contacts import ContactView, FailureView, RecordRef, RecordView
+from healthdesk.core.contacts import ContactView
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import STATUS_ORDER, Connection, Outcome, Reason, Side, Status
 from healthdesk.store.codec import CONNECTION_COLUMNS, connection_from_row
+from healthdesk.store.contact_rows import CONTACT_COLUMNS, CONTACT_JOINS, contact_from_row
 
 
 class UnknownConnection(LookupError):
@@ -158,64 +158,7 @@ def summary(engine: Engine, connection: Connection, catalog: Catalog) -> Summary
     )
 
 
-_CONTACT_SELECT = """
-    SELECT c.rid, c.status, c.reason, c.since, c.opposite_deleted,
-        c.failure_app, c.failure_at, c.fingerprint,
-        ra.ext_id, ra.name, ra.email, ra.fields, ra.deleted, ra.created_at, ra.updated_at,
-        rb.ext_id, rb.name, rb.email, rb.fields, rb.deleted, rb.created_at, rb.updated_at,
-        rd.app, rd.ext_id, rd.name,
-        e.error_code, e.error_message
-    FROM contacts c
-    LEFT JOIN records ra ON ra.rid = c.a_rid
-    LEFT JOIN records rb ON rb.rid = c.b_rid
-    LEFT JOIN records rd ON rd.rid = c.duplicate_of
-    LEFT JOIN events e ON e.connection_id = c.connection_id AND e.seq = c.failure_seq
-"""
-
-
-def _record(side: Side, values: Sequence[Any]) -> RecordView | None:
-    ext_id, name, email, fields, deleted, created_at, updated_at = values
-    if ext_id is None:
-        return None
-    return RecordView(
-        app=side,
-        id=ext_id,
-        name=name,
-        email=email,
-        fields=orjson.loads(fields),
-        deleted=bool(deleted),
-        created_at=created_at,
-        updated_at=updated_at,
-    )
-
-
-def _contact(row: Sequence[Any]) -> ContactView:
-    (rid, status, reason, since, opposite_deleted, failure_app, failure_at, fp) = row[:8]
-    records = tuple(
-        record
-        for record in (_record(Side.A, row[8:15]), _record(Side.B, row[15:22]))
-        if record is not None
-    )
-    dup_app, dup_id, dup_name = row[22:25]
-    code, message = row[25:27]
-    return ContactView(
-        key=rid,
-        status=Status(status),
-        reason=Reason(reason) if reason else None,
-        records=records,
-        since=since,
-        duplicate_of=RecordRef(Side(dup_app), dup_id, dup_name) if dup_app else None,
-        failure=FailureView(
-            app=Side(failure_app),
-            code=code or "",
-            message=message or "",
-            at=failure_at or "",
-            fingerprint=fp or "",
-        )
-        if failure_app
-        else None,
-        opposite_deleted=bool(opposite_deleted),
-    )
+_CONTACT_SELECT = f"SELECT {CONTACT_COLUMNS} FROM contacts c {CONTACT_JOINS}"
 
 
 def iter_contacts(
@@ -230,7 +173,7 @@ def iter_contacts(
                 (connection_id, status.value),
             )
             for row in result:
-                yield _contact(row)
+                yield contact_from_row(row)
 
 
 def get_contacts(engine: Engine, keys: Sequence[int]) -> list[ContactView]:
@@ -243,7 +186,7 @@ def get_contacts(engine: Engine, keys: Sequence[int]) -> list[ContactView]:
             for row in db.exec_driver_sql(
                 _CONTACT_SELECT + f" WHERE c.rid IN ({marks})", tuple(chunk)
             ):
-                found[row[0]] = _contact(row)
+                found[row[0]] = contact_from_row(row)
     return [found[key] for key in keys if key in found]
 
 

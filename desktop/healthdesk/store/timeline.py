@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from healthdesk.core.contacts import ContactView
 from healthdesk.core.model import Outcome, Side
 from healthdesk.core.words import ACTION_OUTCOMES
 from healthdesk.store import pages
@@ -219,9 +220,9 @@ def page_action_contacts(
     *,
     offset: int,
     limit: int,
-) -> list[pages.Row]:
+) -> list[ContactView]:
     """Rows `offset` to `offset + limit` (fewer at the end) of the contacts concerned,
-    by name, in `store.pages`' row shape.
+    by name, as the lists read them.
 
     Each call reads the events again; a list shown in windows should call
     `action_contact_keys` once and `pages.rows_by_key` per window instead.

@@ -23,6 +23,7 @@ from healthdesk.ui.style import mute
 
 __all__ = ["isolate", "plain_label", "plain_tooltip"]
 
+
 def plain_tooltip(text: str) -> str:
     """A tool tip that shows `text` exactly."""
     return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>"

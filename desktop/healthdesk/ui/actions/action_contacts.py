@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import Engine
 
+from healthdesk.core.contacts import ContactView
 from healthdesk.core.model import Connection, Outcome, Side
 from healthdesk.core.words import ACTION_OUTCOMES, ACTION_VERBS, STATUS_WORDS, action_title, plural
 from healthdesk.store import pages, timeline
-from healthdesk.store.pages import Row
 from healthdesk.store.timeline import ActionContacts
 from healthdesk.ui.contacts.status_tabs import ContactTable
 from healthdesk.ui.icons import status_icon
@@ -62,7 +62,7 @@ def title_for(
     return f"{title} ({plural(found.events, 'event')}, {plural(found.contacts, 'contact')})"
 
 
-def _ids(row: Row, connection: Connection) -> str:
+def _ids(row: ContactView, connection: Connection) -> str:
     sides = (Side.A, Side.B) if row.side is None else (row.side,)
     ids = {Side.A: row.a_id, Side.B: row.b_id}
     return _PAIR_SEPARATOR.join(
@@ -70,7 +70,7 @@ def _ids(row: Row, connection: Connection) -> str:
     )
 
 
-def _render(row: Row | None, connection: Connection) -> Entry:
+def _render(row: ContactView | None, connection: Connection) -> Entry:
     if row is None:
         return (None, ("",) * len(COLUMNS))
     return (row, (STATUS_WORDS[row.status], row.name, row.email, _ids(row, connection)))
@@ -121,7 +121,7 @@ class ActionContactsModel(WindowedTableModel):
 
     Attributes:
         KeyRole: the data role of a row's contact key (None until loaded).
-        RowRole: the data role of a row's `store.pages.Row` (None until loaded).
+        RowRole: the data role of a row's `core.contacts.ContactView` (None until loaded).
         target, outcome: which number of the summary the list is.
     """
 
@@ -175,7 +175,7 @@ class ActionContactsModel(WindowedTableModel):
             return None
         return self._found.keys[row]
 
-    def row_at(self, row: int) -> Row | None:
+    def row_at(self, row: int) -> ContactView | None:
         """The row at `row` if it is cached, else None."""
         entry = self.row_entry(row)
         return entry[0] if entry is not None else None

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from healthdesk.core.contacts import ContactView
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import Connection, Reason, Side, Status
-from healthdesk.store.pages import Row, SortKey
+from healthdesk.store.pages import SortKey
 
 __all__ = ["Column", "RenderContext", "columns_for", "reason_text", "render_row"]
 
@@ -44,7 +45,7 @@ class Column:
     id: str
     title: Callable[[Connection], str]
     sort: SortKey
-    text: Callable[[Row, RenderContext], str]
+    text: Callable[[ContactView, RenderContext], str]
 
 
 def reason_text(reason: Reason | None) -> str:
@@ -62,26 +63,27 @@ def _time(value: str | None) -> str:
     return f"{value[:10]} {value[11:16]} UTC" if len(value) >= 16 else value
 
 
-def _app(row: Row, ctx: RenderContext) -> str:
+def _app(row: ContactView, ctx: RenderContext) -> str:
     if row.side is not None:
         return ctx.app_name(row.side)
     return PAIR_SEPARATOR.join((ctx.app_name(Side.A), ctx.app_name(Side.B)))
 
 
-def _id(row: Row, ctx: RenderContext) -> str:
+def _id(row: ContactView, ctx: RenderContext) -> str:
     if row.side is not None:
         return row.record_id
     return PAIR_SEPARATOR.join((row.a_id or "", row.b_id or ""))
 
 
-def _original(row: Row, ctx: RenderContext) -> str:
-    if row.duplicate_of_id is None:
+def _original(row: ContactView, ctx: RenderContext) -> str:
+    original = row.duplicate_of
+    if original is None:
         return ""
-    name = (row.duplicate_of_name or "").strip()
-    return f"{name} ({row.duplicate_of_id})" if name else row.duplicate_of_id
+    name = (original.name or "").strip()
+    return f"{name} ({original.id})" if name else original.id
 
 
-def _deleted(row: Row, ctx: RenderContext) -> str:
+def _deleted(row: ContactView, ctx: RenderContext) -> str:
     if not row.opposite_deleted:
         return ""
     sides = ((Side.A, row.a_deleted), (Side.B, row.b_deleted))
@@ -89,14 +91,14 @@ def _deleted(row: Row, ctx: RenderContext) -> str:
     return f"Deleted in {' and '.join(deleted)}" if deleted else "Deleted"
 
 
-def _category(row: Row, ctx: RenderContext) -> str:
-    if row.failure_app is None or row.fingerprint is None:
-        return ""
-    return ctx.category(row.failure_app, row.fingerprint)
+def _category(row: ContactView, ctx: RenderContext) -> str:
+    failure = row.failure
+    return ctx.category(failure.app, failure.fingerprint) if failure is not None else ""
 
 
-def _message(row: Row, ctx: RenderContext) -> str:
-    return row.error_message or row.error_code or ""
+def _message(row: ContactView, ctx: RenderContext) -> str:
+    failure = row.failure
+    return (failure.message or failure.code) if failure is not None else ""
 
 
 def _fixed(title: str) -> Callable[[Connection], str]:
@@ -136,14 +138,19 @@ _COLUMNS: dict[Status, tuple[Column, ...]] = {
             "failure_app",
             _fixed("App"),
             SortKey.FAILURE_APP,
-            lambda row, ctx: ctx.app_name(row.failure_app),
+            lambda row, ctx: ctx.app_name(row.failure.app if row.failure else None),
         ),
         _NAME,
         _EMAIL,
         _ID,
         Column("category", _fixed("Category"), SortKey.CATEGORY, _category),
         Column("message", _fixed("Message"), SortKey.ERROR_MESSAGE, _message),
-        Column("when", _fixed("When"), SortKey.FAILURE_AT, lambda r, x: _time(r.failure_at)),
+        Column(
+            "when",
+            _fixed("When"),
+            SortKey.FAILURE_AT,
+            lambda row, ctx: _time(row.failure.at if row.failure else None),
+        ),
     ),
     Status.PENDING: (_APP, _NAME, _EMAIL, _ID),
 }
@@ -154,6 +161,8 @@ def columns_for(status: Status) -> tuple[Column, ...]:
     return _COLUMNS[status]
 
 
-def render_row(row: Row, columns: tuple[Column, ...], ctx: RenderContext) -> tuple[str, ...]:
+def render_row(
+    row: ContactView, columns: tuple[Column, ...], ctx: RenderContext
+) -> tuple[str, ...]:
     """The text of each cell of `row` (customer text verbatim: views show it as plain text)."""
     return tuple(column.text(row, ctx) for column in columns)

@@ -22,7 +22,6 @@ from healthdesk.core.failures import Catalog
 from healthdesk.core.model import Connection
 from healthdesk.core.words import STATUS_LABELS, plural
 from healthdesk.reports.export import write_csv
-from healthdesk.store.pages import Row
 from healthdesk.store.queries import get_contacts
 from healthdesk.ui.contacts.status_tabs import StatusTabs
 from healthdesk.ui.contacts.table_model import ContactTableModel, ListSource
@@ -33,7 +32,7 @@ __all__ = ["MAX_COPY_ROWS", "ExportStopped", "ListActions"]
 
 #: More selected rows than this are not copied (Export is the tool for long lists).
 MAX_COPY_ROWS = 10_000
-_Entry = tuple[Row | None, tuple[str, ...]]
+_Entry = tuple[ContactView | None, tuple[str, ...]]
 #: Contacts read per statement while exporting.
 _EXPORT_CHUNK = 2_000
 

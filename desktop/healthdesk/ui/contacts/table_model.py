@@ -16,10 +16,11 @@ from typing import Any, Final
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from healthdesk.core.contacts import ContactView
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import Connection
 from healthdesk.store import pages
-from healthdesk.store.pages import CategoryOf, ContactFilter, Row, SortKey
+from healthdesk.store.pages import CategoryOf, ContactFilter, SortKey
 from healthdesk.ui.contacts.columns import Column, RenderContext, columns_for, render_row
 from healthdesk.ui.icons import status_icon
 from healthdesk.ui.operations import Operations, Work
@@ -86,7 +87,7 @@ class ListSource:
         limit = min(self.block_size, self.count - offset)
         if limit <= 0:
             return []
-        rows: list[Row | None]
+        rows: list[ContactView | None]
         if self.keys is not None:
             wanted = self.keys[offset : offset + limit]
             found = pages.rows_by_key(self.engine, wanted)
@@ -131,7 +132,7 @@ class ListSource:
         )
         return found if found is not None and found < self.count else None
 
-    def _page(self, offset: int, limit: int) -> list[Row]:
+    def _page(self, offset: int, limit: int) -> list[ContactView]:
         # An index walked from its far end reaches the last rows as fast as the first.
         tail = self.count - offset - limit
         reverse = tail < offset
@@ -160,7 +161,7 @@ class ContactTableModel(WindowedTableModel):
     Signals: those of `WindowedTableModel` (count_changed, reloaded, load_failed).
 
     Attributes:
-        RowRole: the data role of a cell's whole `store.pages.Row` (None until loaded).
+        RowRole: the data role of a cell's whole `core.contacts.ContactView` (None until loaded).
         KeyRole: the data role of a row's contact key (None until loaded).
         filter: the list shown (read-only; change it with `set_filter`).
         sort_key, descending: the current order (change it with `sort`).
@@ -227,7 +228,7 @@ class ContactTableModel(WindowedTableModel):
             self._sort, self._descending = SortKey.NAME, False
         self.reload()
 
-    def row_at(self, row: int) -> Row | None:
+    def row_at(self, row: int) -> ContactView | None:
         """The row at `row` if it is cached, else None."""
         entry = self.row_entry(row)
         return entry[0] if entry is not None else None
