@@ -25,6 +25,7 @@ from healthdesk.ui.search import search_model
 from healthdesk.ui.search.search_bar import DEBOUNCE_MS, PLACEHOLDER, SearchBar
 from healthdesk.ui.search.search_model import SearchResultsModel
 from healthdesk.ui.text import plain_tooltip
+from tests.helpers.operations import drain
 from tests.ui.conftest import HOSTILE_NAME
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -80,17 +81,6 @@ def make_bar(
         return bar
 
     return make
-
-
-def drain(qtbot: QtBot, operations: Operations) -> None:
-    """Wait until the background work has ended and its answers were handed out.
-
-    `busy()` forgets stale requests and those of a deleted owner at once, so it cannot
-    say when their work ends: the pool is waited for, then what it posted is delivered.
-    """
-    qtbot.waitUntil(lambda: not operations.busy(), timeout=5000)
-    assert operations.wait_done(10_000)
-    QApplication.processEvents()
 
 
 def titles(model: SearchResultsModel) -> list[str]:

@@ -11,7 +11,6 @@ import pytest
 import shiboken6
 from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
@@ -27,6 +26,7 @@ from healthdesk.ui.contacts.table_model import PLACEHOLDER, ContactTableModel
 from healthdesk.ui.operations import Operations
 from healthdesk.ui.text import plain_tooltip
 from tests.helpers import feed
+from tests.helpers.operations import drain
 from tests.ui.conftest import BIG_CONTACTS, HOSTILE_NAME, RULES
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -69,17 +69,6 @@ def loaded(qtbot: QtBot, model: ContactTableModel) -> ContactTableModel:
     """`model` once its list is read (background operations)."""
     qtbot.waitUntil(lambda: model.is_loaded and not model.loading, timeout=5000)
     return model
-
-
-def drain(qtbot: QtBot, operations: Operations) -> None:
-    """Wait until the background work has ended and its answers were handed out.
-
-    `busy()` forgets the requests of a deleted owner at once, so it cannot say when
-    their work ends: the pool is waited for, then what its threads posted is delivered.
-    """
-    qtbot.waitUntil(lambda: not operations.busy(), timeout=5000)
-    assert operations.wait_done(10_000)
-    QApplication.processEvents()
 
 
 def column_texts(model: ContactTableModel, column: int) -> list[str]:

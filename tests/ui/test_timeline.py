@@ -25,6 +25,7 @@ from healthdesk.ui.operations import Operations
 from healthdesk.ui.timeline.timeline_dock import EMPTY_TEXT, TimelineDock
 from healthdesk.ui.timeline.timeline_model import TimelineModel, entry_text
 from tests.helpers import feed
+from tests.helpers.operations import drain
 from tests.ui import window_fixtures
 from tests.ui.conftest import HOSTILE_NAME
 from tests.ui.window_fixtures import MakeEngine, one_way_items
@@ -100,17 +101,6 @@ def make_dock(qtbot: QtBot, operations: Operations) -> Callable[..., TimelineDoc
         return dock
 
     return make
-
-
-def drain(qtbot: QtBot, operations: Operations) -> None:
-    """Wait until the background work has ended and its answers were handed out.
-
-    `busy()` forgets the requests of a deleted owner at once, so it cannot say when
-    their work ends: the pool is waited for, then what its threads posted is delivered.
-    """
-    qtbot.waitUntil(lambda: not operations.busy(), timeout=5000)
-    assert operations.wait_done(10_000)
-    QApplication.processEvents()
 
 
 def fetch_all(model: TimelineModel) -> None:

@@ -159,7 +159,8 @@ class ContactTable(QTableView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._apply_default_widths()
+        if hasattr(self, "_auto_widths"):  # not while Python tears the table down
+            self._apply_default_widths()
 
     @Slot(int, int, int)
     def _on_header_section_resized(self, section: int, _old: int, _new: int) -> None:

@@ -359,7 +359,10 @@ class SearchBar(QWidget):
             host.installEventFilter(self)
 
     def hideEvent(self, event: Any) -> None:
-        self.hide_popup()
+        # Also sent while Python tears the bar down (its attributes gone): nothing to hide.
+        popup = getattr(self, "popup", None)
+        if popup is not None:
+            popup.hide()
         super().hideEvent(event)
 
     def _on_key(self, event: QKeyEvent) -> bool:
