@@ -381,3 +381,25 @@ def test_deleting_a_model_while_its_list_is_read_delivers_nothing_to_it(
     QApplication.processEvents()
     assert finished == [True]  # the read ran, told that its answer is not wanted
     assert delivered == []
+
+
+def test_the_dialog_follows_a_change_of_its_connection(
+    qtbot: QtBot, fresh_db: Engine, operations: Operations, tmp_path: Any
+) -> None:
+    from healthdesk.store.imports import import_snapshots
+    from tests.ui.conftest import health_items
+
+    dialog = make_dialog(qtbot, operations, fresh_db)
+    found = dialog.model.found
+    assert found is not None
+    before = found.events
+    # One more write into Mailchimp: a new "created" event of a HubSpot record.
+    more = [*health_items(), feed.event(500, "a", "2", "created")]
+    import_snapshots(fresh_db, [feed.write(tmp_path / "more.jsonl", more)])
+    operations.notify_changed("c-2")  # another connection: nothing to read
+    assert dialog.model.found is found
+    operations.notify_changed("c-1")
+    found = dialog.model.found
+    assert found is not None
+    assert found.events == before + 1
+    assert dialog.windowTitle() == dialog.model.title()

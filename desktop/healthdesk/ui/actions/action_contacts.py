@@ -295,6 +295,8 @@ class ActionContactsDialog(QDialog):
             parent=self,
         )
         self.model.loaded.connect(self._on_model_loaded)
+        # The list follows the data (an import, a live page), as the window's lists do.
+        operations.changed.connect(self._on_operations_changed)
         self.model.load_failed.connect(self._on_model_load_failed)
         verb = ACTION_VERBS[outcome].lower()
         app = connection.app(target).name
@@ -348,6 +350,11 @@ class ActionContactsDialog(QDialog):
         empty = found is not None and found.contacts == 0
         self._stack.setCurrentWidget(self.empty_label if empty else self.table)
         self._hint.setVisible(not empty)
+
+    @Slot(str)
+    def _on_operations_changed(self, connection_id: str) -> None:
+        if connection_id == self.model.connection.id:
+            self.model.refresh()
 
     @Slot(int, int)
     def _on_model_loaded(self, _events: int, _contacts: int) -> None:
