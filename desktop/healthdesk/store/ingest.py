@@ -9,6 +9,7 @@ new or its settings changed, otherwise only the contacts the items can have affe
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from healthdesk.core.model import (
 from healthdesk.core.rules import Predicate, compile_side
 from healthdesk.feed.items import FeedError
 from healthdesk.feed.reader import Located
-from healthdesk.store import decisions
+from healthdesk.store import counts, decisions
 from healthdesk.store.codec import rules_to_json, settings_from_row
 from healthdesk.store.schema import create_index_sql, deferrable_indexes
 
@@ -108,6 +109,7 @@ class Ingestor:
         self._pending = 0
         self._mappings: list[MappingItem] = []
         self._events: list[Event] = []
+        self._recount_events: set[str] = set()
         self.report = IngestReport()
         # Into an empty database, building the secondary indexes once at the end is
         # several times faster than keeping them up to date row by row.
@@ -448,7 +450,20 @@ class Ingestor:
             """,
             rows,
         )
-        self.report.events_new += max(self._cursor.rowcount, 0)
+        inserted = max(self._cursor.rowcount, 0)
+        self.report.events_new += inserted
+        tallies: dict[str, Counter[counts.EventKey]] = {}
+        for row in rows:
+            tally = tallies.get(row[0])
+            if tally is None:
+                tally = tallies[row[0]] = Counter()
+            tally[(row[6], row[5])] += 1
+        for connection_id, tally in tallies.items():
+            if inserted == len(rows):
+                counts.add_events(self._cursor, connection_id, tally)
+            else:
+                # Some seqs were repeats: which ones, only the table knows.
+                self._recount_events.add(connection_id)
 
     def _known_events(self, events: list[Event]) -> set[tuple[str, int]]:
         """The (connection, seq) of `events` already stored, for connections that had data.
@@ -477,8 +492,12 @@ class Ingestor:
         this one touches them, or names them in `also` (a pull's last, maybe empty, page).
         """
         self.flush()
-        # Deciding reads events by record: that index is worth having first.
+        for connection_id in sorted(self._recount_events):
+            counts.recount_events(self._cursor, connection_id)
+        # Deciding reads events by record and records by email group: those indexes are
+        # worth having first.
         self._build_deferred("events")
+        self._build_deferred("records")
         if not self._decide:
             self._leave_pending()
             for table in ("records", "contacts"):

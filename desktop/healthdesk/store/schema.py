@@ -165,6 +165,38 @@ class PendingDecisionRow(Base):
     rematch: Mapped[bool] = mapped_column(Boolean)
 
 
+class ContactCountRow(Base):
+    """How many contacts of a connection share a status, reason and failure group.
+
+    Kept up to date by the decision step (store.counts), in the transaction that changes
+    the contacts, so that counts, summaries and the failure tree read a few rows instead
+    of counting a million. Absent values are "" (they are part of the key).
+    """
+
+    __tablename__ = "contact_counts"
+
+    connection_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    status: Mapped[str] = mapped_column(Text, primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, primary_key=True)
+    failure_app: Mapped[str] = mapped_column(Text, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(Text, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class EventCountRow(Base):
+    """How many events of a connection wrote (or tried to write) into an app, by outcome.
+
+    Kept up to date by the ingest (store.counts) as events are inserted.
+    """
+
+    __tablename__ = "event_counts"
+
+    connection_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    target: Mapped[str] = mapped_column(Text, primary_key=True)
+    outcome: Mapped[str] = mapped_column(Text, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 #: Secondary indexes that no write of an import reads, so that a bulk import into an
 #: empty database may drop them and build them once at its end.
 DEFERRABLE_INDEXES = (

@@ -1,0 +1,59 @@
+"""maintained counts: contacts by status, reason and failure group; events by target and
+outcome (filled from the stored contacts and events)
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-30 18:45:00.000000
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "contact_counts",
+        sa.Column("connection_id", sa.Text(), nullable=False),
+        sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("failure_app", sa.Text(), nullable=False),
+        sa.Column("fingerprint", sa.Text(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("connection_id", "status", "reason", "failure_app", "fingerprint"),
+    )
+    op.create_table(
+        "event_counts",
+        sa.Column("connection_id", sa.Text(), nullable=False),
+        sa.Column("target", sa.Text(), nullable=False),
+        sa.Column("outcome", sa.Text(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("connection_id", "target", "outcome"),
+    )
+    # A database of an earlier version: count what it holds, once.
+    op.execute(
+        """
+        INSERT INTO contact_counts (connection_id, status, reason, failure_app, fingerprint,
+            count)
+        SELECT connection_id, status, COALESCE(reason, ''), COALESCE(failure_app, ''),
+            COALESCE(fingerprint, ''), COUNT(*)
+        FROM contacts GROUP BY 1, 2, 3, 4, 5
+        """
+    )
+    op.execute(
+        """
+        INSERT INTO event_counts (connection_id, target, outcome, count)
+        SELECT connection_id, target, outcome, COUNT(*) FROM events GROUP BY 1, 2, 3
+        """
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("event_counts")
+    op.drop_table("contact_counts")
