@@ -179,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
     gen.add_argument("-o", "--output", metavar="FILE", required=True)
     gen.add_argument("--no-compress", action="store_true", help="plain JSON Lines")
+
+    from healthdesk.bench.command import add_arguments as bench_arguments
+
+    bench_arguments(commands.add_parser("bench", help="measure import speed, memory and size"))
     return parser
 
 
@@ -460,6 +464,12 @@ def _window(db: str | None, files: Sequence[str]) -> int:
     return run(db_path=Path(db) if db else None, files=[Path(f) for f in files])
 
 
+def _cmd_bench(args: argparse.Namespace, out: TextIO) -> None:
+    from healthdesk.bench.command import run
+
+    run(args, out)
+
+
 _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "import": _cmd_import,
     "summary": _cmd_summary,
@@ -469,6 +479,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "screenshot": _cmd_screenshot,
     "serve": _cmd_serve,
     "sync": _cmd_sync,
+    "bench": _cmd_bench,
 }
 
 
