@@ -164,7 +164,9 @@ def import_suite(context: BenchContext) -> list[Figure]:
             ratio(import_s, floor_s) <= IMPORT_RATIO,
             f"{import_s:.1f} s",
         ),
-        Figure("import peak RSS", peak_mib(first), "MiB", f"<= {RSS_MIB}", peak_mib(first) <= RSS_MIB),
+        Figure(
+            "import peak RSS", peak_mib(first), "MiB", f"<= {RSS_MIB}", peak_mib(first) <= RSS_MIB
+        ),
         Figure(
             f"import of {quarter:,} contacts",
             ratio(small_import["seconds"], small_floor["seconds"]),

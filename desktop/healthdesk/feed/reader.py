@@ -21,6 +21,8 @@ class Located:
     source: str
     line: int
     item: Item
+    #: The digest of the line the item was read from (store.digests), None when unknown.
+    digest: int | None = None
 
 
 class SnapshotReader:
@@ -50,6 +52,18 @@ class SnapshotReader:
         return raw, raw
 
     def items(self) -> Iterator[Located]:
+        for number, data in self.lines():
+            yield self.parse(number, data)
+
+    def parse(self, number: int, data: bytes, digest: int | None = None) -> Located:
+        """The item of line `number` (as `lines()` gave it), or FeedError naming the line."""
+        try:
+            return Located(self.source, number, parse_item(decode(data)), digest)
+        except FeedError as exc:
+            raise exc.located(source=self.source, line=number) from None
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        """The item lines (number, bytes) after the checked header, not yet parsed."""
         raw, stream = self._open()
         source = self.source
         try:
@@ -59,14 +73,13 @@ class SnapshotReader:
                     self.position = raw.tell()
                 if not data.strip():
                     continue
-                try:
-                    obj = decode(data)
-                    if self.header is None:
-                        self.header = _check_header(obj)
-                        continue
-                    yield Located(source, number, parse_item(obj))
-                except FeedError as exc:
-                    raise exc.located(source=source, line=number) from None
+                if self.header is None:
+                    try:
+                        self.header = _check_header(decode(data))
+                    except FeedError as exc:
+                        raise exc.located(source=source, line=number) from None
+                    continue
+                yield number, data
             if self.header is None:
                 raise FeedError("empty file: no header line", source=source, line=max(number, 1))
             self.position = self.size

@@ -49,6 +49,7 @@ class RecordRow(Base):
     __table_args__ = (
         UniqueConstraint("connection_id", "app", "ext_id", name="uq_records_key"),
         Index("ix_records_email", "connection_id", "app", "email_norm"),
+        Index("ix_records_digest", "digest"),
     )
 
     rid: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -65,25 +66,36 @@ class RecordRow(Base):
     deleted: Mapped[bool] = mapped_column(Boolean)
     #: Whether the record matches the rules of its side, as the engine evaluated them.
     matches: Mapped[bool] = mapped_column(Boolean)
+    #: The digest of the snapshot line this row was last written from (store.digests):
+    #: a re-import skips a line whose digest a row holds. None when not from a file.
+    digest: Mapped[int | None] = mapped_column(Integer)
 
 
 class MappingRow(Base):
     """An active link between a record of app a and one of app b (by their app ids)."""
 
     __tablename__ = "mappings"
-    __table_args__ = (Index("ix_mappings_b", "connection_id", "b_id"),)
+    __table_args__ = (
+        Index("ix_mappings_b", "connection_id", "b_id"),
+        Index("ix_mappings_digest", "digest"),
+    )
 
     connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"), primary_key=True)
     a_id: Mapped[str] = mapped_column(String, primary_key=True)
     b_id: Mapped[str] = mapped_column(String)
     since: Mapped[str | None] = mapped_column(String)
+    #: As RecordRow.digest.
+    digest: Mapped[int | None] = mapped_column(Integer)
 
 
 class EventRow(Base):
     """What the sync service did with a record; append-only history."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_record", "connection_id", "app", "ext_id", "seq"),)
+    __table_args__ = (
+        Index("ix_events_record", "connection_id", "app", "ext_id", "seq"),
+        Index("ix_events_digest", "digest"),
+    )
 
     connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -96,6 +108,8 @@ class EventRow(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     #: The grouping key of the raw error (core.failures.fingerprint).
     fingerprint: Mapped[str | None] = mapped_column(Text)
+    #: As RecordRow.digest.
+    digest: Mapped[int | None] = mapped_column(Integer)
 
 
 class ContactRow(Base):
@@ -201,7 +215,10 @@ class EventCountRow(Base):
 #: empty database may drop them and build them once at its end.
 DEFERRABLE_INDEXES = (
     "ix_records_email",
+    "ix_records_digest",
+    "ix_mappings_digest",
     "ix_events_record",
+    "ix_events_digest",
     "ix_contacts_list",
     "ix_contacts_failure",
     "ix_contacts_b",

@@ -1,5 +1,6 @@
 """maintained counts: contacts by status, reason and failure group; events by target and
-outcome (filled from the stored contacts and events)
+outcome (filled from the stored contacts and events); line digests of records, mappings
+and events (a re-import skips the lines a row already holds)
 
 Revision ID: 0003
 Revises: 0002
@@ -36,6 +37,9 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("connection_id", "target", "outcome"),
     )
+    for table in ("records", "mappings", "events"):
+        op.add_column(table, sa.Column("digest", sa.Integer(), nullable=True))
+        op.create_index(f"ix_{table}_digest", table, ["digest"], unique=False)
     # A database of an earlier version: count what it holds, once.
     op.execute(
         """
@@ -55,5 +59,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for table in ("events", "mappings", "records"):
+        op.drop_index(f"ix_{table}_digest", table_name=table)
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("digest")
     op.drop_table("event_counts")
     op.drop_table("contact_counts")
