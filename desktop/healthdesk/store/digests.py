@@ -1,15 +1,17 @@
 """Line digests: a re-import skips, without parsing it, each line a row already holds.
 
 Every record, mapping and event row keeps the digest of the snapshot line it was last
-written from (a 63-bit BLAKE2b of the line's bytes). A line whose digest a row of its kind
-holds would write exactly that row again: applying it changes nothing, so it is skipped.
-One exception: when this import has already changed that row's key (an earlier line of
-the file wrote the record, or moved the mapping's a- or b-record), the row no longer
-holds what the line says, and the line is applied as usual. Events are never changed
-(a repeated seq is ignored), so an event line held by a row is always skipped.
+written from (a 63-bit BLAKE2b of the line's bytes). A line whose digest a row holds would
+write exactly that row again: applying it changes nothing, so it is skipped.
 
-The odds that two different lines share a digest among millions are about 1e-6 per
-million-contact import pair; the digest is a check of the whole line, not of a part.
+One exception: a row this import changes no longer holds its old line. So, before the
+lines of a batch are skipped, the lines that will be applied are parsed and the digests
+their keys' rows hold now (a record's own row; for a mapping, the rows of its a- and
+b-record) are set aside as stale for the rest of the import: a line of a stale digest is
+applied as usual. Applying a line that changes nothing is always right, so setting aside
+too much is harmless. Events are never changed (a repeated seq is ignored).
+
+Two different lines share a digest with odds of about 1e-6 in a million-contact import.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ _PREFIXES = (
     (b'{"type":"event"', "events"),
     (b'{"type":"mapping"', "mappings"),
 )
+#: After this many lines, an import that found fewer than 1 in 100 of them held (a new
+#: file) stops looking: the look-ups would cost more than they save.
+_TRIAL_LINES = 20_000
 
 
 def line_digest(data: bytes) -> int:
@@ -37,73 +42,90 @@ def line_digest(data: bytes) -> int:
 class UnchangedLines:
     """Finds the lines of an import that rows of the database already hold.
 
-    Use: `held(batch)` for each batch of (digest, line bytes) before parsing it, then for
-    each line in order `skips(digest, found)`, and `touch(item)` for each item applied.
+    Use, per batch of (digest, line bytes): `held(batch)`; parse the lines not held and
+    pass their items to `applying(items)`; then skip each line for which `skips(digest,
+    held)` is true, in order, and apply the others.
     """
 
     def __init__(self, *, cursor: sqlite3.Cursor) -> None:
         self._cursor = cursor
-        # Keys this import has written: (connection, app, id) of records; (connection,
-        # side, id) of the records whose mappings it changed.
-        self._records: set[tuple[str, str, str]] = set()
-        self._mapped: set[tuple[str, str, str]] = set()
+        self._stale: set[int] = set()
+        self._looked = 0
+        self._found = 0
         #: Lines skipped, by table ("records", "mappings", "events").
         self.skipped: dict[str, int] = {"records": 0, "mappings": 0, "events": 0}
 
-    def held(self, lines: Sequence[tuple[int, bytes]]) -> dict[int, tuple[str, ...]]:
-        """Digest -> the key of the row that holds it, for the lines of `lines` held.
+    @property
+    def looking(self) -> bool:
+        return self._looked < _TRIAL_LINES or self._found * 100 >= self._looked
 
-        The key: ("records", connection, app, id), ("mappings", connection, a, b) or
-        ("events",).
-        """
+    def held(self, lines: Sequence[tuple[int, bytes]]) -> dict[int, str]:
+        """Digest -> table, for the lines of `lines` whose digest a row of that table holds."""
         by_table: dict[str, list[int]] = {}
         for digest, data in lines:
             for prefix, table in _PREFIXES:
                 if data.startswith(prefix):
                     by_table.setdefault(table, []).append(digest)
                     break
-        found: dict[int, tuple[str, ...]] = {}
+        found: dict[int, str] = {}
         for table, digests in by_table.items():
-            columns = {
-                "records": "digest, connection_id, app, ext_id",
-                "mappings": "digest, connection_id, a_id, b_id",
-                "events": "digest",
-            }[table]
-            for chunk in _chunks(digests):
+            for chunk in _chunks(sorted(digests)):
                 marks = ",".join("?" * len(chunk))
-                for digest, *key in self._cursor.execute(
-                    f"SELECT {columns} FROM {table} WHERE digest IN ({marks})", chunk
+                for (digest,) in self._cursor.execute(
+                    f"SELECT digest FROM {table} WHERE digest IN ({marks})", chunk
                 ):
-                    found[digest] = (table, *key)
+                    found[digest] = table
+        self._looked += len(lines)
+        self._found += len(found)
         return found
 
-    def skips(self, digest: int, held: dict[int, tuple[str, ...]]) -> bool:
+    def applying(self, items: Iterable[Item]) -> None:
+        """Set aside the digests that the rows these items write hold now."""
+        records: dict[tuple[str, str], list[str]] = {}
+        mapped: dict[str, tuple[list[str], list[str]]] = {}
+        for item in items:
+            if type(item) is Record:
+                records.setdefault((item.connection, item.app.value), []).append(item.id)
+            elif type(item) is MappingItem:
+                a_ids, b_ids = mapped.setdefault(item.connection, ([], []))
+                a_ids.append(item.a)
+                if item.b:
+                    b_ids.append(item.b)
+        cursor = self._cursor
+        stale = self._stale
+        for (connection, app), ids in records.items():
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                stale.update(
+                    digest
+                    for (digest,) in cursor.execute(
+                        f"SELECT digest FROM records WHERE connection_id = ? AND app = ? "
+                        f"AND ext_id IN ({marks}) AND digest IS NOT NULL",
+                        (connection, app, *chunk),
+                    )
+                )
+        for connection, (a_ids, b_ids) in mapped.items():
+            for column, ids in (("a_id", a_ids), ("b_id", b_ids)):
+                for chunk in _chunks(ids):
+                    marks = ",".join("?" * len(chunk))
+                    stale.update(
+                        digest
+                        for (digest,) in cursor.execute(
+                            f"SELECT digest FROM mappings WHERE connection_id = ? "
+                            f"AND {column} IN ({marks}) AND digest IS NOT NULL",
+                            (connection, *chunk),
+                        )
+                    )
+
+    def skips(self, digest: int, held: dict[int, str]) -> bool:
         """Whether the line of `digest` changes nothing (see the module's docstring)."""
-        key = held.get(digest)
-        if key is None:
+        table = held.get(digest)
+        if table is None or digest in self._stale:
             return False
-        table = key[0]
-        if table == "records":
-            if (key[1], key[2], key[3]) in self._records:
-                return False
-        elif table == "mappings":
-            connection = key[1]
-            mapped = self._mapped
-            if (connection, "a", key[2]) in mapped or (connection, "b", key[3]) in mapped:
-                return False
         self.skipped[table] += 1
         return True
 
-    def touch(self, item: Item) -> None:
-        """Note the keys an applied item writes."""
-        if type(item) is Record:
-            self._records.add((item.connection, item.app.value, item.id))
-        elif type(item) is MappingItem:
-            self._mapped.add((item.connection, "a", item.a))
-            if item.b:
-                self._mapped.add((item.connection, "b", item.b))
 
-
-def _chunks(values: list[int]) -> Iterable[list[int]]:
+def _chunks(values: Sequence[object]) -> Iterable[list[object]]:
     for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
+        yield list(values[start : start + _CHUNK])

@@ -86,10 +86,19 @@ def _apply(
         for number, (digest, data) in zip(numbers, batch, strict=True):
             ingestor.add(reader.parse(number, data, digest))
         return
+    if not unchanged.looking:
+        for number, (digest, data) in zip(numbers, batch, strict=True):
+            ingestor.add(reader.parse(number, data, digest))
+        return
     held = unchanged.held(batch)
-    for number, (digest, data) in zip(numbers, batch, strict=True):
-        if held and unchanged.skips(digest, held):
+    parsed = {
+        position: reader.parse(number, data, digest)
+        for position, (number, (digest, data)) in enumerate(zip(numbers, batch, strict=True))
+        if digest not in held
+    }
+    unchanged.applying(located.item for located in parsed.values())
+    for position, (number, (digest, data)) in enumerate(zip(numbers, batch, strict=True)):
+        if unchanged.skips(digest, held):
             continue
-        located = reader.parse(number, data, digest)
+        located = parsed.get(position) or reader.parse(number, data, digest)
         ingestor.add(located)
-        unchanged.touch(located.item)
