@@ -82,6 +82,14 @@ def test_a_held_mapping_after_its_b_record_was_taken_is_applied(
     assert _mappings(engine) == {"1": "m1"}
 
 
+def _data(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """The dump, without the time each connection was imported at (the two databases
+    are imported one after the other)."""
+    found = dump(engine)
+    found["connections"] = [row[:-1] for row in found["connections"]]
+    return found
+
+
 def _steps(rng: random.Random) -> list[list[dict[str, Any]]]:
     files = [_random_items(rng, first=True, seq_start=0)]
     for step in range(1, 7):
@@ -115,7 +123,7 @@ def test_skipping_held_lines_ends_where_applying_them_all_ends(
             import_snapshots(skipping, [path])
             monkeypatch.setattr(imports, "UnchangedLines", lambda cursor: None)
             import_snapshots(applying, [path])
-            assert dump(skipping) == dump(applying)
+            assert _data(skipping) == _data(applying)
             assert statuses(skipping) == statuses(applying)
     finally:
         skipping.dispose()
