@@ -27,7 +27,7 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             columns = ", ".join(
                 row[1]
                 for row in db.exec_driver_sql(f"PRAGMA table_info({table})")
-                if row[1] != "digest"
+                if row[1] not in ("digest", "line")
             )
             result[table] = [
                 tuple(row)

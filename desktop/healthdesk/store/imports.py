@@ -9,14 +9,12 @@ from sqlalchemy import Engine
 
 from healthdesk.feed.reader import SnapshotReader
 from healthdesk.store.db import raw_transaction
-from healthdesk.store.digests import UnchangedLines, line_digest
-from healthdesk.store.ingest import BATCH_SIZE, ImportCancelled, Ingestor, IngestReport
+from healthdesk.store.digests import UnchangedLines, line_digests
+from healthdesk.store.ingest import ImportCancelled, Ingestor, IngestReport
 
 #: progress(done, total, phase): bytes of the files read so far and in all; phase is
 #: "reading" while items stream in, then "deciding".
 Progress = Callable[[int, int, str], None]
-#: Lines looked up (and parsed when not skipped) at a time.
-LINE_BATCH = 2000
 
 
 def import_snapshots(
@@ -41,24 +39,13 @@ def import_snapshots(
         ingestor = Ingestor(cursor=cursor, source=", ".join(str(p) for p in paths))
         # Into a database without rows, no line can be held: nothing to look up.
         unchanged = UnchangedLines(cursor=cursor) if ingestor.had_rows else None
-        count = 0
         for reader in readers:
-            batch: list[tuple[int, bytes]] = []
-            numbers: list[int] = []
-            for number, data in reader.lines():
-                batch.append((line_digest(data), data))
-                numbers.append(number)
-                if len(batch) < LINE_BATCH:
-                    continue
-                _apply(reader, ingestor, unchanged, numbers, batch)
-                count += len(batch)
-                batch, numbers = [], []
-                if count % BATCH_SIZE < LINE_BATCH:
-                    if cancelled():
-                        raise ImportCancelled
-                    if on_progress:
-                        on_progress(done_before + reader.position, total, "reading")
-            _apply(reader, ingestor, unchanged, numbers, batch)
+            for numbers, lines in reader.blocks():
+                _apply(reader, ingestor, unchanged, numbers, lines)
+                if cancelled():
+                    raise ImportCancelled
+                if on_progress:
+                    on_progress(done_before + reader.position, total, "reading")
             done_before += reader.size
         if on_progress:
             on_progress(total, total, "deciding")
@@ -80,25 +67,25 @@ def _apply(
     ingestor: Ingestor,
     unchanged: UnchangedLines | None,
     numbers: list[int],
-    batch: list[tuple[int, bytes]],
+    lines: list[bytes],
 ) -> None:
-    if unchanged is None:
-        for number, (digest, data) in zip(numbers, batch, strict=True):
-            ingestor.add(reader.parse(number, data, digest))
+    """Apply a block of lines, skipping those rows hold already."""
+    digests = line_digests(lines)
+    parse = reader.parse
+    add = ingestor.add
+    if unchanged is None or not unchanged.looking:
+        for number, data, digest in zip(numbers, lines, digests, strict=True):
+            add(parse(number, data, digest))
         return
-    if not unchanged.looking:
-        for number, (digest, data) in zip(numbers, batch, strict=True):
-            ingestor.add(reader.parse(number, data, digest))
-        return
-    held = unchanged.held(batch)
+    held = unchanged.held(numbers, digests, lines)
     parsed = {
-        position: reader.parse(number, data, digest)
-        for position, (number, (digest, data)) in enumerate(zip(numbers, batch, strict=True))
+        position: parse(numbers[position], lines[position], digest)
+        for position, digest in enumerate(digests)
         if digest not in held
     }
     unchanged.applying(located.item for located in parsed.values())
-    for position, (number, (digest, data)) in enumerate(zip(numbers, batch, strict=True)):
-        if unchanged.skips(digest, held):
+    skips = unchanged.skips
+    for position, digest in enumerate(digests):
+        if held and skips(digest, held):
             continue
-        located = parsed.get(position) or reader.parse(number, data, digest)
-        ingestor.add(located)
+        add(parsed.get(position) or parse(numbers[position], lines[position], digest))

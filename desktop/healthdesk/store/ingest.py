@@ -107,11 +107,11 @@ class Ingestor:
         self._source = source
         self._decide = decide
         self._work: dict[str, _ConnectionWork] = {}
-        # Each item with the digest of its line (None when it came from no file).
-        self._records: list[tuple[Record, int | None]] = []
+        # Each item with the digest and number of its line (None when from no file).
+        self._records: list[tuple[Record, int | None, int | None]] = []
         self._pending = 0
-        self._mappings: list[tuple[MappingItem, int | None]] = []
-        self._events: list[tuple[Event, int | None]] = []
+        self._mappings: list[tuple[MappingItem, int | None, int | None]] = []
+        self._events: list[tuple[Event, int | None, int | None]] = []
         self._recount_events: set[str] = set()
         self.report = IngestReport()
         # Into an empty database, building the secondary indexes once at the end is
@@ -133,12 +133,14 @@ class Ingestor:
             return
         if item.connection not in self._work:  # type: ignore[union-attr]
             self._require(item.connection, located)  # type: ignore[union-attr]
+        digest = located.digest
+        line = None if digest is None else located.line
         if kind is Record:
-            self._records.append((item, located.digest))  # type: ignore[arg-type]
+            self._records.append((item, digest, line))  # type: ignore[arg-type]
         elif kind is Event:
-            self._events.append((item, located.digest))  # type: ignore[arg-type]
+            self._events.append((item, digest, line))  # type: ignore[arg-type]
         else:
-            self._mappings.append((item, located.digest))  # type: ignore[arg-type]
+            self._mappings.append((item, digest, line))  # type: ignore[arg-type]
         self._pending += 1
         if self._pending >= BATCH_SIZE:
             self.flush()
@@ -272,7 +274,7 @@ class Ingestor:
     def _flush_records(self) -> None:
         rows = []
         work_of = self._work
-        for record, digest in self._records:
+        for record, digest, line in self._records:
             work = work_of[record.connection]
             email = record.email
             fields = record.fields
@@ -291,6 +293,7 @@ class Ingestor:
                     record.deleted,
                     work.predicates[record.app](record.name, email, fields),
                     digest,
+                    line,
                 )
             )
             work.has_records = True
@@ -299,13 +302,13 @@ class Ingestor:
         self._cursor.executemany(
             """
             INSERT INTO records (connection_id, app, ext_id, name, email, email_norm, fields,
-                created_at, updated_at, deleted, matches, digest)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                created_at, updated_at, deleted, matches, digest, line)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (connection_id, app, ext_id) DO UPDATE SET name = excluded.name,
                 email = excluded.email, email_norm = excluded.email_norm,
                 fields = excluded.fields, created_at = excluded.created_at,
                 updated_at = excluded.updated_at, deleted = excluded.deleted,
-                matches = excluded.matches, digest = excluded.digest
+                matches = excluded.matches, digest = excluded.digest, line = excluded.line
             """,
             rows,
         )
@@ -351,7 +354,7 @@ class Ingestor:
         return kept
 
     def _flush_mappings(self) -> None:
-        by_connection: dict[str, list[tuple[MappingItem, int | None]]] = {}
+        by_connection: dict[str, list[tuple[MappingItem, int | None, int | None]]] = {}
         for entry in self._mappings:
             by_connection.setdefault(entry[0].connection, []).append(entry)
         self._mappings.clear()
@@ -359,14 +362,16 @@ class Ingestor:
             self._apply_mappings(self._work[connection_id], mappings)
 
     def _apply_mappings(
-        self, work: _ConnectionWork, mappings: list[tuple[MappingItem, int | None]]
+        self,
+        work: _ConnectionWork,
+        mappings: list[tuple[MappingItem, int | None, int | None]],
     ) -> None:
         # The batch's net effect, as if applied one by one: a mapping keyed by its a-record
         # replaces that record's mapping, and takes its b-record from whichever mapping held
         # it, here or in the database (a record is in at most one mapping).
-        final: dict[str, tuple[str, str | None, int | None] | None] = {}
+        final: dict[str, tuple[str, str | None, int | None, int | None] | None] = {}
         taker_of_b: dict[str, str] = {}
-        for mapping, digest in mappings:
+        for mapping, digest, line in mappings:
             if mapping.removed:
                 final[mapping.a] = None
                 continue
@@ -375,7 +380,7 @@ class Ingestor:
                 held = final.get(holder)
                 if held is not None and held[0] == mapping.b:
                     final[holder] = None
-            final[mapping.a] = (mapping.b, mapping.since, digest)
+            final[mapping.a] = (mapping.b, mapping.since, digest, line)
             taker_of_b[mapping.b] = mapping.a
         connection_id = work.id
         if work.tracks_changes:
@@ -391,9 +396,10 @@ class Ingestor:
         )
         cursor.executemany(
             """
-            INSERT INTO mappings (connection_id, a_id, b_id, since, digest) VALUES (?, ?, ?, ?, ?)
+            INSERT INTO mappings (connection_id, a_id, b_id, since, digest, line)
+            VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (connection_id, a_id) DO UPDATE SET b_id = excluded.b_id,
-                since = excluded.since, digest = excluded.digest
+                since = excluded.since, digest = excluded.digest, line = excluded.line
             """,
             [(connection_id, a, *value) for a, value in final.items() if value],
         )
@@ -401,7 +407,7 @@ class Ingestor:
     def _track_mapping_changes(
         self,
         work: _ConnectionWork,
-        final: dict[str, tuple[str, str | None, int | None] | None],
+        final: dict[str, tuple[str, str | None, int | None, int | None] | None],
         taker_of_b: dict[str, str],
     ) -> None:
         """Mark dirty every record whose mapping the batch changes (ends, starts, moves)."""
@@ -437,11 +443,11 @@ class Ingestor:
     def _flush_events(self) -> None:
         events = self._events
         self._events = []
-        known = self._known_events([event for event, _digest in events])
+        known = self._known_events([entry[0] for entry in events])
         rows: list[tuple[object, ...]] = []
         tallies: dict[str, Counter[counts.EventKey]] = {}
         work_of = self._work
-        for event, digest in events:
+        for event, digest, line in events:
             if known and (event.connection, event.seq) in known:
                 continue
             error = event.error
@@ -449,13 +455,13 @@ class Ingestor:
             if error is None:
                 rows.append(
                     (event.connection, event.seq, event.at, event.app, event.id, event.outcome,
-                     event.target, None, None, None, digest)
+                     event.target, None, None, None, digest, line)
                 )  # fmt: skip
             else:
                 rows.append(
                     (event.connection, event.seq, event.at, event.app, event.id, event.outcome,
                      event.target, error.code, error.message,
-                     fingerprint(error.code, error.message), digest)
+                     fingerprint(error.code, error.message), digest, line)
                 )  # fmt: skip
             tally = tallies.get(event.connection)
             if tally is None:
@@ -468,8 +474,8 @@ class Ingestor:
         self._cursor.executemany(
             """
             INSERT OR IGNORE INTO events (connection_id, seq, at, app, ext_id, outcome, target,
-                error_code, error_message, fingerprint, digest)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                error_code, error_message, fingerprint, digest, line)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             rows,
         )

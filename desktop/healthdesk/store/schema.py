@@ -50,6 +50,7 @@ class RecordRow(Base):
         UniqueConstraint("connection_id", "app", "ext_id", name="uq_records_key"),
         Index("ix_records_email", "connection_id", "app", "email_norm"),
         Index("ix_records_digest", "digest"),
+        Index("ix_records_line", "line", "digest"),
     )
 
     rid: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -69,6 +70,8 @@ class RecordRow(Base):
     #: The digest of the snapshot line this row was last written from (store.digests):
     #: a re-import skips a line whose digest a row holds. None when not from a file.
     digest: Mapped[int | None] = mapped_column(Integer)
+    #: That line's number in its file: where a re-import looks first.
+    line: Mapped[int | None] = mapped_column(Integer)
 
 
 class MappingRow(Base):
@@ -78,14 +81,16 @@ class MappingRow(Base):
     __table_args__ = (
         Index("ix_mappings_b", "connection_id", "b_id"),
         Index("ix_mappings_digest", "digest"),
+        Index("ix_mappings_line", "line", "digest"),
     )
 
     connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"), primary_key=True)
     a_id: Mapped[str] = mapped_column(String, primary_key=True)
     b_id: Mapped[str] = mapped_column(String)
     since: Mapped[str | None] = mapped_column(String)
-    #: As RecordRow.digest.
+    #: As RecordRow.digest and RecordRow.line.
     digest: Mapped[int | None] = mapped_column(Integer)
+    line: Mapped[int | None] = mapped_column(Integer)
 
 
 class EventRow(Base):
@@ -95,6 +100,7 @@ class EventRow(Base):
     __table_args__ = (
         Index("ix_events_record", "connection_id", "app", "ext_id", "seq"),
         Index("ix_events_digest", "digest"),
+        Index("ix_events_line", "line", "digest"),
     )
 
     connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"), primary_key=True)
@@ -108,8 +114,9 @@ class EventRow(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     #: The grouping key of the raw error (core.failures.fingerprint).
     fingerprint: Mapped[str | None] = mapped_column(Text)
-    #: As RecordRow.digest.
+    #: As RecordRow.digest and RecordRow.line.
     digest: Mapped[int | None] = mapped_column(Integer)
+    line: Mapped[int | None] = mapped_column(Integer)
 
 
 class ContactRow(Base):
@@ -216,9 +223,12 @@ class EventCountRow(Base):
 DEFERRABLE_INDEXES = (
     "ix_records_email",
     "ix_records_digest",
+    "ix_records_line",
     "ix_mappings_digest",
+    "ix_mappings_line",
     "ix_events_record",
     "ix_events_digest",
+    "ix_events_line",
     "ix_contacts_list",
     "ix_contacts_failure",
     "ix_contacts_b",

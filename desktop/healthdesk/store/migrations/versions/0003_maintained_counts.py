@@ -39,7 +39,9 @@ def upgrade() -> None:
     )
     for table in ("records", "mappings", "events"):
         op.add_column(table, sa.Column("digest", sa.Integer(), nullable=True))
+        op.add_column(table, sa.Column("line", sa.Integer(), nullable=True))
         op.create_index(f"ix_{table}_digest", table, ["digest"], unique=False)
+        op.create_index(f"ix_{table}_line", table, ["line", "digest"], unique=False)
     # A database of an earlier version: count what it holds, once.
     op.execute(
         """
@@ -60,8 +62,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in ("events", "mappings", "records"):
+        op.drop_index(f"ix_{table}_line", table_name=table)
         op.drop_index(f"ix_{table}_digest", table_name=table)
         with op.batch_alter_table(table) as batch:
+            batch.drop_column("line")
             batch.drop_column("digest")
     op.drop_table("event_counts")
     op.drop_table("contact_counts")
