@@ -79,7 +79,8 @@ class MappingRow(Base):
 
     __tablename__ = "mappings"
     __table_args__ = (
-        Index("ix_mappings_b", "connection_id", "b_id"),
+        # With a_id: finding a b-record's pair reads the index alone.
+        Index("ix_mappings_b", "connection_id", "b_id", "a_id"),
         Index("ix_mappings_digest", "digest"),
         Index("ix_mappings_line", "line", "digest"),
     )
@@ -98,7 +99,8 @@ class EventRow(Base):
 
     __tablename__ = "events"
     __table_args__ = (
-        Index("ix_events_record", "connection_id", "app", "ext_id", "seq"),
+        # With outcome: a record's latest write is read from the index alone.
+        Index("ix_events_record", "connection_id", "app", "ext_id", "seq", "outcome"),
         Index("ix_events_digest", "digest"),
         Index("ix_events_line", "line", "digest"),
     )

@@ -1,6 +1,7 @@
 """maintained counts: contacts by status, reason and failure group; events by target and
 outcome (filled from the stored contacts and events); line digests of records, mappings
-and events (a re-import skips the lines a row already holds)
+and events (a re-import skips the lines a row already holds); covering indexes for a
+record's latest write and a b-record's pair
 
 Revision ID: 0003
 Revises: 0002
@@ -42,6 +43,16 @@ def upgrade() -> None:
         op.add_column(table, sa.Column("line", sa.Integer(), nullable=True))
         op.create_index(f"ix_{table}_digest", table, ["digest"], unique=False)
         op.create_index(f"ix_{table}_line", table, ["line", "digest"], unique=False)
+    # Covering indexes: a record's latest write and a b-record's pair, from the index.
+    op.drop_index("ix_events_record", table_name="events")
+    op.create_index(
+        "ix_events_record",
+        "events",
+        ["connection_id", "app", "ext_id", "seq", "outcome"],
+        unique=False,
+    )
+    op.drop_index("ix_mappings_b", table_name="mappings")
+    op.create_index("ix_mappings_b", "mappings", ["connection_id", "b_id", "a_id"], unique=False)
     # A database of an earlier version: count what it holds, once.
     op.execute(
         """
@@ -61,6 +72,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_mappings_b", table_name="mappings")
+    op.create_index("ix_mappings_b", "mappings", ["connection_id", "b_id"], unique=False)
+    op.drop_index("ix_events_record", table_name="events")
+    op.create_index(
+        "ix_events_record", "events", ["connection_id", "app", "ext_id", "seq"], unique=False
+    )
     for table in ("events", "mappings", "records"):
         op.drop_index(f"ix_{table}_line", table_name=table)
         op.drop_index(f"ix_{table}_digest", table_name=table)
