@@ -54,17 +54,15 @@ _PAIRS_STREAM = f"""
 """
 
 #: Every record of a connection by duplicate group (app, normalized email), flagged when
-#: it is in a pair (a mapping whose other record is stored).
+#: it is in a pair (its rid in the temporary table `paired`, which the pairs' pass fills);
+#: a paired record's latest write is not needed here (its pair is decided already).
 _GROUPS_STREAM = f"""
-    SELECT {_facts_columns("r")},
-        CASE r.app WHEN 'a' THEN EXISTS (
-            SELECT 1 FROM mappings m JOIN records p ON p.connection_id = m.connection_id
-                AND p.app = 'b' AND p.ext_id = m.b_id
-            WHERE m.connection_id = r.connection_id AND m.a_id = r.ext_id)
-        ELSE EXISTS (
-            SELECT 1 FROM mappings m JOIN records p ON p.connection_id = m.connection_id
-                AND p.app = 'a' AND p.ext_id = m.a_id
-            WHERE m.connection_id = r.connection_id AND m.b_id = r.ext_id) END
+    SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
+        CASE WHEN r.rid IN temp.paired THEN NULL ELSE
+        (SELECT MAX(e.seq * 2 + (e.outcome = '{Outcome.FAILED.value}')) FROM events e
+         WHERE e.connection_id = r.connection_id AND e.app = r.app
+           AND e.ext_id = r.ext_id AND e.outcome IN ({_WRITES})) END,
+        r.name, r.email, r.rid IN temp.paired
     FROM records r WHERE r.connection_id = ? ORDER BY r.app, r.email_norm
 """
 
@@ -218,6 +216,8 @@ def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -
     counts.reset_contacts(cursor, connection_id)
     writer = _ContactWriter(cursor, connection_id)
     reader = cursor.connection.cursor()
+    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS paired (rid INTEGER PRIMARY KEY)")
+    cursor.execute("DELETE FROM temp.paired")
     try:
         reader.execute(_PAIRS_STREAM, (connection_id,))
         width = _FACTS_WIDTH
@@ -227,6 +227,10 @@ def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -
             facts.update(_facts((row[width : 2 * width] for row in rows), writer.shown))
             writer.since = {row[0]: row[-1] for row in rows}
             pairs = [(row[0], row[width]) for row in rows]
+            cursor.executemany(
+                "INSERT OR IGNORE INTO temp.paired (rid) VALUES (?)",
+                [(rid,) for pair in pairs for rid in pair],
+            )
             writer.write(decide(settings, facts.values(), pairs))
         writer.since = {}
         writer.shown.clear()
@@ -246,6 +250,7 @@ def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -
             _decide_group_batch(writer, settings, batch)
     finally:
         reader.close()
+        cursor.execute("DELETE FROM temp.paired")
     counts.add_contacts(cursor, connection_id, writer.tally)
     return writer.written
 
