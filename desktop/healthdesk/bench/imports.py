@@ -113,6 +113,8 @@ def _service(snapshot: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def import_suite(context: BenchContext) -> list[Figure]:
