@@ -35,7 +35,7 @@ def import_snapshots(
     total = sum(Path(path).stat().st_size for path in paths if Path(path).is_file())
     cancelled = should_cancel or (lambda: False)
     done_before = 0
-    with raw_transaction(engine) as cursor:
+    with raw_transaction(engine, bulk=True) as cursor:
         ingestor = Ingestor(cursor=cursor, source=", ".join(str(p) for p in paths))
         # Into a database without rows, no line can be held: nothing to look up.
         unchanged = UnchangedLines(cursor=cursor) if ingestor.had_rows else None

@@ -7,7 +7,7 @@ migrations and this module describe the same schema. Times are canonical UTC tex
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.schema import CreateIndex
@@ -49,8 +49,8 @@ class RecordRow(Base):
     __table_args__ = (
         UniqueConstraint("connection_id", "app", "ext_id", name="uq_records_key"),
         Index("ix_records_email", "connection_id", "app", "email_norm"),
-        Index("ix_records_digest", "digest"),
-        Index("ix_records_line", "line", "digest"),
+        Index("ix_records_digest", "digest", sqlite_where=text("digest IS NOT NULL")),
+        Index("ix_records_line", "line", "digest", sqlite_where=text("digest IS NOT NULL")),
     )
 
     rid: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -81,8 +81,8 @@ class MappingRow(Base):
     __table_args__ = (
         # With a_id: finding a b-record's pair reads the index alone.
         Index("ix_mappings_b", "connection_id", "b_id", "a_id"),
-        Index("ix_mappings_digest", "digest"),
-        Index("ix_mappings_line", "line", "digest"),
+        Index("ix_mappings_digest", "digest", sqlite_where=text("digest IS NOT NULL")),
+        Index("ix_mappings_line", "line", "digest", sqlite_where=text("digest IS NOT NULL")),
     )
 
     connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"), primary_key=True)
@@ -101,8 +101,8 @@ class EventRow(Base):
     __table_args__ = (
         # With outcome: a record's latest write is read from the index alone.
         Index("ix_events_record", "connection_id", "app", "ext_id", "seq", "outcome"),
-        Index("ix_events_digest", "digest"),
-        Index("ix_events_line", "line", "digest"),
+        Index("ix_events_digest", "digest", sqlite_where=text("digest IS NOT NULL")),
+        Index("ix_events_line", "line", "digest", sqlite_where=text("digest IS NOT NULL")),
     )
 
     connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"), primary_key=True)

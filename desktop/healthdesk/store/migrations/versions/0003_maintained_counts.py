@@ -41,8 +41,21 @@ def upgrade() -> None:
     for table in ("records", "mappings", "events"):
         op.add_column(table, sa.Column("digest", sa.Integer(), nullable=True))
         op.add_column(table, sa.Column("line", sa.Integer(), nullable=True))
-        op.create_index(f"ix_{table}_digest", table, ["digest"], unique=False)
-        op.create_index(f"ix_{table}_line", table, ["line", "digest"], unique=False)
+        # Partial: rows from a service page have no line, and stay out of these indexes.
+        op.create_index(
+            f"ix_{table}_digest",
+            table,
+            ["digest"],
+            unique=False,
+            sqlite_where=sa.text("digest IS NOT NULL"),
+        )
+        op.create_index(
+            f"ix_{table}_line",
+            table,
+            ["line", "digest"],
+            unique=False,
+            sqlite_where=sa.text("digest IS NOT NULL"),
+        )
     # Covering indexes: a record's latest write and a b-record's pair, from the index.
     op.drop_index("ix_events_record", table_name="events")
     op.create_index(
