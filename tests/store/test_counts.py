@@ -121,3 +121,27 @@ def test_the_migration_counts_what_an_older_database_holds(tmp_path: Path) -> No
         assert read_counts(engine, "c-1") == expected
     finally:
         engine.dispose()
+
+
+def test_the_maintained_counts_give_the_summary_of_the_demo(tmp_path: Path) -> None:
+    """What the read side's summary counts from the tables, the maintained counts say."""
+    from importlib.resources import files
+
+    from healthdesk.config import load_catalog
+    from healthdesk.store.queries import list_connections, summary
+
+    engine = open_db(tmp_path / "demo.sqlite3")
+    try:
+        import_snapshots(engine, [Path(str(files("healthdesk.data") / "demo.healthsnap"))])
+        catalog = load_catalog()
+        for connection in list_connections(engine):
+            counted = summary(engine, connection, catalog)
+            kept = read_counts(engine, connection.id)
+            assert kept.statuses == counted.counts
+            assert kept.excluded == counted.excluded
+            assert kept.actions == counted.actions
+            assert sorted((f.app, f.fingerprint, f.count) for f in kept.failures) == sorted(
+                (f.app, f.fingerprint, f.count) for f in counted.failures
+            )
+    finally:
+        engine.dispose()
