@@ -29,12 +29,6 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / DB_FILE_NAME
 
 
-#: SQLite's page cache per connection (negative: KiB): 64 MiB; 128 MiB for a bulk
-#: import, whose random index writes into millions of rows miss a smaller cache.
-CACHE_KIB = -65536
-BULK_CACHE_KIB = -131072
-
-
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL: readers (the window) never wait for the importer, and vice versa.
@@ -42,7 +36,7 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     # NORMAL under WAL: a power cut may lose the last commit, never corrupt the file.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA temp_store=MEMORY")
-    cursor.execute(f"PRAGMA cache_size={CACHE_KIB}")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
@@ -109,7 +103,6 @@ def raw_transaction(engine: Engine, *, bulk: bool = False) -> Iterator[Any]:
         cursor = dbapi.cursor()
         if bulk:
             cursor.execute("PRAGMA temp_store=FILE")
-            cursor.execute(f"PRAGMA cache_size={BULK_CACHE_KIB}")
         try:
             cursor.execute("BEGIN IMMEDIATE")
             try:
@@ -121,6 +114,5 @@ def raw_transaction(engine: Engine, *, bulk: bool = False) -> Iterator[Any]:
         finally:
             if bulk:
                 cursor.execute("PRAGMA temp_store=MEMORY")
-                cursor.execute(f"PRAGMA cache_size={CACHE_KIB}")
             cursor.close()
             dbapi.isolation_level = previous
