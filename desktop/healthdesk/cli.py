@@ -203,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1, help="same seed, same bytes")
     gen.add_argument("-o", "--output", metavar="FILE", required=True)
     gen.add_argument("--no-compress", action="store_true", help="plain JSON Lines")
+
+    from healthdesk.bench.command import add_arguments as bench_arguments
+
+    bench_arguments(commands.add_parser("bench", help="measure import speed, memory and size"))
     return parser
 
 
@@ -494,6 +498,12 @@ def _cmd_explain(args: argparse.Namespace, out: TextIO) -> None:
         raise CliError(str(exc)) from None
 
 
+def _cmd_bench(args: argparse.Namespace, out: TextIO) -> None:
+    from healthdesk.bench.command import run
+
+    run(args, out)
+
+
 _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "import": _cmd_import,
     "summary": _cmd_summary,
@@ -505,6 +515,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "serve": _cmd_serve,
     "sync": _cmd_sync,
     "forget": cli_forget.run,
+    "bench": _cmd_bench,
 }
 
 

@@ -16,14 +16,24 @@ TABLES = {
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, ordered: equal dumps mean equal databases."""
+    """Every row of every table, ordered: equal dumps mean equal databases.
+
+    Without the line digests (store.digests): which line a row came from is bookkeeping,
+    and items applied from a service page have none.
+    """
     with engine.connect() as db:
-        return {
-            table: [
-                tuple(row) for row in db.exec_driver_sql(f"SELECT * FROM {table} ORDER BY {order}")
+        result = {}
+        for table, order in TABLES.items():
+            columns = ", ".join(
+                row[1]
+                for row in db.exec_driver_sql(f"PRAGMA table_info({table})")
+                if row[1] not in ("digest", "line")
+            )
+            result[table] = [
+                tuple(row)
+                for row in db.exec_driver_sql(f"SELECT {columns} FROM {table} ORDER BY {order}")
             ]
-            for table, order in TABLES.items()
-        }
+        return result
 
 
 def statuses(engine: Engine, connection_id: str = "c-1") -> dict[tuple[str, ...], tuple[Any, ...]]:

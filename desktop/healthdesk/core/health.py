@@ -7,7 +7,7 @@ gathers the facts and persists the decisions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from healthdesk.core.model import Reason, Settings, Side, Status
@@ -80,16 +80,21 @@ def decide(
     settings: Settings,
     records: Iterable[RecordFacts],
     pairs: Iterable[tuple[int, int]],
+    *,
+    mapped_elsewhere: Collection[int] = (),
 ) -> Iterator[Decision]:
     """Decide every contact formed by `records`.
 
     `pairs` are the active mappings as (a key, b key), both among `records`; every other
-    record is unmapped. The caller passes, for each unmapped record with an email, every
-    record of the same app with the same normalized email (its duplicate group), so that
-    the original can be found; a pair needs only its two records.
+    record is unmapped, except those in `mapped_elsewhere`: records mapped to a record not
+    passed, whose pair is decided by another call (a caller that streams a connection by
+    email group). They count as mapped in their duplicate group and are not decided here.
+    The caller passes, for each unmapped record with an email, every record of the same
+    app with the same normalized email (its duplicate group), so that the original can be
+    found; a pair needs only its two records.
     """
     by_key = {record.key: record for record in records}
-    mapped: set[int] = set()
+    mapped: set[int] = set(mapped_elsewhere)
     source = settings.direction.source
     for a_key, b_key in pairs:
         mapped.add(a_key)

@@ -21,6 +21,8 @@ class Located:
     source: str
     line: int
     item: Item
+    #: The digest of the line the item was read from (store.digests), None when unknown.
+    digest: int | None = None
 
 
 class SnapshotReader:
@@ -50,23 +52,46 @@ class SnapshotReader:
         return raw, raw
 
     def items(self) -> Iterator[Located]:
+        for number, data in self.lines():
+            yield self.parse(number, data)
+
+    def parse(self, number: int, data: bytes, digest: int | None = None) -> Located:
+        """The item of line `number` (as `lines()` gave it), or FeedError naming the line."""
+        try:
+            return Located(self.source, number, parse_item(decode(data)), digest)
+        except FeedError as exc:
+            raise exc.located(source=self.source, line=number) from None
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        """The item lines (number, bytes) after the checked header, not yet parsed."""
+        for numbers, lines in self.blocks():
+            yield from zip(numbers, lines, strict=True)
+
+    def blocks(self) -> Iterator[tuple[list[int], list[bytes]]]:
+        """The item lines after the checked header, a read block at a time, as (their
+        numbers, their bytes): for a caller that works on lines in bulk."""
         raw, stream = self._open()
         source = self.source
         try:
             number = 0
-            for number, data in _lines(stream, source):
-                if number % 4096 == 0:
-                    self.position = raw.tell()
-                if not data.strip():
-                    continue
-                try:
-                    obj = decode(data)
-                    if self.header is None:
-                        self.header = _check_header(obj)
+            for first, block in _blocks(stream, source):
+                self.position = raw.tell()
+                numbers = []
+                lines = []
+                for offset, data in enumerate(block):
+                    if not data or not data.strip():
                         continue
-                    yield Located(source, number, parse_item(obj))
-                except FeedError as exc:
-                    raise exc.located(source=source, line=number) from None
+                    if self.header is None:
+                        try:
+                            self.header = _check_header(decode(data))
+                        except FeedError as exc:
+                            raise exc.located(source=source, line=first + offset) from None
+                        continue
+                    numbers.append(first + offset)
+                    lines.append(data)
+                number = first + len(block) - 1
+                if lines:
+                    yield numbers, lines
             if self.header is None:
                 raise FeedError("empty file: no header line", source=source, line=max(number, 1))
             self.position = self.size
@@ -80,13 +105,14 @@ class SnapshotReader:
 _BLOCK = 1 << 20
 
 
-def _lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, bytes]]:
-    """Lines with their numbers, refusing one longer than MAX_LINE_BYTES.
+def _blocks(stream: IO[bytes], source: str) -> Iterator[tuple[int, list[bytes]]]:
+    """The lines a block at a time, with the number of the block's first line, refusing
+    one longer than MAX_LINE_BYTES.
 
     Reads blocks and splits them (a readline call per line costs more than parsing it);
     memory stays bounded by the block size plus one line.
     """
-    number = 0
+    number = 1
     rest = b""
     read = stream.read
     while True:
@@ -99,17 +125,19 @@ def _lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, bytes]]:
             raise FeedError(
                 f"line is longer than {MAX_LINE_BYTES:,} bytes",
                 source=source,
-                line=number + len(lines) + 1,
+                line=number + len(lines),
             )
-        for line in lines:
-            number += 1
-            if len(line) > MAX_LINE_BYTES:
+        if lines:
+            longest = max(len(line) for line in lines)
+            if longest > MAX_LINE_BYTES:
+                at = next(i for i, line in enumerate(lines) if len(line) > MAX_LINE_BYTES)
                 raise FeedError(
-                    f"line is longer than {MAX_LINE_BYTES:,} bytes", source=source, line=number
+                    f"line is longer than {MAX_LINE_BYTES:,} bytes", source=source, line=number + at
                 )
-            yield number, line
+            yield number, lines
+            number += len(lines)
     if rest:
-        yield number + 1, rest
+        yield number, [rest]
 
 
 def _check_header(obj: object) -> Header:

@@ -268,13 +268,15 @@ def _begin(engine: Engine, dbapi: Any, statement: str) -> None:
 
 
 @contextmanager
-def raw_transaction(engine: Engine) -> Iterator[Any]:
+def raw_transaction(engine: Engine, *, bulk: bool = False) -> Iterator[Any]:
     """A DBAPI cursor inside one IMMEDIATE transaction: committed whole, or rolled back.
 
     Waits for another process's write as the module's docstring says (DatabaseBusy).
 
     The bulk paths use the DBAPI's executemany directly (measured here: SQLAlchemy's
-    insert() with dicts is ~4x slower, the ORM ~30x).
+    insert() with dicts is ~4x slower, the ORM ~30x). `bulk`: temporary data (the sorts
+    that build indexes, temporary tables) goes to a file rather than memory, so that the
+    memory of an import of millions stays flat.
     """
     with engine.connect() as connection:
         dbapi = connection.connection.driver_connection
@@ -282,6 +284,8 @@ def raw_transaction(engine: Engine) -> Iterator[Any]:
         previous = dbapi.isolation_level
         dbapi.isolation_level = None  # autocommit mode: we issue BEGIN/COMMIT ourselves
         cursor = dbapi.cursor()
+        if bulk:
+            cursor.execute("PRAGMA temp_store=FILE")
         try:
             _begin(engine, dbapi, "BEGIN IMMEDIATE")
             try:
@@ -291,5 +295,7 @@ def raw_transaction(engine: Engine) -> Iterator[Any]:
                 raise
             cursor.execute("COMMIT")
         finally:
+            if bulk:
+                cursor.execute("PRAGMA temp_store=MEMORY")
             cursor.close()
             dbapi.isolation_level = previous

@@ -10,58 +10,80 @@ that Python touches each record once, on imports of millions.
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
 
-from healthdesk.core.health import RecordFacts, decide
+from healthdesk.core.health import Decision, RecordFacts, decide
 from healthdesk.core.model import WRITE_OUTCOMES, Outcome, Settings, Side
 from healthdesk.core.rules import Predicate
+from healthdesk.store import counts
 
 _SIDE = {"a": Side.A, "b": Side.B}
 _CHUNK = 900
+#: Contacts decided and written per step of a full decision: memory stays flat.
+_BATCH = 5000
 _WRITES = ", ".join(f"'{outcome.value}'" for outcome in sorted(WRITE_OUTCOMES))
 
-# The latest write event of a record as one number, seq * 2 + (1 if it failed): seqs are
-# unique per connection, so the largest such number is the latest write.
-_FACTS_SELECT = f"""
-    SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
-        (SELECT MAX(e.seq * 2 + (e.outcome = '{Outcome.FAILED.value}')) FROM events e
-         WHERE e.connection_id = r.connection_id AND e.app = r.app AND e.ext_id = r.ext_id
-           AND e.outcome IN ({_WRITES}))
-    FROM records r
-"""
 
-_PAIRS_SELECT = """
-    SELECT ra.rid, rb.rid FROM mappings m
+def _facts_columns(r: str) -> str:
+    """The columns `_facts` reads, of the records aliased `r`.
+
+    The latest write event of a record as one number, seq * 2 + (1 if it failed): seqs are
+    unique per connection, so the largest such number is the latest write.
+    """
+    return f"""{r}.rid, {r}.app, {r}.ext_id, {r}.email_norm, {r}.created_at, {r}.matches,
+        {r}.deleted,
+        (SELECT MAX(e.seq * 2 + (e.outcome = '{Outcome.FAILED.value}')) FROM events e
+         WHERE e.connection_id = {r}.connection_id AND e.app = {r}.app
+           AND e.ext_id = {r}.ext_id AND e.outcome IN ({_WRITES})),
+        {r}.name, {r}.email"""
+
+
+_FACTS_WIDTH = 10
+_FACTS_SELECT = f"SELECT {_facts_columns('r')} FROM records r"
+
+#: Every mapping of a connection whose two records are stored, with both records' facts.
+_PAIRS_STREAM = f"""
+    SELECT {_facts_columns("ra")}, {_facts_columns("rb")}, m.since FROM mappings m
     JOIN records ra ON ra.connection_id = m.connection_id AND ra.app = 'a' AND ra.ext_id = m.a_id
     JOIN records rb ON rb.connection_id = m.connection_id AND rb.app = 'b' AND rb.ext_id = m.b_id
+    WHERE m.connection_id = ?
 """
 
-# Display columns come from the records, the pair's `since` from its mapping and the
-# failure shown from its event, joined here rather than carried through Python.
-_INSERT_CONTACT = """
-    INSERT INTO contacts (rid, connection_id, status, reason, side, a_rid, b_rid,
-        duplicate_of, failure_seq, opposite_deleted, name, email, since, failure_app,
-        failure_at, fingerprint)
-    SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
-        COALESCE(NULLIF(TRIM(ra.name), ''), NULLIF(TRIM(rb.name), ''), ''),
-        COALESCE(NULLIF(TRIM(ra.email), ''), NULLIF(TRIM(rb.email), ''), ''),
-        CASE WHEN ?5 IS NULL THEN m.since END,
-        e.target, e.at, e.fingerprint
-    FROM (SELECT 1)
-    LEFT JOIN records ra ON ra.rid = ?6
-    LEFT JOIN records rb ON rb.rid = ?7
-    LEFT JOIN mappings m ON ?5 IS NULL AND m.connection_id = ?2 AND m.a_id = ra.ext_id
-    LEFT JOIN events e ON ?9 IS NOT NULL AND e.connection_id = ?2 AND e.seq = ?9
+#: Every record of a connection by duplicate group (app, normalized email), flagged when
+#: it is in a pair (its rid in the temporary table `paired`, which the pairs' pass fills);
+#: a paired record's latest write is not needed here (its pair is decided already).
+_GROUPS_STREAM = f"""
+    SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
+        CASE WHEN r.rid IN temp.paired THEN NULL ELSE
+        (SELECT MAX(e.seq * 2 + (e.outcome = '{Outcome.FAILED.value}')) FROM events e
+         WHERE e.connection_id = r.connection_id AND e.app = r.app
+           AND e.ext_id = r.ext_id AND e.outcome IN ({_WRITES})) END,
+        r.name, r.email, r.rid IN temp.paired
+    FROM records r WHERE r.connection_id = ? ORDER BY r.app, r.email_norm
 """
 
+_CONTACT_COLUMNS = (
+    "rid, connection_id, status, reason, side, a_rid, b_rid, duplicate_of, failure_seq, "
+    "opposite_deleted, name, email, since, failure_app, failure_at, fingerprint"
+)
+_INSERT_CONTACT = (
+    f"INSERT INTO contacts ({_CONTACT_COLUMNS}) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
-def _facts(rows: Iterable[tuple[Any, ...]]) -> dict[int, RecordFacts]:
+
+def _facts(
+    rows: Iterable[tuple[Any, ...]], shown: dict[int, tuple[str, str]] | None = None
+) -> dict[int, RecordFacts]:
+    """The engine's facts of records read with `_facts_columns`; their names and emails
+    go to `shown` (rid -> (name, email)) for the contact rows."""
     side = _SIDE
     facts: dict[int, RecordFacts] = {}
-    for rid, app, ext_id, email_norm, created_at, matches, deleted, write in rows:
+    for rid, app, ext_id, email_norm, created_at, matches, deleted, write, name, email in rows:
         facts[rid] = RecordFacts(
             rid,
             side[app],
@@ -73,7 +95,90 @@ def _facts(rows: Iterable[tuple[Any, ...]]) -> dict[int, RecordFacts]:
             None if write is None else write >> 1,
             write is not None and write & 1 == 1,
         )
+        if shown is not None:
+            shown[rid] = (name, email)
     return facts
+
+
+def _shown(text: str | None) -> str | None:
+    """SQLite's NULLIF(TRIM(text), ''): the text without surrounding spaces, or None."""
+    if text is None:
+        return None
+    return text.strip(" ") or None
+
+
+class _ContactWriter:
+    """Writes decisions as contact rows of one connection, and tallies them for counts.
+
+    The rows carry what lists show (name, email, since, the failure shown), taken from
+    the facts' records (`shown`), the pairs' mappings (`since`) and the failed events.
+    """
+
+    def __init__(self, cursor: sqlite3.Cursor, connection_id: str) -> None:
+        self._cursor = cursor
+        self._connection_id = connection_id
+        self.shown: dict[int, tuple[str, str]] = {}
+        self.since: dict[int, str | None] = {}
+        self.tally: Counter[counts.ContactKey] = Counter()
+        self.written = 0
+
+    def write(self, decided: Iterable[Decision]) -> None:
+        connection_id = self._connection_id
+        shown = self.shown
+        since_of = self.since
+        decisions = list(decided)
+        failures = self._failures([d.failure_seq for d in decisions if d.failure_seq is not None])
+        rows = []
+        tally = self.tally
+        for decision in decisions:
+            a, b = decision.a, decision.b
+            shown_a = shown.get(a) if a is not None else None
+            shown_b = shown.get(b) if b is not None else None
+            name = email = None
+            if shown_a is not None:
+                name, email = _shown(shown_a[0]), _shown(shown_a[1])
+            if shown_b is not None:
+                name = name or _shown(shown_b[0])
+                email = email or _shown(shown_b[1])
+            pair = a is not None and b is not None
+            failure = failures.get(decision.failure_seq) if decision.failure_seq else None
+            failure_app, failure_at, fingerprint = failure or (None, None, None)
+            status = decision.status
+            reason = decision.reason
+            rows.append(
+                (
+                    decision.anchor,
+                    connection_id,
+                    status,
+                    reason,
+                    None if pair else ("a" if a is not None else "b"),
+                    a,
+                    b,
+                    decision.duplicate_of,
+                    decision.failure_seq,
+                    decision.opposite_deleted,
+                    name or "",
+                    email or "",
+                    since_of.get(a) if pair and a is not None else None,
+                    failure_app,
+                    failure_at,
+                    fingerprint,
+                )
+            )
+            tally[counts.contact_key(status, reason, failure_app, fingerprint)] += 1
+        self._cursor.executemany(_INSERT_CONTACT, rows)
+        self.written += len(rows)
+
+    def _failures(self, seqs: list[int]) -> dict[int, tuple[str, str, str | None]]:
+        found: dict[int, tuple[str, str, str | None]] = {}
+        for chunk in _chunked(sorted(set(seqs))):
+            for seq, target, at, fingerprint in self._cursor.execute(
+                f"SELECT seq, target, at, fingerprint FROM events WHERE connection_id = ? "
+                f"AND seq IN ({_marks(chunk)})",
+                (self._connection_id, *chunk),
+            ):
+                found[seq] = (target, at, fingerprint)
+        return found
 
 
 def record_count(cursor: sqlite3.Cursor, connection_id: str) -> int:
@@ -100,23 +205,64 @@ def rematch(
 
 
 def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -> int:
-    """Decide every contact of a connection afresh; return how many there are."""
-    # A connection's records mostly sit in one run of rids (imports append): scanning
-    # that run reads the table in order, where the index would jump about.
-    low, high = cursor.execute(
-        "SELECT MIN(rid), MAX(rid) FROM records WHERE connection_id = ?", (connection_id,)
-    ).fetchone()
+    """Decide every contact of a connection afresh; return how many there are.
+
+    Streams: the pairs first, a batch of mappings at a time; then the records by
+    duplicate group (app, normalized email), whole groups at a time, the records in pairs
+    among them only as competitors for a group's original. Memory stays flat whatever the
+    size of the connection. Needs the index on (connection_id, app, email_norm).
+    """
     cursor.execute("DELETE FROM contacts WHERE connection_id = ?", (connection_id,))
-    if low is None:
-        return 0
-    facts = _facts(
-        cursor.execute(
-            _FACTS_SELECT + " WHERE r.rid BETWEEN ? AND ? AND +r.connection_id = ?",
-            (low, high, connection_id),
-        )
-    )
-    pairs = cursor.execute(_PAIRS_SELECT + " WHERE m.connection_id = ?", (connection_id,))
-    return _store(cursor, connection_id, settings, facts, pairs.fetchall())
+    counts.reset_contacts(cursor, connection_id)
+    writer = _ContactWriter(cursor, connection_id)
+    reader = cursor.connection.cursor()
+    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS paired (rid INTEGER PRIMARY KEY)")
+    cursor.execute("DELETE FROM temp.paired")
+    try:
+        reader.execute(_PAIRS_STREAM, (connection_id,))
+        width = _FACTS_WIDTH
+        while rows := reader.fetchmany(_BATCH):
+            writer.shown.clear()
+            facts = _facts((row[:width] for row in rows), writer.shown)
+            facts.update(_facts((row[width : 2 * width] for row in rows), writer.shown))
+            writer.since = {row[0]: row[-1] for row in rows}
+            pairs = [(row[0], row[width]) for row in rows]
+            cursor.executemany(
+                "INSERT OR IGNORE INTO temp.paired (rid) VALUES (?)",
+                [(rid,) for pair in pairs for rid in pair],
+            )
+            writer.write(decide(settings, facts.values(), pairs))
+        writer.since = {}
+        writer.shown.clear()
+        reader.execute(_GROUPS_STREAM, (connection_id,))
+        avoid = settings.avoid_duplicates
+        batch: list[tuple[Any, ...]] = []
+        for row in reader:
+            # A batch ends between groups (or anywhere among records without email, and
+            # anywhere at all without duplicate checks): a group is decided whole.
+            if len(batch) >= _BATCH and (
+                not avoid or not row[3] or row[1] != batch[-1][1] or row[3] != batch[-1][3]
+            ):
+                _decide_group_batch(writer, settings, batch)
+                batch = []
+            batch.append(row)
+        if batch:
+            _decide_group_batch(writer, settings, batch)
+    finally:
+        reader.close()
+        cursor.execute("DELETE FROM temp.paired")
+    counts.add_contacts(cursor, connection_id, writer.tally)
+    return writer.written
+
+
+def _decide_group_batch(
+    writer: _ContactWriter, settings: Settings, batch: list[tuple[Any, ...]]
+) -> None:
+    width = _FACTS_WIDTH
+    writer.shown.clear()
+    facts = _facts((row[:width] for row in batch), writer.shown)
+    paired = [row[0] for row in batch if row[width]]
+    writer.write(decide(settings, facts.values(), (), mapped_elsewhere=paired))
 
 
 def decide_some(
@@ -137,9 +283,11 @@ def decide_some(
     for these contacts.
     """
     facts: dict[int, RecordFacts] = {}
+    writer = _ContactWriter(cursor, connection_id)
 
     def load(column: str, keys: Iterable[tuple[str, str]]) -> None:
-        facts.update(_facts(_select_records(cursor, connection_id, column, keys)))
+        rows = _select_records(cursor, connection_id, column, keys)
+        facts.update(_facts(rows, writer.shown))
 
     def loaded_keys() -> set[tuple[str, str]]:
         return {(fact.app.value, fact.id) for fact in facts.values()}
@@ -155,10 +303,11 @@ def decide_some(
 
     rid_of = {(fact.app.value, fact.id): rid for rid, fact in facts.items()}
     pairs = []
-    for a_id, b_id in mapping_rows.items():
+    for a_id, (b_id, since) in mapping_rows.items():
         a, b = rid_of.get(("a", a_id)), rid_of.get(("b", b_id))
         if a is not None and b is not None:
             pairs.append((a, b))
+            writer.since[a] = since
 
     rids = list(facts)
     before = _contact_rows(cursor, rids)
@@ -168,8 +317,11 @@ def decide_some(
             f"DELETE FROM contacts WHERE rid IN ({marks}) OR b_rid IN ({marks})",
             (*chunk, *chunk),
         )
-    _store(cursor, connection_id, settings, facts, pairs)
+    writer.write(decide(settings, facts.values(), pairs))
     after = _contact_rows(cursor, rids)
+    delta = counts.tally_contacts(_count_key(row) for row in after.values())
+    delta.subtract(counts.tally_contacts(_count_key(row) for row in before.values()))
+    counts.add_contacts(cursor, connection_id, delta)
     return len(before.keys() ^ after.keys()) + sum(
         1 for rid, row in after.items() if rid in before and before[rid] != row
     )
@@ -181,35 +333,41 @@ def _contact_rows(cursor: sqlite3.Cursor, rids: list[int]) -> dict[int, tuple[An
     for chunk in _chunked(rids):
         marks = _marks(chunk)
         for row in cursor.execute(
-            f"SELECT * FROM contacts WHERE rid IN ({marks}) OR b_rid IN ({marks})",
+            f"SELECT {_CONTACT_COLUMNS} FROM contacts WHERE rid IN ({marks}) OR b_rid IN ({marks})",
             (*chunk, *chunk),
         ):
             rows[row[0]] = tuple(row)
     return rows
 
 
+def _count_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """(status, reason, failure_app, fingerprint) of a row read as _CONTACT_COLUMNS."""
+    return (row[2], row[3], row[13], row[15])
+
+
 def _mappings_of(
     cursor: sqlite3.Cursor, connection_id: str, keys: Iterable[tuple[str, str]]
-) -> dict[str, str]:
-    """The mappings of the records `keys` ((app, app id) pairs), a-record id -> b-record id."""
-    found: dict[str, str] = {}
+) -> dict[str, tuple[str, str | None]]:
+    """The mappings of the records `keys` ((app, app id) pairs): a-record id -> (b-record
+    id, since)."""
+    found: dict[str, tuple[str, str | None]] = {}
     by_app: dict[str, list[str]] = {"a": [], "b": []}
     for app, ext_id in keys:
         by_app[app].append(ext_id)
     for app, column in (("a", "a_id"), ("b", "b_id")):
         for chunk in _chunked(sorted(by_app[app])):
-            for a_id, b_id in cursor.execute(
-                f"SELECT a_id, b_id FROM mappings WHERE connection_id = ? "
+            for a_id, b_id, since in cursor.execute(
+                f"SELECT a_id, b_id, since FROM mappings WHERE connection_id = ? "
                 f"AND {column} IN ({_marks(chunk)})",
                 (connection_id, *chunk),
             ):
-                found[a_id] = b_id
+                found[a_id] = (b_id, since)
     return found
 
 
-def _partners(mappings: Mapping[str, str]) -> set[tuple[str, str]]:
+def _partners(mappings: Mapping[str, tuple[str, str | None]]) -> set[tuple[str, str]]:
     keys = {("a", a) for a in mappings}
-    keys.update(("b", b) for b in mappings.values())
+    keys.update(("b", b) for b, _since in mappings.values())
     return keys
 
 
@@ -230,36 +388,6 @@ def _select_records(
                 )
             )
     return rows
-
-
-def _store(
-    cursor: sqlite3.Cursor,
-    connection_id: str,
-    settings: Settings,
-    facts: dict[int, RecordFacts],
-    pairs: Iterable[tuple[int, int]],
-) -> int:
-    # A generator: executemany streams the rows, a million of them never sit in a list.
-    rows = (
-        (
-            decision.anchor,
-            connection_id,
-            decision.status,
-            decision.reason,
-            None
-            if decision.a is not None and decision.b is not None
-            else ("a" if decision.a is not None else "b"),
-            decision.a,
-            decision.b,
-            decision.duplicate_of,
-            decision.failure_seq,
-            decision.opposite_deleted,
-        )
-        for decision in decide(settings, facts.values(), pairs)
-    )
-    before = cursor.connection.total_changes
-    cursor.executemany(_INSERT_CONTACT, rows)
-    return cursor.connection.total_changes - before
 
 
 def _marks(values: list[Any]) -> str:

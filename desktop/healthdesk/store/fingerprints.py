@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Connection as SAConnection
 
 from healthdesk.core.fingerprint import FINGERPRINT_VERSION, fingerprint
+from healthdesk.store.counts import RECOUNT_ALL_CONTACTS
 
 VERSION_KEY = "fingerprint_version"
 _BATCH = 5_000
@@ -70,6 +71,9 @@ def refresh_fingerprints(connection: SAConnection) -> int:
             "WHERE e.connection_id = contacts.connection_id AND e.seq = contacts.failure_seq) "
             "WHERE failure_seq IS NOT NULL"
         )
+        # The maintained counts are keyed by fingerprint: count them again.
+        connection.exec_driver_sql("DELETE FROM contact_counts")
+        connection.exec_driver_sql(RECOUNT_ALL_CONTACTS)
     connection.exec_driver_sql(
         "INSERT INTO store_meta (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 
 from healthdesk.feed.reader import SnapshotReader
 from healthdesk.store.db import raw_transaction
-from healthdesk.store.ingest import BATCH_SIZE, ImportCancelled, Ingestor, IngestReport
+from healthdesk.store.digests import UnchangedLines, line_digests
+from healthdesk.store.ingest import ImportCancelled, Ingestor, IngestReport
 
 #: progress(done, total, phase): bytes of the files read so far and in all; phase is
 #: "reading" while items stream in, then "deciding".
@@ -25,27 +26,66 @@ def import_snapshots(
 ) -> IngestReport:
     """Apply every item of `paths` in one transaction and decide what changed.
 
-    Raises FeedError (naming file, line and key) on bad input and ImportCancelled when
-    `should_cancel()` turns true; either way the database is left exactly as it was.
+    Lines that rows of the database already hold (a re-import) are skipped unparsed
+    (store.digests). Raises FeedError (naming file, line and key) on bad input and
+    ImportCancelled when `should_cancel()` turns true; either way the database is left
+    exactly as it was.
     """
     readers = [SnapshotReader(path=path) for path in paths]
     total = sum(Path(path).stat().st_size for path in paths if Path(path).is_file())
     cancelled = should_cancel or (lambda: False)
     done_before = 0
-    with raw_transaction(engine) as cursor:
+    with raw_transaction(engine, bulk=True) as cursor:
         ingestor = Ingestor(cursor=cursor, source=", ".join(str(p) for p in paths))
+        # Into a database without rows, no line can be held: nothing to look up.
+        unchanged = UnchangedLines(cursor=cursor) if ingestor.had_rows else None
         for reader in readers:
-            for count, located in enumerate(reader.items(), 1):
-                ingestor.add(located)
-                if count % BATCH_SIZE == 0:
-                    if cancelled():
-                        raise ImportCancelled
-                    if on_progress:
-                        on_progress(done_before + reader.position, total, "reading")
+            for numbers, lines in reader.blocks():
+                _apply(reader, ingestor, unchanged, numbers, lines)
+                if cancelled():
+                    raise ImportCancelled
+                if on_progress:
+                    on_progress(done_before + reader.position, total, "reading")
             done_before += reader.size
         if on_progress:
             on_progress(total, total, "deciding")
         report = ingestor.finish()
+        if unchanged is not None:
+            # The report counts the items of the files, skipped or not.
+            skipped = unchanged.skipped
+            report.records += skipped["records"]
+            report.mappings += skipped["mappings"]
+            report.events += skipped["events"]
+            report.unchanged = sum(skipped.values())
         if cancelled():
             raise ImportCancelled
     return report
+
+
+def _apply(
+    reader: SnapshotReader,
+    ingestor: Ingestor,
+    unchanged: UnchangedLines | None,
+    numbers: list[int],
+    lines: list[bytes],
+) -> None:
+    """Apply a block of lines, skipping those rows hold already."""
+    digests = line_digests(lines)
+    parse = reader.parse
+    add = ingestor.add
+    if unchanged is None or not unchanged.looking:
+        for number, data, digest in zip(numbers, lines, digests, strict=True):
+            add(parse(number, data, digest))
+        return
+    held = unchanged.held(numbers, digests, lines)
+    parsed = {
+        position: parse(numbers[position], lines[position], digest)
+        for position, digest in enumerate(digests)
+        if digest not in held
+    }
+    unchanged.applying(located.item for located in parsed.values())
+    skips = unchanged.skips
+    for position, digest in enumerate(digests):
+        if held and skips(digest, held):
+            continue
+        add(parsed.get(position) or parse(numbers[position], lines[position], digest))

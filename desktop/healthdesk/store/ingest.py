@@ -9,6 +9,7 @@ new or its settings changed, otherwise only the contacts the items can have affe
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from healthdesk.core.model import (
 from healthdesk.core.rules import Predicate, compile_side
 from healthdesk.feed.items import FeedError
 from healthdesk.feed.reader import Located
-from healthdesk.store import decisions
+from healthdesk.store import counts, decisions
 from healthdesk.store.codec import rules_to_json, settings_from_row
 from healthdesk.store.schema import create_index_sql, deferrable_indexes
 
@@ -54,6 +55,8 @@ class IngestReport:
     mappings: int = 0
     events: int = 0
     events_new: int = 0
+    #: Lines skipped unparsed: rows of the database held them already (store.digests).
+    unchanged: int = 0
     #: Per connection: contacts decided (all of them when in `full`), or changed.
     decided: dict[str, int] = field(default_factory=dict)
     #: Connections whose decision was left to a later ingest (`decide=False`).
@@ -104,14 +107,17 @@ class Ingestor:
         self._source = source
         self._decide = decide
         self._work: dict[str, _ConnectionWork] = {}
-        self._records: list[Record] = []
+        # Each item with the digest and number of its line (None when from no file).
+        self._records: list[tuple[Record, int | None, int | None]] = []
         self._pending = 0
-        self._mappings: list[MappingItem] = []
-        self._events: list[Event] = []
+        self._mappings: list[tuple[MappingItem, int | None, int | None]] = []
+        self._events: list[tuple[Event, int | None, int | None]] = []
+        self._recount_events: set[str] = set()
         self.report = IngestReport()
         # Into an empty database, building the secondary indexes once at the end is
         # several times faster than keeping them up to date row by row.
-        self._deferred = deferrable_indexes() if not self._has_records(None) else []
+        self.had_rows = self._has_rows()
+        self._deferred = deferrable_indexes() if not self.had_rows else []
         for index in self._deferred:
             cursor.execute(f"DROP INDEX {index.name}")
 
@@ -127,12 +133,14 @@ class Ingestor:
             return
         if item.connection not in self._work:  # type: ignore[union-attr]
             self._require(item.connection, located)  # type: ignore[union-attr]
+        digest = located.digest
+        line = None if digest is None else located.line
         if kind is Record:
-            self._records.append(item)  # type: ignore[arg-type]
+            self._records.append((item, digest, line))  # type: ignore[arg-type]
         elif kind is Event:
-            self._events.append(item)  # type: ignore[arg-type]
+            self._events.append((item, digest, line))  # type: ignore[arg-type]
         else:
-            self._mappings.append(item)  # type: ignore[arg-type]
+            self._mappings.append((item, digest, line))  # type: ignore[arg-type]
         self._pending += 1
         if self._pending >= BATCH_SIZE:
             self.flush()
@@ -171,6 +179,13 @@ class Ingestor:
         work.has_records = not work.fresh
         self._work[connection_id] = work
         return work
+
+    def _has_rows(self) -> bool:
+        """Whether the database holds any record, mapping or event."""
+        return any(
+            self._cursor.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
+            for table in ("records", "mappings", "events")
+        )
 
     def _has_records(self, connection_id: str | None) -> bool:
         """Whether the database holds records (of one connection, or at all)."""
@@ -259,7 +274,7 @@ class Ingestor:
     def _flush_records(self) -> None:
         rows = []
         work_of = self._work
-        for record in self._records:
+        for record, digest, line in self._records:
             work = work_of[record.connection]
             email = record.email
             fields = record.fields
@@ -277,6 +292,8 @@ class Ingestor:
                     record.updated_at,
                     record.deleted,
                     work.predicates[record.app](record.name, email, fields),
+                    digest,
+                    line,
                 )
             )
             work.has_records = True
@@ -285,13 +302,13 @@ class Ingestor:
         self._cursor.executemany(
             """
             INSERT INTO records (connection_id, app, ext_id, name, email, email_norm, fields,
-                created_at, updated_at, deleted, matches)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                created_at, updated_at, deleted, matches, digest, line)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (connection_id, app, ext_id) DO UPDATE SET name = excluded.name,
                 email = excluded.email, email_norm = excluded.email_norm,
                 fields = excluded.fields, created_at = excluded.created_at,
                 updated_at = excluded.updated_at, deleted = excluded.deleted,
-                matches = excluded.matches
+                matches = excluded.matches, digest = excluded.digest, line = excluded.line
             """,
             rows,
         )
@@ -308,7 +325,7 @@ class Ingestor:
                 for row in self._cursor.execute(
                     f"""
                     SELECT connection_id, app, ext_id, name, email, email_norm, fields,
-                        created_at, updated_at, deleted, matches
+                        created_at, updated_at, deleted, matches, digest
                     FROM records WHERE connection_id = ? AND app = ? AND ext_id IN ({marks})
                     """,
                     (connection_id, app, *chunk),
@@ -322,6 +339,10 @@ class Ingestor:
                 continue
             old = existing.get(row[:3])
             if old is not None and _same_record(old, row):
+                if old[11] != row[11]:
+                    # The same record from another line: keep that line's digest.
+                    kept.append(row)
+                    existing[row[:3]] = row
                 continue
             kept.append(row)
             existing[row[:3]] = row
@@ -333,20 +354,24 @@ class Ingestor:
         return kept
 
     def _flush_mappings(self) -> None:
-        by_connection: dict[str, list[MappingItem]] = {}
-        for mapping in self._mappings:
-            by_connection.setdefault(mapping.connection, []).append(mapping)
+        by_connection: dict[str, list[tuple[MappingItem, int | None, int | None]]] = {}
+        for entry in self._mappings:
+            by_connection.setdefault(entry[0].connection, []).append(entry)
         self._mappings.clear()
         for connection_id, mappings in by_connection.items():
             self._apply_mappings(self._work[connection_id], mappings)
 
-    def _apply_mappings(self, work: _ConnectionWork, mappings: list[MappingItem]) -> None:
+    def _apply_mappings(
+        self,
+        work: _ConnectionWork,
+        mappings: list[tuple[MappingItem, int | None, int | None]],
+    ) -> None:
         # The batch's net effect, as if applied one by one: a mapping keyed by its a-record
         # replaces that record's mapping, and takes its b-record from whichever mapping held
         # it, here or in the database (a record is in at most one mapping).
-        final: dict[str, tuple[str, str | None] | None] = {}
+        final: dict[str, tuple[str, str | None, int | None, int | None] | None] = {}
         taker_of_b: dict[str, str] = {}
-        for mapping in mappings:
+        for mapping, digest, line in mappings:
             if mapping.removed:
                 final[mapping.a] = None
                 continue
@@ -355,7 +380,7 @@ class Ingestor:
                 held = final.get(holder)
                 if held is not None and held[0] == mapping.b:
                     final[holder] = None
-            final[mapping.a] = (mapping.b, mapping.since)
+            final[mapping.a] = (mapping.b, mapping.since, digest, line)
             taker_of_b[mapping.b] = mapping.a
         connection_id = work.id
         if work.tracks_changes:
@@ -371,17 +396,18 @@ class Ingestor:
         )
         cursor.executemany(
             """
-            INSERT INTO mappings (connection_id, a_id, b_id, since) VALUES (?, ?, ?, ?)
+            INSERT INTO mappings (connection_id, a_id, b_id, since, digest, line)
+            VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (connection_id, a_id) DO UPDATE SET b_id = excluded.b_id,
-                since = excluded.since
+                since = excluded.since, digest = excluded.digest, line = excluded.line
             """,
-            [(connection_id, a, value[0], value[1]) for a, value in final.items() if value],
+            [(connection_id, a, *value) for a, value in final.items() if value],
         )
 
     def _track_mapping_changes(
         self,
         work: _ConnectionWork,
-        final: dict[str, tuple[str, str | None] | None],
+        final: dict[str, tuple[str, str | None, int | None, int | None] | None],
         taker_of_b: dict[str, str],
     ) -> None:
         """Mark dirty every record whose mapping the batch changes (ends, starts, moves)."""
@@ -401,7 +427,7 @@ class Ingestor:
         dirty = work.dirty_records
         for a, value in final.items():
             old = old_by_a.get(a)
-            if old == value:
+            if old == (value[:2] if value is not None else None):
                 continue
             dirty.add((Side.A.value, a))
             if old is not None:
@@ -417,10 +443,11 @@ class Ingestor:
     def _flush_events(self) -> None:
         events = self._events
         self._events = []
-        known = self._known_events(events)
+        known = self._known_events([entry[0] for entry in events])
         rows: list[tuple[object, ...]] = []
+        tallies: dict[str, Counter[counts.EventKey]] = {}
         work_of = self._work
-        for event in events:
+        for event, digest, line in events:
             if known and (event.connection, event.seq) in known:
                 continue
             error = event.error
@@ -428,14 +455,18 @@ class Ingestor:
             if error is None:
                 rows.append(
                     (event.connection, event.seq, event.at, event.app, event.id, event.outcome,
-                     event.target, None, None, None)
+                     event.target, None, None, None, digest, line)
                 )  # fmt: skip
             else:
                 rows.append(
                     (event.connection, event.seq, event.at, event.app, event.id, event.outcome,
                      event.target, error.code, error.message,
-                     fingerprint(error.code, error.message))
+                     fingerprint(error.code, error.message), digest, line)
                 )  # fmt: skip
+            tally = tallies.get(event.connection)
+            if tally is None:
+                tally = tallies[event.connection] = Counter()
+            tally[(event.target, event.outcome)] += 1
             work = work_of[event.connection]
             if work.tracks_changes and event.outcome in WRITE_OUTCOMES:
                 work.dirty_records.add((event.app, event.id))
@@ -443,12 +474,19 @@ class Ingestor:
         self._cursor.executemany(
             """
             INSERT OR IGNORE INTO events (connection_id, seq, at, app, ext_id, outcome, target,
-                error_code, error_message, fingerprint)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                error_code, error_message, fingerprint, digest, line)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             rows,
         )
-        self.report.events_new += max(self._cursor.rowcount, 0)
+        inserted = max(self._cursor.rowcount, 0)
+        self.report.events_new += inserted
+        for connection_id, tally in tallies.items():
+            if inserted == len(rows):
+                counts.add_events(self._cursor, connection_id, tally)
+            else:
+                # Some seqs were repeats: which ones, only the table knows.
+                self._recount_events.add(connection_id)
 
     def _known_events(self, events: list[Event]) -> set[tuple[str, int]]:
         """The (connection, seq) of `events` already stored, for connections that had data.
@@ -477,11 +515,15 @@ class Ingestor:
         this one touches them, or names them in `also` (a pull's last, maybe empty, page).
         """
         self.flush()
-        # Deciding reads events by record: that index is worth having first.
+        for connection_id in sorted(self._recount_events):
+            counts.recount_events(self._cursor, connection_id)
+        # Deciding reads events by record and records by email group: those indexes are
+        # worth having first.
         self._build_deferred("events")
+        self._build_deferred("records")
         if not self._decide:
             self._leave_pending()
-            for table in ("records", "contacts"):
+            for table in ("records", "mappings", "contacts"):
                 self._build_deferred(table)
             return self.report
         self._take_pending({*self._work, *also})
@@ -509,7 +551,7 @@ class Ingestor:
                 # contacts without changing them: only real changes count.
                 if changed:
                     self.report.decided[work.id] = changed
-        for table in ("records", "contacts"):
+        for table in ("records", "mappings", "contacts"):
             self._build_deferred(table)
         return self.report
 

@@ -7,7 +7,7 @@ migrations and this module describe the same schema. Times are canonical UTC tex
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.schema import CreateIndex
@@ -49,6 +49,8 @@ class RecordRow(Base):
     __table_args__ = (
         UniqueConstraint("connection_id", "app", "ext_id", name="uq_records_key"),
         Index("ix_records_email", "connection_id", "app", "email_norm"),
+        Index("ix_records_digest", "digest", sqlite_where=text("digest IS NOT NULL")),
+        Index("ix_records_line", "line", "digest", sqlite_where=text("digest IS NOT NULL")),
     )
 
     rid: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -65,25 +67,43 @@ class RecordRow(Base):
     deleted: Mapped[bool] = mapped_column(Boolean)
     #: Whether the record matches the rules of its side, as the engine evaluated them.
     matches: Mapped[bool] = mapped_column(Boolean)
+    #: The digest of the snapshot line this row was last written from (store.digests):
+    #: a re-import skips a line whose digest a row holds. None when not from a file.
+    digest: Mapped[int | None] = mapped_column(Integer)
+    #: That line's number in its file: where a re-import looks first.
+    line: Mapped[int | None] = mapped_column(Integer)
 
 
 class MappingRow(Base):
     """An active link between a record of app a and one of app b (by their app ids)."""
 
     __tablename__ = "mappings"
-    __table_args__ = (Index("ix_mappings_b", "connection_id", "b_id"),)
+    __table_args__ = (
+        # With a_id: finding a b-record's pair reads the index alone.
+        Index("ix_mappings_b", "connection_id", "b_id", "a_id"),
+        Index("ix_mappings_digest", "digest", sqlite_where=text("digest IS NOT NULL")),
+        Index("ix_mappings_line", "line", "digest", sqlite_where=text("digest IS NOT NULL")),
+    )
 
     connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"), primary_key=True)
     a_id: Mapped[str] = mapped_column(String, primary_key=True)
     b_id: Mapped[str] = mapped_column(String)
     since: Mapped[str | None] = mapped_column(String)
+    #: As RecordRow.digest and RecordRow.line.
+    digest: Mapped[int | None] = mapped_column(Integer)
+    line: Mapped[int | None] = mapped_column(Integer)
 
 
 class EventRow(Base):
     """What the sync service did with a record; append-only history."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_record", "connection_id", "app", "ext_id", "seq"),)
+    __table_args__ = (
+        # With outcome: a record's latest write is read from the index alone.
+        Index("ix_events_record", "connection_id", "app", "ext_id", "seq", "outcome"),
+        Index("ix_events_digest", "digest", sqlite_where=text("digest IS NOT NULL")),
+        Index("ix_events_line", "line", "digest", sqlite_where=text("digest IS NOT NULL")),
+    )
 
     connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -96,6 +116,9 @@ class EventRow(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     #: The grouping key of the raw error (core.failures.fingerprint).
     fingerprint: Mapped[str | None] = mapped_column(Text)
+    #: As RecordRow.digest and RecordRow.line.
+    digest: Mapped[int | None] = mapped_column(Integer)
+    line: Mapped[int | None] = mapped_column(Integer)
 
 
 class ContactRow(Base):
@@ -179,11 +202,49 @@ class StoreMetaRow(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class ContactCountRow(Base):
+    """How many contacts of a connection share a status, reason and failure group.
+
+    Kept up to date by the decision step (store.counts), in the transaction that changes
+    the contacts, so that counts, summaries and the failure tree read a few rows instead
+    of counting a million. Absent values are "" (they are part of the key).
+    """
+
+    __tablename__ = "contact_counts"
+
+    connection_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    status: Mapped[str] = mapped_column(Text, primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, primary_key=True)
+    failure_app: Mapped[str] = mapped_column(Text, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(Text, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class EventCountRow(Base):
+    """How many events of a connection wrote (or tried to write) into an app, by outcome.
+
+    Kept up to date by the ingest (store.counts) as events are inserted.
+    """
+
+    __tablename__ = "event_counts"
+
+    connection_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    target: Mapped[str] = mapped_column(Text, primary_key=True)
+    outcome: Mapped[str] = mapped_column(Text, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
 #: Secondary indexes that no write of an import reads, so that a bulk import into an
 #: empty database may drop them and build them once at its end.
 DEFERRABLE_INDEXES = (
     "ix_records_email",
+    "ix_records_digest",
+    "ix_records_line",
+    "ix_mappings_digest",
+    "ix_mappings_line",
     "ix_events_record",
+    "ix_events_digest",
+    "ix_events_line",
     "ix_contacts_list",
     "ix_contacts_failure",
     "ix_contacts_b",

@@ -1,0 +1,80 @@
+"""Run one measured task in this (child) process and print its figures as one JSON line.
+
+    python -m healthdesk.bench.child TASK ARGS_JSON
+
+Tasks: `floor`, `import`, `pull` (see `TASKS`). The time covers the task only (not the
+interpreter's start); the peak memory is this process's, and that of its largest child
+process when the task starts any.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def _floor(args: dict[str, Any]) -> dict[str, Any]:
+    from healthdesk.bench.floor import floor
+
+    lines = floor(args["snapshot"], args["db"])
+    return {"lines": lines}
+
+
+def _import(args: dict[str, Any]) -> dict[str, Any]:
+    from healthdesk.store.db import open_db
+    from healthdesk.store.imports import import_snapshots
+
+    engine = open_db(args["db"])
+    try:
+        report = import_snapshots(engine, args["snapshots"])
+    finally:
+        engine.dispose()
+    return {"items": report.items, "decided": sum(report.decided.values())}
+
+
+def _pull(args: dict[str, Any]) -> dict[str, Any]:
+    import asyncio
+
+    from healthdesk.store.db import open_db
+    from healthdesk.sync.client import SyncClient
+
+    async def run() -> int:
+        async with SyncClient(base_url=args["url"], token=args["token"], engine=engine) as client:
+            items = 0
+            for connection in await client.list_connections():
+                report = await client.pull(connection.id)
+                items += report.items
+            return items
+
+    engine = open_db(args["db"])
+    try:
+        items = asyncio.run(run())
+    finally:
+        engine.dispose()
+    return {"items": items}
+
+
+TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "floor": _floor,
+    "import": _import,
+    "pull": _pull,
+}
+
+
+def main(argv: list[str]) -> int:
+    task, raw = argv
+    started = time.perf_counter()
+    extra = TASKS[task](json.loads(raw))
+    seconds = time.perf_counter() - started
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "rss_mib": own, "child_rss_mib": children, **extra}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
