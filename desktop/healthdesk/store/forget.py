@@ -28,6 +28,8 @@ from healthdesk.store.queries import UnknownConnection
 
 #: Tables holding a connection's rows, children first.
 _TABLES = (
+    "contact_counts",
+    "event_counts",
     "contacts",
     "pending_decisions",
     "events",

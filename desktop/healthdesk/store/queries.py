@@ -19,6 +19,7 @@ from healthdesk.core.failures import Catalog
 from healthdesk.core.model import STATUS_ORDER, Connection, Outcome, Reason, Side, Status
 from healthdesk.store.codec import CONNECTION_COLUMNS, connection_from_row
 from healthdesk.store.contact_rows import CONTACT_COLUMNS, CONTACT_JOINS, contact_from_row
+from healthdesk.store.counts import read_counts
 
 
 class UnknownConnection(LookupError):
@@ -100,60 +101,29 @@ def counts(engine: Engine, connection_id: str) -> dict[Status, int]:
 
 
 def _counts(connection: SAConnection, connection_id: str) -> dict[Status, int]:
-    rows = _raw(
-        connection,
-        "SELECT status, COUNT(*) FROM contacts WHERE connection_id = ? GROUP BY status",
-        (connection_id,),
-    )
-    found = dict.fromkeys(STATUS_ORDER, 0)
-    for status, count in rows:
-        found[Status(status)] = count
-    return found
+    return read_counts(connection, connection_id).statuses
 
 
 def summary(engine: Engine, connection: Connection, catalog: Catalog) -> Summary:
-    cid = connection.id
+    """The counts, exclusion reasons, actions and failure groups of a connection, from the
+    counts the ingest maintains (a few rows, whatever the size of the connection)."""
     with _snapshot(engine) as db:
-        found = _counts(db, cid)
-        excluded_rows = _raw(
-            db,
-            "SELECT reason, COUNT(*) FROM contacts WHERE connection_id = ? AND status = ? "
-            "GROUP BY reason",
-            (cid, Status.EXCLUDED.value),
-        )
-        action_rows = _raw(
-            db,
-            "SELECT target, outcome, COUNT(*) FROM events WHERE connection_id = ? "
-            "AND outcome IN (?, ?) GROUP BY target, outcome",
-            (cid, Outcome.CREATED.value, Outcome.UPDATED.value),
-        )
-        failure_rows = _raw(
-            db,
-            "SELECT failure_app, fingerprint, COUNT(*) FROM contacts "
-            "WHERE connection_id = ? AND status = ? GROUP BY failure_app, fingerprint",
-            (cid, Status.FAILING.value),
-        )
-    excluded = dict.fromkeys(Reason, 0)
-    for reason, count in excluded_rows:
-        excluded[Reason(reason)] = count
-    actions = {side: {Outcome.CREATED: 0, Outcome.UPDATED: 0} for side in Side}
-    for target, outcome, count in action_rows:
-        actions[Side(target)][Outcome(outcome)] = count
+        found = read_counts(db, connection.id)
     failures = [
         FailureGroup(
-            app=Side(app),
-            category=catalog.classify(connection.app(Side(app)).kind, fp).category,
-            fingerprint=fp,
-            count=count,
+            app=group.app,
+            category=catalog.classify(connection.app(group.app).kind, group.fingerprint).category,
+            fingerprint=group.fingerprint,
+            count=group.count,
         )
-        for app, fp, count in failure_rows
+        for group in found.failures
     ]
     failures.sort(key=lambda group: (-group.count, group.app, group.category, group.fingerprint))
     return Summary(
         connection=connection,
-        counts=found,
-        excluded=excluded,
-        actions=actions,
+        counts=found.statuses,
+        excluded=found.excluded,
+        actions=found.actions,
         failures=failures,
     )
 
