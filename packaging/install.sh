@@ -9,8 +9,8 @@
 # What goes where (PREFIX is ~/.local, or --prefix DIR):
 #   the bundle                  PREFIX/lib/healthdesk/       (--system: /opt/healthdesk/)
 #   the command (a symlink)     PREFIX/bin/healthdesk        (--system: /usr/local/bin/)
-#   menu entry, icons, MIME type, metainfo
-#                               PREFIX/share/{applications,icons/hicolor,mime/packages,metainfo}
+#   menu entry, icons, MIME type, metainfo, manual page
+#                               PREFIX/share/{applications,icons/hicolor,mime/packages,metainfo,man}
 #                                                            (--system: /usr/local/share/)
 # Then the desktop's caches are brought up to date (update-desktop-database,
 # update-mime-database, gtk-update-icon-cache where the theme has a cache), each only when
@@ -90,8 +90,10 @@ else
         [ -n "${HOME:-}" ] || die "HOME is not set: give --prefix DIR"
         PREFIX="$HOME/.local"
     fi
-    mkdir -p -- "$PREFIX"
-    PREFIX="$(cd -- "$PREFIX" && pwd)"
+    case "$PREFIX" in
+        /*) ;;
+        *) PREFIX="$PWD/$PREFIX" ;;
+    esac
     APPDIR="$PREFIX/lib/healthdesk"
     BINDIR="$PREFIX/bin"
     DATADIR="$PREFIX/share"
@@ -107,7 +109,7 @@ refresh_caches() {
         update-desktop-database -q "$DATADIR/applications" || true
     fi
     if [ -d "$DATADIR/mime/packages" ] && has update-mime-database; then
-        update-mime-database "$DATADIR/mime" >/dev/null || true
+        update-mime-database "$DATADIR/mime" >/dev/null 2>&1 || true
     fi
     local hicolor="$DATADIR/icons/hicolor"
     if [ -d "$hicolor" ]; then
