@@ -86,8 +86,6 @@ cat >"$PKG/usr/share/lintian/overrides/healthdesk" <<'EOF'
 # A self-contained bundle: its own CPython, Qt and Python packages, by design.
 healthdesk: embedded-library *
 healthdesk: shared-library-lacks-prerequisites *
-healthdesk: shared-library-lacks-version *
-healthdesk: unstripped-binary-or-object *
 healthdesk: spelling-error-in-binary *
 healthdesk: hardening-no-fortify-functions *
 healthdesk: library-not-linked-against-libc *
@@ -101,6 +99,9 @@ find "$PKG" -type d -exec chmod 0755 {} +
 find "$PKG" -type f -exec chmod go-w,a+r {} +
 find "$PKG/usr/lib/healthdesk" -type f -name '*.so*' -exec chmod 0644 {} +
 chmod 0755 "$PKG/usr/lib/healthdesk/healthdesk"
+
+(cd "$PKG" && find usr -type f -print0 | sort -z | xargs -0 md5sum >DEBIAN/md5sums)
+chmod 0644 "$PKG/DEBIAN/md5sums"
 
 DEPENDS="libc6 (>= $GLIBC)"
 for lib in "${QT_LIBS[@]}"; do

@@ -43,7 +43,7 @@ def render_png(svg: bytes, size: int) -> bytes:
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     # Highest compression (quality 0 for PNG), no text chunks: the same SVG gives the same bytes.
-    if not image.save(buffer, "PNG", 0):
+    if not image.save(buffer, "PNG", 0):  # type: ignore[call-overload]  # (stubs: bytes; runtime: str)
         raise RuntimeError(f"could not encode the {size}px icon")
     buffer.close()
     return bytes(data.data())
@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
     svg = SOURCE.read_bytes()
     wanted = {svg_path(): svg} | {png_path(size): render_png(svg, size) for size in SIZES}
-    stale = [path for path, data in wanted.items() if not path.is_file() or path.read_bytes() != data]
+    stale = [
+        path for path, data in wanted.items() if not path.is_file() or path.read_bytes() != data
+    ]
     if args.check:
         for path in stale:
             print(f"stale: {path.relative_to(ROOT)}")
