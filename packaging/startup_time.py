@@ -6,14 +6,16 @@
 
 "Cold" evicts only the files under each --evict folder (posix_fadvise DONTNEED on every
 file), not the whole page cache: the system's own libraries (libc, libGL, fonts) stay
-warm, as on a desktop that is already running. Each figure is the median of --runs runs,
-in a clean environment (no venv on PATH, HOME a temporary folder, Qt offscreen).
+warm, as on a desktop that is already running. Each figure is the median of --runs runs
+(wall clock, and CPU time, which a busy machine disturbs less), in a clean environment
+(no venv on PATH, HOME a temporary folder, Qt offscreen).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -38,16 +40,21 @@ def evict(folder: Path) -> int:
     return count
 
 
-def run_once(command: list[str], home: str) -> float:
+def run_once(command: list[str], home: str) -> tuple[float, float]:
+    """Wall-clock seconds and CPU seconds (user + system) of one run."""
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": home,
         "LANG": "C.UTF-8",
         "QT_QPA_PLATFORM": "offscreen",
     }
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main() -> int:
@@ -66,9 +73,13 @@ def main() -> int:
                 evict(folder)
             cold.append(run_once(command, home))
         warm = [run_once(command, home) for _ in range(args.runs)]
+
+    def ms(runs: list[tuple[float, float]], which: int) -> str:
+        return f"{statistics.median(run[which] for run in runs) * 1000:.0f}"
+
     print(
-        f"cold {statistics.median(cold) * 1000:.0f} ms, warm {statistics.median(warm) * 1000:.0f}"
-        f" ms (median of {args.runs}): {' '.join(command)}"
+        f"cold {ms(cold, 0)} ms (cpu {ms(cold, 1)}), warm {ms(warm, 0)} ms (cpu {ms(warm, 1)})"
+        f", medians of {args.runs}: {' '.join(command)}"
     )
     return 0
 
