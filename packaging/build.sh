@@ -82,9 +82,15 @@ quietly() {
 
 # --- 1. Python ----------------------------------------------------------------------------
 
+# PyInstaller reads the binaries' dependencies with these (Debian: libc-bin, binutils).
+for tool in ldd objdump; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (on Debian: apt-get install binutils)"
+done
+
 py_ok() { # >= 3.11, with the shared libpython that PyInstaller needs
-    "$1" -c 'import sys, sysconfig; sys.exit(0 if sys.version_info >= (3, 11)
-and sysconfig.get_config_var("Py_ENABLE_SHARED") else 1)' >/dev/null 2>&1
+    "$1" -c 'import os, sys, sysconfig as c; sys.exit(0 if sys.version_info >= (3, 11)
+and os.path.exists(os.path.join(c.get_config_var("LIBDIR"), c.get_config_var("INSTSONAME")))
+else 1)' >/dev/null 2>&1
 }
 PY=""
 if [ -n "${PYTHON:-}" ]; then
@@ -99,7 +105,7 @@ else
     done
 fi
 [ -n "$PY" ] || die "no Python >= 3.11 with a shared libpython (on Debian 12: apt-get install \
-python3 python3-venv; or set PYTHON=/path/to/python3.11)"
+python3 python3-venv libpython3.11; or set PYTHON=/path/to/python3.11)"
 say "python: $PY ($("$PY" -c 'import platform; print(platform.python_version())'))"
 
 # --- 2. Build venv ------------------------------------------------------------------------
@@ -130,9 +136,9 @@ else
 fi
 # The app as a wheel ships it, from this checkout's current sources. setuptools stages in
 # build/lib: cleared first, or a module deleted from the tree would still be shipped.
-rm -rf build/lib build/bdist.* desktop/*.egg-info
+rm -rf build/lib build/bdist.*
 quietly "$VPY" -m pip install -q --no-deps --no-build-isolation --force-reinstall .
-rm -rf build/lib build/bdist.* desktop/*.egg-info
+rm -rf build/lib build/bdist.*
 VERSION="$("$VPY" -c 'import healthdesk; print(healthdesk.__version__)')"
 
 # --- 3. PyInstaller -----------------------------------------------------------------------

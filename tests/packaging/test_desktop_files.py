@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import gzip
 import json
+import os
 import re
 import struct
 import subprocess
@@ -59,11 +60,18 @@ def test_the_desktop_file_opens_snapshot_files_with_the_app() -> None:
     assert entry["Terminal"] == "false"
 
 
-def test_the_window_names_the_desktop_file(qapp: object) -> None:
-    # Wayland compositors and X11 docks match a window to its menu entry by this name.
-    from healthdesk.ui.app import application
-
-    assert application().desktopFileName() == DESKTOP_FILE.stem
+def test_the_window_names_the_desktop_file() -> None:
+    # Wayland compositors and X11 docks match a window to its menu entry by this name. In
+    # a process of its own: application() also changes how this process collects garbage.
+    code = "from healthdesk.ui.app import application; print(application().desktopFileName())"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert done.stdout.strip() == DESKTOP_FILE.stem
 
 
 # -- icons -------------------------------------------------------------------------------
