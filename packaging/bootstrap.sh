@@ -25,8 +25,9 @@ virtual environment in .venv at the repository root, and the app installed in it
 editable mode. Safe to run again: it only does what is missing.
 
 Options:
-  --dev    also install the test and development tools (pytest, pytest-qt, jsonschema,
-           ruff, mypy): pip install -e '.[dev]'
+  --dev    also install the test and development tools: pip install -e '.[dev]'
+           (pytest, pytest-qt, jsonschema, ruff, mypy...) and the freedesktop
+           validators the packaging tests run (Debian packages)
   --help   show this help and exit
 
 Environment:
@@ -129,6 +130,11 @@ APT_PACKAGES=(
     libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0
     libxcb-render0 libxcb-shape0 libxcb-util1 libxcb-xkb1 libxkbcommon-x11-0
 )
+# With --dev, the freedesktop tools tests/packaging/ runs (desktop-file-validate,
+# appstreamcli, update-mime-database and update-desktop-database, gio).
+if [ "$DEV" = 1 ]; then
+    APT_PACKAGES+=(desktop-file-utils appstream shared-mime-info libglib2.0-bin)
+fi
 # Debian strips venv's ensurepip out of its Python into python3.X-venv.
 if [ "$NEED_VENV" = 1 ] && ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then
     real_py="$(readlink -f "$PY")"

@@ -47,7 +47,7 @@ def application() -> QApplication:
 
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    app.setDesktopFileName("healthdesk")
+    app.setDesktopFileName("io.healthdesk.HealthDesk")  # packaging/linux: the .desktop file
     app.setWindowIcon(app_icon())
     if app.findChild(GuiThreadCollector) is None:
         GuiThreadCollector(parent=app)
