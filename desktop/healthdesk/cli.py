@@ -461,11 +461,18 @@ def _cmd_screenshot(args: argparse.Namespace, out: TextIO) -> None:
 
     if args.file is not None and args.db is not None:
         raise CliError("give a snapshot FILE or --db, not both")
-    if args.db is not None and not Path(args.db).exists():
-        raise CliError(f"{args.db}: no such database")
+    db = args.db
+    if args.file is None and db is None:  # your own database, as the other commands do
+        from healthdesk.store.db import default_db_path
+
+        db = str(default_db_path())
+        if not Path(db).exists():
+            raise CliError(f"give a snapshot FILE or --db PATH (no database at {db} yet)")
+    if db is not None and not Path(db).exists():
+        raise CliError(f"{db}: no such database")
     path = render(
         out=Path(args.output),
-        db_path=Path(args.db) if args.db else None,
+        db_path=Path(db) if db else None,
         file=Path(args.file) if args.file else None,
         connection_id=args.connection,
         tab=args.tab,

@@ -111,3 +111,19 @@ def test_the_screenshot_command_opens_a_contact_and_searches(
     assert capsys.readouterr().err == (
         "healthdesk: error: no visible contact holds the record b:no-such-record\n"
     )
+
+
+def test_the_screenshot_command_without_a_source_says_so_in_one_line(
+    qtbot: QtBot,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from healthdesk.cli import main
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "empty-home"))
+    assert main(["screenshot", "-o", str(tmp_path / "shot.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("healthdesk: error: give a snapshot FILE or --db PATH")
+    assert "Traceback" not in err
+    assert not (tmp_path / "shot.png").exists()
