@@ -136,14 +136,18 @@ class WindowedTableModel(QAbstractTableModel):
         """How many rows the cache holds now (at most `block_size * max_blocks`)."""
         return self._cache.rows
 
-    def reload(self, *, keep: Sequence[int] = (), rows: Sequence[int] = ()) -> None:
+    def reload(self, *, keep: Sequence[int] = (), rows: Sequence[int] | None = None) -> None:
         """Read the list again (after a change of the data, the filter or the order).
 
         `keep`: contact keys whose new rows `reloaded` reports (to select them again);
-        `rows`: rows whose blocks are read with it (what the view shows), so the new list
-        appears whole. The current rows stay until it is read.
+        `rows`: rows whose blocks are read with it (what the view shows; None: the first
+        rows, () none), so the new list appears whole. The current rows stay until it is
+        read.
         """
-        blocks = sorted({row // self.block_size for row in rows if row >= 0})
+        # Without a view's rows, the top of the list: the first rows come with the count,
+        # in one trip to the worker instead of two.
+        wanted = [0] if rows is None else [row for row in rows if row >= 0]
+        blocks = sorted({row // self.block_size for row in wanted})
         source = self._make_source()
         self._operations.run(
             self,
