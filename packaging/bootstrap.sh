@@ -261,4 +261,5 @@ else
     echo "$WANT $DEV" >"$STAMP"
 fi
 
-say "done in ${SECONDS}s: run .venv/bin/healthdesk$([ "$DEV" = 1 ] && echo '; tests: .venv/bin/python -m pytest')"
+shown="${VENV#"$ROOT"/}"
+say "done in ${SECONDS}s: run $shown/bin/healthdesk$([ "$DEV" = 1 ] && echo "; tests: $shown/bin/python -m pytest")"
