@@ -30,7 +30,7 @@ from healthdesk.store.queries import get_connection
 from healthdesk.ui.detail import ContactDetailView
 from healthdesk.ui.detail import contact_dock as contact_dock_module
 from healthdesk.ui.detail.contact_dock import ContactDock
-from healthdesk.ui.detail.detail_view import EMPTY_TEXT, outcome_status
+from healthdesk.ui.detail.detail_view import _RECORD_MIN_WIDTH, EMPTY_TEXT, outcome_status
 from healthdesk.ui.icons import status_icon
 from healthdesk.ui.operations import Operations
 from healthdesk.ui.text import isolate
@@ -484,3 +484,21 @@ def test_dock_does_not_open_a_contact_of_another_connection(
     with qtbot.assertNotEmitted(dock.contact_opened), qtbot.waitSignal(dock.not_found):
         dock.open_key(zed.key)
     assert dock.view.contact is None
+
+
+def test_a_pairs_records_stack_when_the_dock_is_narrow(
+    qtbot: QtBot, view: ContactDetailView, show: ShowFn
+) -> None:
+    show("a", "1")  # a mapped pair
+    first, second = view.record_panels
+    box = view.records_box
+    assert box is not None
+    wide = 2 * _RECORD_MIN_WIDTH
+    qtbot.waitUntil(lambda: box.width() >= wide)  # laid out in the 820-wide view
+    assert first.geometry().top() == second.geometry().top()  # side by side
+    view.resize(420, 900)  # a laptop's narrow Contact dock
+    qtbot.waitUntil(lambda: box.width() < wide)
+    qtbot.waitUntil(lambda: second.geometry().top() > first.geometry().bottom())  # stacked
+    assert second.geometry().left() == first.geometry().left()
+    view.resize(820, 900)
+    qtbot.waitUntil(lambda: first.geometry().top() == second.geometry().top())

@@ -24,6 +24,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -94,6 +95,35 @@ def _outcome_text(event: EventView, connection: Connection) -> str:
         Outcome.EXCLUDED: "Skipped: excluded by the rules",
         Outcome.DUPLICATE: "Skipped: duplicate",
     }[event.outcome]
+
+
+#: Below twice this width the two records of a pair stack instead of standing side by side.
+_RECORD_MIN_WIDTH: Final = 330
+
+
+class _Reflow(QWidget):
+    """Its children side by side when it is at least `wide` pixels wide, else stacked:
+    the two records of a pair stay readable in a narrow dock (a laptop's screen)."""
+
+    def __init__(self, *, wide: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._wide = wide
+        self.box = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.box.setContentsMargins(0, 0, 0, 0)
+        self.box.setSpacing(10)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        box = getattr(self, "box", None)  # not while Python tears the widget down
+        if box is None:
+            return
+        wanted = (
+            QBoxLayout.Direction.LeftToRight
+            if event.size().width() >= self._wide
+            else QBoxLayout.Direction.TopToBottom
+        )
+        if box.direction() != wanted:
+            box.setDirection(wanted)
 
 
 def _label(
@@ -276,7 +306,9 @@ class ContactDetailView(QWidget):
         self._scroll.setObjectName("detail_scroll")
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # As needed: in a narrow dock nothing may be out of reach (the text wraps and the
+        # records stack first; a long field value may still need it).
+        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self._stack = QStackedWidget()
         self._stack.addWidget(self.empty_label)
         self._stack.addWidget(self._scroll)
@@ -299,6 +331,7 @@ class ContactDetailView(QWidget):
         self.owner_label: QLabel | None = None
         self.rules_table: QTableWidget | None = None
         self.events_table: QTableWidget | None = None
+        self.records_box: _Reflow | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -357,7 +390,9 @@ class ContactDetailView(QWidget):
         if contact.opposite_deleted:
             status += " \u00b7 opposite deleted"
         ids = " \u00b7 ".join(f"{connection.app(r.app).name} {r.id}" for r in contact.records)
-        self.status_label = _label(f"{status}  \u00b7  {ids}", muted=True, name="detail_status")
+        self.status_label = _label(
+            f"{status}  \u00b7  {ids}", muted=True, wrap=True, name="detail_status"
+        )
         titles = QVBoxLayout()
         titles.setSpacing(2)
         titles.addWidget(self.title_label)
@@ -500,8 +535,8 @@ class ContactDetailView(QWidget):
         self, layout: QVBoxLayout, connection: Connection, contact: ContactView
     ) -> None:
         layout.addWidget(_heading("Records" if contact.is_pair else "Record"))
-        row = QHBoxLayout()
-        row.setSpacing(10)
+        self.records_box = _Reflow(wide=2 * _RECORD_MIN_WIDTH)
+        row = self.records_box.box
         for side in Side:
             record = contact.record(side)
             if record is not None:
@@ -515,7 +550,7 @@ class ContactDetailView(QWidget):
                 note.setContentsMargins(10, 8, 10, 8)
                 note.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
                 row.addWidget(note, 1)
-        layout.addLayout(row)
+        layout.addWidget(self.records_box)
 
     def _add_events(self, layout: QVBoxLayout, connection: Connection) -> None:
         heading = "History, most recent first"
