@@ -774,3 +774,27 @@ def test_a_name_with_bidi_controls_cannot_reorder_the_status_sentence(
     assert sentence.startswith(f"\u2068{evil}\u2069: ")
     assert window.detail_view.title_label is not None
     assert window.detail_view.title_label.text() == evil  # shown as the characters it holds
+
+
+def test_narrow_status_tabs_show_their_counts_and_no_tab_hides(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(main_items())
+    window = make_window(engine)
+    found = counts(engine, "c-1")
+    full = [tab_title(status, found[status]) for status in STATUS_ORDER]
+    qtbot.waitUntil(lambda: window.tabs.full_titles() == full)
+    assert not window.tabs.compact()
+    assert [window.tabs.tabText(i) for i in range(5)] == full
+    window.contact_dock.show()
+    window.resize(900, 700)  # a laptop with the Contact dock open
+    qtbot.waitUntil(window.tabs.compact)
+    assert [window.tabs.tabText(i) for i in range(5)] == [
+        f"{found[status]:,}" for status in STATUS_ORDER
+    ]
+    assert [window.tabs.tabToolTip(i) for i in range(5)] == full
+    bar = window.tabs.tabBar()
+    assert bar.tabRect(4).right() <= bar.width()  # the last tab is in view, no arrows needed
+    window.resize(1400, 900)
+    qtbot.waitUntil(lambda: not window.tabs.compact())
+    assert [window.tabs.tabText(i) for i in range(5)] == full

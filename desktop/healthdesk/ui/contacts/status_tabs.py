@@ -292,6 +292,7 @@ class StatusTabs(QTabWidget):
         self._counts: dict[Status, int] = dict.fromkeys(STATUS_ORDER, 0)
         self._totals: dict[Status, int] = {}
         self._failing_filter: ContactFilter | None = None
+        self._compact = False
         for status in STATUS_ORDER:
             page = _StatusPage(status=status)
             page.view.copy_requested.connect(self.copy_requested)
@@ -475,15 +476,43 @@ class StatusTabs(QTabWidget):
             if page.view is self.sender():
                 self._save_view(status)
 
+    def full_titles(self) -> list[str]:
+        """Each tab's title in full ("In sync (1,234)"), whatever the tabs show."""
+        return list(self._titles)
+
+    def compact(self) -> bool:
+        """Whether the tabs show only their counts (too narrow for the full titles)."""
+        return self._compact
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if hasattr(self, "_titles"):  # not while Python tears the tabs down
+            self._show_titles()
+
+    def _show_titles(self) -> None:
+        # Full titles when they fit; else the counts alone (the icon says the status, the
+        # tool tip the whole title): no tab hides behind scroll arrows on a laptop.
+        metrics = self.tabBar().fontMetrics()
+        padding = self.iconSize().width() + 36
+        needed = sum(metrics.horizontalAdvance(title) + padding for title in self._titles)
+        self._compact = needed > self.width()
+        for index, title in enumerate(self._titles):
+            self.setTabText(index, self._short[index] if self._compact else title)
+            self.setTabToolTip(index, title)
+
     def _update_titles(self) -> None:
+        self._titles = []
+        self._short = []
         for index, status in enumerate(STATUS_ORDER):
             count = self._counts[status]
             filtered = status is Status.FAILING and self._failing_filter is not None
             total = self._totals.get(status) if filtered else None
-            self.setTabText(index, tab_title(status, count, total))
+            self._titles.append(tab_title(status, count, total))
+            self._short.append(f"{count:,}" if total is None else f"{count:,}/{total:,}")
             model = self._models.get(status)
             loaded = model is None or model.is_loaded
             self._pages[status].show_empty(loaded and count == 0, filtered=filtered)
+        self._show_titles()
         self.counts_changed.emit()
 
 
