@@ -503,7 +503,7 @@ class StatusTabs(QTabWidget):
     def _update_titles(self) -> None:
         self._titles = []
         self._short = []
-        for index, status in enumerate(STATUS_ORDER):
+        for status in STATUS_ORDER:
             count = self._counts[status]
             filtered = status is Status.FAILING and self._failing_filter is not None
             total = self._totals.get(status) if filtered else None
