@@ -188,13 +188,21 @@ def _fit_columns(
         table.setColumnWidth(column, min(table.columnWidth(column) + padding, cap))
 
 
-def _fit_height(table: QTableWidget, max_rows: int = _MAX_TABLE_ROWS) -> None:
-    """Tall enough for its rows (up to `max_rows`; more scroll), never taller."""
+def _fit_height(
+    table: QTableWidget, max_rows: int = _MAX_TABLE_ROWS, *, scrolls_sideways: bool = False
+) -> None:
+    """Tall enough for its rows (up to `max_rows`; more scroll), never taller. With
+    `scrolls_sideways`, columns wider than the table scroll (a narrow dock), and room is
+    kept for that scroll bar."""
     rows = table.rowCount()
     row_height = table.verticalHeader().defaultSectionSize()
     header = table.horizontalHeader().sizeHint().height()
     shown = max(1, min(rows, max_rows))
-    table.setFixedHeight(header + row_height * shown + 2 * table.frameWidth())
+    sideways = 0
+    if scrolls_sideways:
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        sideways = table.horizontalScrollBar().sizeHint().height()
+    table.setFixedHeight(header + row_height * shown + 2 * table.frameWidth() + sideways)
     policy = (
         Qt.ScrollBarPolicy.ScrollBarAsNeeded
         if rows > max_rows
@@ -581,7 +589,7 @@ class ContactDetailView(QWidget):
         _fit_columns(table, (0,))
         _fit_columns(table, (1,), cap=230)
         _fit_columns(table, (2,), cap=130)
-        _fit_height(table)
+        _fit_height(table, scrolls_sideways=True)
         layout.addWidget(table)
 
     # ------------------------------------------------------------------ slots
