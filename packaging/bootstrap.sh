@@ -67,22 +67,9 @@ VENV="${VENV:-$ROOT/.venv}"
 STAMP="$VENV/.bootstrap-stamp"
 MIN_PY="3.11"
 
-say() { echo "bootstrap: $*"; }
-die() {
-    echo "bootstrap: error: $*" >&2
-    exit 1
-}
-
-LOG="$(mktemp "${TMPDIR:-/tmp}/healthdesk-bootstrap.XXXXXX")"
-trap 'rm -f "$LOG"' EXIT
-
-# Runs a command with its output kept in $LOG; shows that output only if it fails.
-quietly() {
-    if ! "$@" >"$LOG" 2>&1; then
-        cat "$LOG" >&2
-        die "failed: $*"
-    fi
-}
+SCRIPT_NAME=bootstrap
+# shellcheck source=packaging/messages.sh
+source "$SCRIPT_DIR/messages.sh"
 
 # --- 1. Python ----------------------------------------------------------------------------
 
@@ -201,10 +188,8 @@ fi
 
 if [ "$NEED_VENV" = 1 ]; then
     say "venv: creating $VENV with $PY"
-    if ! "$PY" -m venv --clear "$VENV" >"$LOG" 2>&1; then
-        cat "$LOG" >&2
-        die "could not create .venv with $PY (on Debian: apt-get install python3-venv)"
-    fi
+    quietly_or "could not create $VENV with $PY (on Debian: apt-get install python3-venv)" \
+        "$PY" -m venv --clear "$VENV"
     rm -f "$STAMP"
 else
     say "venv: .venv present ($(py_version "$VENV/bin/python"))"

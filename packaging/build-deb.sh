@@ -19,11 +19,9 @@ SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd)"
 BUNDLE="$ROOT/dist/healthdesk"
 
-say() { echo "build-deb: $*"; }
-die() {
-    echo "build-deb: error: $*" >&2
-    exit 1
-}
+SCRIPT_NAME=build-deb
+# shellcheck source=packaging/messages.sh
+source "$SCRIPT_DIR/messages.sh"
 for tool in dpkg-deb dpkg objdump; do
     command -v "$tool" >/dev/null 2>&1 ||
         die "$tool is missing (on Debian: apt-get install dpkg binutils)"

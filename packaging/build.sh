@@ -66,19 +66,9 @@ cd "$ROOT"
     exit 1
 }
 
-say() { echo "build: $*"; }
-die() {
-    echo "build: error: $*" >&2
-    exit 1
-}
-LOG="$(mktemp "${TMPDIR:-/tmp}/healthdesk-build.XXXXXX")"
-trap 'rm -f "$LOG"' EXIT
-quietly() {
-    if ! "$@" >"$LOG" 2>&1; then
-        cat "$LOG" >&2
-        die "failed: $*"
-    fi
-}
+SCRIPT_NAME=build
+# shellcheck source=packaging/messages.sh
+source "$SCRIPT_DIR/messages.sh"
 
 # --- 1. Python ----------------------------------------------------------------------------
 
