@@ -329,9 +329,7 @@ def test_the_loaded_source_finds_a_contact_in_every_order(make_model: Any) -> No
             assert source is not None
             for row, key in enumerate(row_keys(model)):
                 assert source.position_of(key) == row
-                assert model.cached_row_of(key) == row
     assert model.loaded_source().position_of(-5) is None
-    assert model.cached_row_of(-5) is None
 
 
 def test_reload_reports_the_new_rows_of_kept_contacts_in_every_order(
@@ -373,7 +371,6 @@ def test_reload_finds_a_kept_contact_in_the_database_when_nothing_is_cached(
         health_db, "c-1", model.filter, sort=SortKey.NAME, descending=False, offset=2, limit=1
     )[0].key
     assert model.cached_rows == 0
-    assert model.cached_row_of(key) is None
     with qtbot.waitSignal(model.reloaded, timeout=5000) as blocker:
         model.reload(keep=[key], rows=())
     assert blocker.args == [{key: 2}]

@@ -65,9 +65,8 @@ T = TypeVar("T")
 #: Live pages arrive many times a second; the views refresh at most this often (ms).
 CHANGE_COALESCE_MS: Final = 250
 #: Threads of the pool: one more than the 2 cores of a small laptop, so that an import or an
-#: export never holds every reader back; each thread reading SQLite holds its own page
-#: cache, so more threads cost memory (measured: 1 thread 219 MiB, 4 threads 259 MiB peak
-#: in the window benchmark at 200,000 contacts).
+#: export never holds every reader back. Each reading thread's SQLite connection keeps its
+#: own page cache (store.db.READ_CACHE_KIB), so more threads cost memory.
 THREADS: Final = 3
 
 

@@ -169,14 +169,6 @@ class WindowedTableModel(QAbstractTableModel):
             return None
         return self._cache.entry(row)
 
-    def cached_row_of(self, key: int) -> int | None:
-        """The row of contact `key` among the cached rows, or None."""
-        for block, entries in self._cache.blocks():
-            for offset, (found, _texts) in enumerate(entries):
-                if found is not None and getattr(found, "key", None) == key:
-                    return block * self.block_size + offset
-        return None
-
     # -- Qt -------------------------------------------------------------------------------
 
     def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
