@@ -26,8 +26,9 @@ editable mode. Safe to run again: it only does what is missing.
 
 Options:
   --dev    also install the test and development tools: pip install -e '.[dev]'
-           (pytest, pytest-qt, jsonschema, ruff, mypy...) and the freedesktop
-           validators the packaging tests run (Debian packages)
+           (pytest, pytest-qt, jsonschema, ruff, mypy...), the freedesktop
+           validators the packaging tests run and PostgreSQL's server, on which the
+           store tests run too (Debian packages)
   --help   show this help and exit
 
 Environment:
@@ -119,8 +120,10 @@ APT_PACKAGES=(
 )
 # With --dev, the freedesktop tools tests/packaging/ runs (desktop-file-validate,
 # appstreamcli, update-mime-database and update-desktop-database, gio).
+# And PostgreSQL's server: the store tests run on a throw-away cluster of it too
+# (tests/helpers/postgres.py; only its binaries are used, no service is set up for them).
 if [ "$DEV" = 1 ]; then
-    APT_PACKAGES+=(desktop-file-utils appstream shared-mime-info libglib2.0-bin)
+    APT_PACKAGES+=(desktop-file-utils appstream shared-mime-info libglib2.0-bin postgresql)
 fi
 # Debian strips venv's ensurepip out of its Python into python3.X-venv.
 if [ "$NEED_VENV" = 1 ] && ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -10,7 +9,8 @@ from healthdesk.store.db import open_db
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_db(tmp_path / "test.sqlite3")
+def engine(db_target: str) -> Iterator[Engine]:
+    """A new database on each backend in turn (SQLite, PostgreSQL)."""
+    engine = open_db(db_target)
     yield engine
     engine.dispose()

@@ -11,6 +11,7 @@ from healthdesk.store.db import open_db
 from healthdesk.store.fingerprints import VERSION_KEY, refresh_fingerprints, stored_version
 from healthdesk.store.imports import import_snapshots
 from tests.helpers import feed
+from tests.helpers.db import db_target_of
 
 TOO_LONG = "Billing City: data value too large: Rome, Lazio (max length=4)"
 
@@ -58,11 +59,10 @@ def test_fingerprints_of_an_older_version_are_recomputed_on_open(
         db.exec_driver_sql("UPDATE events SET fingerprint = 'old: ' || seq")
         db.exec_driver_sql("UPDATE contacts SET fingerprint = 'old: ' || failure_seq")
         db.exec_driver_sql("UPDATE store_meta SET value = '1' WHERE key = ?", (VERSION_KEY,))
-    path = engine.url.database
-    assert path is not None
+    target = db_target_of(engine)
     engine.dispose()
 
-    reopened = open_db(path)
+    reopened = open_db(target)
     try:
         assert _stored(reopened) == (expected, expected)
         with reopened.begin() as db:

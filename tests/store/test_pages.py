@@ -17,6 +17,7 @@ from healthdesk.store.imports import import_snapshots
 from healthdesk.store.pages import ContactFilter, SortKey
 from healthdesk.store.queries import counts, get_connection, summary
 from tests.helpers import feed
+from tests.helpers.db import sqlite_only
 
 LATER = "2026-01-03T00:00:00Z"
 FAKE = "{} looks fake or invalid, please enter a real email address."
@@ -312,6 +313,7 @@ def _plans(db: Engine, run: Any) -> list[list[str]]:
 
 
 def test_name_order_and_counts_use_the_indexes(db: Engine) -> None:
+    sqlite_only(db, "SQLite's query plan")
     in_sync = ContactFilter(Status.IN_SYNC)
     (plan,) = _plans(db, lambda: pages.count(db, "c-1", in_sync))
     assert any("COVERING INDEX ix_contacts_list" in line for line in plan)

@@ -54,7 +54,7 @@ def add_contacts(cursor: sqlite3.Cursor, connection_id: str, delta: Counter[Cont
         INSERT INTO contact_counts (connection_id, status, reason, failure_app, fingerprint,
             count) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (connection_id, status, reason, failure_app, fingerprint)
-            DO UPDATE SET count = count + excluded.count
+            DO UPDATE SET count = contact_counts.count + excluded.count
         """,
         changes,
     )
@@ -83,7 +83,8 @@ def add_events(cursor: sqlite3.Cursor, connection_id: str, delta: Counter[EventK
     cursor.executemany(
         """
         INSERT INTO event_counts (connection_id, target, outcome, count) VALUES (?, ?, ?, ?)
-        ON CONFLICT (connection_id, target, outcome) DO UPDATE SET count = count + excluded.count
+        ON CONFLICT (connection_id, target, outcome)
+            DO UPDATE SET count = event_counts.count + excluded.count
         """,
         changes,
     )
@@ -96,7 +97,7 @@ def recount_events(cursor: sqlite3.Cursor, connection_id: str) -> None:
         """
         INSERT INTO event_counts (connection_id, target, outcome, count)
         SELECT connection_id, target, outcome, COUNT(*) FROM events WHERE connection_id = ?
-        GROUP BY target, outcome
+        GROUP BY connection_id, target, outcome
         """,
         (connection_id,),
     )

@@ -14,6 +14,13 @@ Several processes on one file (the window, a `healthdesk import`, a `healthdesk 
   `write_wait()` seconds in all (`HEALTHDESK_WRITE_WAIT`, default 600) it raises
   `DatabaseBusy`, a one-line error, having written nothing.
 
+The team store: `open_db("postgresql://USER@HOST/DB")` opens a PostgreSQL database
+instead (store.dialect says what differs): the same schema and migrations, one writer
+at a time there too (`raw_transaction` takes a lock of the database, PostgreSQL's
+advisory lock `WRITE_LOCK`, and waits for it as above), while readers never wait. Its
+password never travels in the URL: libpq reads it from ~/.pgpass (or PGPASSFILE), or it is
+kept in the OS keyring (`store_password`).
+
 Privacy: the database, its `-wal` and `-shm` are `0600` and a folder created for it is
 `0700` (the default data folder is made `0700` even when it exists), whatever the umask:
 the file is created by us with mode 0600 before SQLite opens it, and SQLite gives its
@@ -62,6 +69,13 @@ _default_on_wait: list[OnWait] = []
 def set_default_on_wait(on_wait: OnWait | None) -> None:
     """Where engines opened without `on_wait` say they wait (the command line: stderr)."""
     _default_on_wait[:] = [] if on_wait is None else [on_wait]
+
+
+def notify_wait(engine: Engine, message: str) -> None:
+    """Say through the engine's `on_wait` (or the default one) that a write waits."""
+    notify = _on_wait.get(engine) or next(iter(_default_on_wait), None)
+    if notify is not None:
+        notify(message)
 
 
 class DatabaseBusy(Exception):
@@ -176,6 +190,11 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(_migrations_config()).get_current_head()
 
 
+def is_team_store(target: object) -> bool:
+    """Whether `target` (a --db value) names a PostgreSQL database rather than a file."""
+    return isinstance(target, str) and target.startswith(("postgresql:", "postgresql+psycopg:"))
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the database to the newest version (a no-op when it is there): the schema by
     its migrations, then the stored fingerprints by their rules' version
@@ -185,6 +204,11 @@ def upgrade(engine: Engine) -> None:
     process doing the same at the same moment waits, then finds the work done.
     """
     head = head_revision()
+    if engine.dialect.name == "postgresql":
+        from healthdesk.store import team
+
+        team.upgrade(engine, head)
+        return
 
     def current(connection: SAConnection) -> bool:
         return MigrationContext.configure(
@@ -220,11 +244,17 @@ def upgrade(engine: Engine) -> None:
 
 
 def open_db(path: Path | str | None = None, *, on_wait: OnWait | None = None) -> Engine:
-    """The engine of an up-to-date database at `path` (default: `default_db_path()`).
+    """The engine of an up-to-date database at `path` (default: `default_db_path()`), or
+    of the PostgreSQL database of a `postgresql://USER@HOST/DB` URL (store.team).
 
     Raises DatabaseBusy when another process holds the file locked for too long.
     """
-    engine = create_db_engine(default_db_path() if path is None else path, on_wait=on_wait)
+    if is_team_store(path):
+        from healthdesk.store import team
+
+        engine = team.create_team_engine(str(path), on_wait=on_wait)
+    else:
+        engine = create_db_engine(default_db_path() if path is None else path, on_wait=on_wait)
     try:
         upgrade(engine)
     except BaseException:
@@ -266,9 +296,7 @@ def _begin(engine: Engine, dbapi: Any, statement: str) -> None:
                 )
             if not told:
                 told = True
-                notify = _on_wait.get(engine) or next(iter(_default_on_wait), None)
-                if notify is not None:
-                    notify(WAIT_MESSAGE)
+                notify_wait(engine, WAIT_MESSAGE)
             # The busy handler polls the lock; at most a second per round so that the
             # limit is kept even when the lock is never released.
             dbapi.execute(f"PRAGMA busy_timeout={max(1, int(min(left, 1.0) * 1000))}")
@@ -287,6 +315,12 @@ def raw_transaction(engine: Engine, *, bulk: bool = False) -> Iterator[Any]:
     that build indexes, temporary tables) goes to a file rather than memory, so that the
     memory of an import of millions stays flat.
     """
+    if engine.dialect.name == "postgresql":
+        from healthdesk.store import team
+
+        with team.raw_transaction(engine) as pg_cursor:
+            yield pg_cursor
+        return
     with engine.connect() as connection:
         dbapi = connection.connection.driver_connection
         assert dbapi is not None

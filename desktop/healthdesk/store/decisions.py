@@ -36,8 +36,8 @@ def _facts_columns(r: str) -> str:
     """
     return f"""{r}.rid, {r}.app, {r}.ext_id, {r}.email_norm, {r}.created_at, {r}.matches,
         {r}.deleted,
-        (SELECT MAX(e.seq * 2 + (e.outcome = '{Outcome.FAILED.value}')) FROM events e
-         WHERE e.connection_id = {r}.connection_id AND e.app = {r}.app
+        (SELECT MAX(e.seq * 2 + CASE WHEN e.outcome = '{Outcome.FAILED.value}' THEN 1 ELSE 0 END)
+         FROM events e WHERE e.connection_id = {r}.connection_id AND e.app = {r}.app
            AND e.ext_id = {r}.ext_id AND e.outcome IN ({_WRITES})),
         {r}.name, {r}.email"""
 
@@ -58,11 +58,12 @@ _PAIRS_STREAM = f"""
 #: a paired record's latest write is not needed here (its pair is decided already).
 _GROUPS_STREAM = f"""
     SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
-        CASE WHEN r.rid IN temp.paired THEN NULL ELSE
-        (SELECT MAX(e.seq * 2 + (e.outcome = '{Outcome.FAILED.value}')) FROM events e
+        CASE WHEN r.rid IN (SELECT rid FROM paired) THEN NULL ELSE
+        (SELECT MAX(e.seq * 2 + CASE WHEN e.outcome = '{Outcome.FAILED.value}' THEN 1 ELSE 0 END)
+         FROM events e
          WHERE e.connection_id = r.connection_id AND e.app = r.app
            AND e.ext_id = r.ext_id AND e.outcome IN ({_WRITES})) END,
-        r.name, r.email, r.rid IN temp.paired
+        r.name, r.email, r.rid IN (SELECT rid FROM paired)
     FROM records r WHERE r.connection_id = ? ORDER BY r.app, r.email_norm
 """
 
@@ -217,7 +218,7 @@ def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -
     writer = _ContactWriter(cursor, connection_id)
     reader = cursor.connection.cursor()
     cursor.execute("CREATE TEMP TABLE IF NOT EXISTS paired (rid INTEGER PRIMARY KEY)")
-    cursor.execute("DELETE FROM temp.paired")
+    cursor.execute("DELETE FROM paired")
     try:
         reader.execute(_PAIRS_STREAM, (connection_id,))
         width = _FACTS_WIDTH
@@ -228,7 +229,7 @@ def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -
             writer.since = {row[0]: row[-1] for row in rows}
             pairs = [(row[0], row[width]) for row in rows]
             cursor.executemany(
-                "INSERT OR IGNORE INTO temp.paired (rid) VALUES (?)",
+                "INSERT INTO paired (rid) VALUES (?) ON CONFLICT (rid) DO NOTHING",
                 [(rid,) for pair in pairs for rid in pair],
             )
             writer.write(decide(settings, facts.values(), pairs))
@@ -250,7 +251,7 @@ def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -
             _decide_group_batch(writer, settings, batch)
     finally:
         reader.close()
-        cursor.execute("DELETE FROM temp.paired")
+        cursor.execute("DELETE FROM paired")
     counts.add_contacts(cursor, connection_id, writer.tally)
     return writer.written
 

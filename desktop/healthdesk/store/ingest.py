@@ -31,7 +31,7 @@ from healthdesk.core.model import (
 from healthdesk.core.rules import Predicate, compile_side
 from healthdesk.feed.items import FeedError
 from healthdesk.feed.reader import Located
-from healthdesk.store import counts, decisions
+from healthdesk.store import counts, decisions, dialect
 from healthdesk.store.codec import rules_to_json, settings_from_row
 from healthdesk.store.schema import create_index_sql, deferrable_indexes
 
@@ -199,7 +199,7 @@ class Ingestor:
 
     def _build_deferred(self, table: str) -> None:
         for index in [i for i in self._deferred if i.table is not None and i.table.name == table]:
-            self._cursor.execute(create_index_sql(index))
+            self._cursor.execute(create_index_sql(index, dialect.of_cursor(self._cursor)))
             self._deferred.remove(index)
 
     def _apply_connection(self, item: Connection) -> None:
@@ -470,12 +470,13 @@ class Ingestor:
             work = work_of[event.connection]
             if work.tracks_changes and event.outcome in WRITE_OUTCOMES:
                 work.dirty_records.add((event.app, event.id))
-        # OR IGNORE: a repeated seq is ignored, applying the same item twice changes nothing.
+        # DO NOTHING: a repeated seq is ignored, applying the same item twice changes nothing.
         self._cursor.executemany(
             """
-            INSERT OR IGNORE INTO events (connection_id, seq, at, app, ext_id, outcome, target,
+            INSERT INTO events (connection_id, seq, at, app, ext_id, outcome, target,
                 error_code, error_message, fingerprint, digest, line)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (connection_id, seq) DO NOTHING
             """,
             rows,
         )
@@ -562,7 +563,7 @@ class Ingestor:
                     """
                     INSERT INTO pending_decisions (connection_id, rematch) VALUES (?, ?)
                     ON CONFLICT (connection_id) DO UPDATE
-                        SET rematch = rematch OR excluded.rematch
+                        SET rematch = pending_decisions.rematch OR excluded.rematch
                     """,
                     (work.id, work.matches_stale),
                 )

@@ -7,7 +7,10 @@ engine's stored decisions) and the records and events it names; nothing decides.
 Sorting is done in SQL, always with the contact's rid as the last key, so the order is
 total and stable: the same database gives the same page for the same arguments, and a
 descending order is exactly the ascending one reversed. SQLite puts NULL first in
-ascending order (last in descending); `position_of` counts the same way.
+ascending order (last in descending); `position_of` counts the same way. On PostgreSQL
+(the team store) store.dialect makes the order the same: names and emails folded as
+NOCASE does, NULLs placed as SQLite places them, categories read from a small temporary
+table of the connection's failure groups instead of a Python function.
 
 Costs (measured on 200,000 contacts, 85,000 in one list; see ui/contacts/table_model.py):
 - `count`: one covering-index range (`ix_contacts_list`), ~10 ms per 100,000 rows.
@@ -29,12 +32,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import orjson
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection as SAConnection
 
 from healthdesk.core.contacts import ContactView
 from healthdesk.core.model import Side, Status
+from healthdesk.store import dialect
 from healthdesk.store.contact_rows import CONTACT_COLUMNS, CONTACT_JOINS, contact_from_row
 
 __all__ = [
@@ -126,7 +129,9 @@ INDEXED_SORTS = frozenset({SortKey.NAME, SortKey.FINGERPRINT})
 _CANCEL_CHECK_STEPS = 20_000
 
 
-def _where(connection_id: str, contact_filter: ContactFilter) -> tuple[str, list[Any]]:
+def _where(
+    connection_id: str, contact_filter: ContactFilter, db: SAConnection
+) -> tuple[str, list[Any]]:
     sql = "c.connection_id = ? AND c.status = ?"
     params: list[Any] = [connection_id, contact_filter.status.value]
     if contact_filter.failure_app is not None:
@@ -135,20 +140,61 @@ def _where(connection_id: str, contact_filter: ContactFilter) -> tuple[str, list
     if contact_filter.category_fingerprints is not None:
         # One JSON parameter rather than one per fingerprint: a category may have more
         # fingerprints than SQLite takes variables. The index still serves the IN.
-        sql += " AND c.fingerprint IN (SELECT value FROM json_each(?))"
-        params.append(orjson.dumps(list(contact_filter.category_fingerprints)).decode())
+        within, values = dialect.in_values(
+            "c.fingerprint", contact_filter.category_fingerprints, dialect.dialect_of(db)
+        )
+        sql += f" AND {within}"
+        params.append(values)
     return sql, params
 
 
-def _sort(sort: SortKey, category_of: CategoryOf | None) -> tuple[str, str]:
+def _sort(sort: SortKey, category_of: CategoryOf | None, db: SAConnection) -> tuple[str, str]:
     if sort is SortKey.CATEGORY and category_of is None:
         raise ValueError("sorting by category needs category_of")
-    return _SORTS[sort]
+    join, expr = _SORTS[sort]
+    if dialect.is_postgres(db):
+        if sort in (SortKey.NAME, SortKey.EMAIL):
+            # SQLite's columns are NOCASE; PostgreSQL's index ix_contacts_name folds too.
+            expr = dialect.nocase(expr, dialect.POSTGRES)
+        elif sort is SortKey.CATEGORY:
+            expr = _PG_CATEGORY
+    return join, expr
 
 
-def _install_category(db: SAConnection, category_of: CategoryOf | None) -> None:
-    """Make `hd_category(app, fingerprint)` callable in SQL on this connection."""
+def _order(expr: str, direction: str, db: SAConnection) -> str:
+    nulls = dialect.null_order(direction == "DESC", dialect.dialect_of(db))
+    return f"{expr} {direction}{nulls}, c.rid {direction}"
+
+
+#: On PostgreSQL: the category of a contact's failure, from `_install_category`'s table.
+_PG_CATEGORY = (
+    "COALESCE((SELECT k.category FROM hd_categories k "
+    "WHERE k.app = c.failure_app AND k.fp = c.fingerprint), '')"
+)
+
+
+def _install_category(db: SAConnection, category_of: CategoryOf | None, connection_id: str) -> None:
+    """Make `hd_category(app, fingerprint)` callable in SQL on this connection (on
+    PostgreSQL: fill the temporary table `_PG_CATEGORY` reads)."""
     if category_of is None:
+        return
+    if dialect.is_postgres(db):
+        db.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS hd_categories "
+            '(app TEXT COLLATE "C", fp TEXT COLLATE "C", category TEXT COLLATE "C", '
+            "PRIMARY KEY (app, fp))"
+        )
+        db.exec_driver_sql("DELETE FROM hd_categories")
+        groups = db.exec_driver_sql(
+            "SELECT DISTINCT failure_app, fingerprint FROM contacts WHERE connection_id = ? "
+            "AND failure_app IS NOT NULL AND failure_app <> '' AND fingerprint IS NOT NULL",
+            (connection_id,),
+        ).all()
+        if groups:
+            db.exec_driver_sql(
+                "INSERT INTO hd_categories (app, fp, category) VALUES (?, ?, ?)",
+                [(app, fp, category_of(Side(app), fp)) for app, fp in groups],
+            )
         return
     dbapi = db.connection.driver_connection
     assert isinstance(dbapi, sqlite3.Connection)
@@ -163,8 +209,8 @@ def _install_category(db: SAConnection, category_of: CategoryOf | None) -> None:
 
 def count(engine: Engine, connection_id: str, contact_filter: ContactFilter) -> int:
     """The exact number of contacts of the list `contact_filter` of a connection."""
-    where, params = _where(connection_id, contact_filter)
     with engine.connect() as db:
+        where, params = _where(connection_id, contact_filter, db)
         value = db.exec_driver_sql(f"SELECT COUNT(*) FROM contacts c WHERE {where}", tuple(params))
         return int(value.scalar_one())
 
@@ -187,23 +233,24 @@ def page(
     """
     if limit <= 0 or offset < 0:
         return []
-    join, expr = _sort(sort, category_of)
-    where, params = _where(connection_id, contact_filter)
     direction = "DESC" if descending else "ASC"
-    sql = f"""
-        SELECT {CONTACT_COLUMNS}
-        FROM (
-            SELECT c.rid AS rid, {expr} AS v FROM contacts c {join}
-            WHERE {where}
-            ORDER BY {expr} {direction}, c.rid {direction}
-            LIMIT ? OFFSET ?
-        ) p
-        JOIN contacts c ON c.rid = p.rid
-        {CONTACT_JOINS}
-        ORDER BY p.v {direction}, p.rid {direction}
-    """
     with engine.connect() as db:
-        _install_category(db, category_of)
+        join, expr = _sort(sort, category_of, db)
+        where, params = _where(connection_id, contact_filter, db)
+        outer = _order("p.v", direction, db).replace("c.rid", "p.rid")
+        sql = f"""
+            SELECT {CONTACT_COLUMNS}
+            FROM (
+                SELECT c.rid AS rid, {expr} AS v FROM contacts c {join}
+                WHERE {where}
+                ORDER BY {_order(expr, direction, db)}
+                LIMIT ? OFFSET ?
+            ) p
+            JOIN contacts c ON c.rid = p.rid
+            {CONTACT_JOINS}
+            ORDER BY {outer}
+        """
+        _install_category(db, category_of, connection_id)
         result = db.exec_driver_sql(sql, (*params, limit, offset))
         return [contact_from_row(values) for values in result]
 
@@ -224,17 +271,21 @@ def keys(
     window in a few ms. `cancelled` is polled while SQLite works; when it turns true the
     query stops and `sqlite3.OperationalError` ("interrupted") is raised.
     """
-    join, expr = _sort(sort, category_of)
-    where, params = _where(connection_id, contact_filter)
     direction = "DESC" if descending else "ASC"
-    sql = (
-        f"SELECT c.rid FROM contacts c {join} WHERE {where} "
-        f"ORDER BY {expr} {direction}, c.rid {direction}"
-    )
     stop = cancelled or (lambda: False)
     found: array[int] = array("q")
     with engine.connect() as db:
-        _install_category(db, category_of)
+        join, expr = _sort(sort, category_of, db)
+        where, params = _where(connection_id, contact_filter, db)
+        sql = (
+            f"SELECT c.rid FROM contacts c {join} WHERE {where} "
+            f"ORDER BY {_order(expr, direction, db)}"
+        )
+        _install_category(db, category_of, connection_id)
+        if dialect.is_postgres(db):
+            for chunk in dialect.stream(db, sql, params, stop):
+                found.extend(rid for (rid,) in chunk)
+            return found
         dbapi = db.connection.driver_connection
         assert isinstance(dbapi, sqlite3.Connection)
         dbapi.set_progress_handler(lambda: 1 if stop() else 0, _CANCEL_CHECK_STEPS)
@@ -243,7 +294,7 @@ def keys(
             while chunk := cursor.fetchmany(8192):
                 found.extend(rid for (rid,) in chunk)
                 if stop():
-                    raise sqlite3.OperationalError("interrupted")
+                    raise dialect.Interrupted
         finally:
             dbapi.set_progress_handler(None, 0)
     return found
@@ -254,13 +305,11 @@ def rows_by_key(engine: Engine, keys: Iterable[int]) -> dict[int, ContactView]:
     wanted = list(keys)
     if not wanted:
         return {}
-    # The keys travel as one JSON parameter: any number of them, one consistent snapshot.
-    sql = (
-        f"SELECT {CONTACT_COLUMNS} FROM contacts c {CONTACT_JOINS} "
-        "WHERE c.rid IN (SELECT value FROM json_each(?))"
-    )
+    # The keys travel as one parameter: any number of them, one consistent snapshot.
     with engine.connect() as db:
-        result = db.exec_driver_sql(sql, (orjson.dumps(wanted).decode(),))
+        within, values = dialect.in_values("c.rid", wanted, dialect.dialect_of(db))
+        sql = f"SELECT {CONTACT_COLUMNS} FROM contacts c {CONTACT_JOINS} WHERE {within}"
+        result = db.exec_driver_sql(sql, (values,))
         return {values[0]: contact_from_row(values) for values in result}
 
 
@@ -283,10 +332,10 @@ def position_of(
 
     Counts the rows that sort before it, with the same NULL order as `page`.
     """
-    join, expr = _sort(sort, category_of)
-    where, params = _where(connection_id, contact_filter)
     with engine.connect() as db:
-        _install_category(db, category_of)
+        join, expr = _sort(sort, category_of, db)
+        where, params = _where(connection_id, contact_filter, db)
+        _install_category(db, category_of, connection_id)
         found = db.exec_driver_sql(
             f"SELECT {expr} FROM contacts c {join} WHERE {where} AND c.rid = ?",
             (*params, key),

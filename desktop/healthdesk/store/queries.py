@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection as SAConnection
 from healthdesk.core.contacts import ContactView
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import STATUS_ORDER, Connection, Outcome, Reason, Side, Status
+from healthdesk.store import dialect
 from healthdesk.store.codec import CONNECTION_COLUMNS, connection_from_row
 from healthdesk.store.contact_rows import CONTACT_COLUMNS, CONTACT_JOINS, contact_from_row
 from healthdesk.store.counts import read_counts
@@ -61,7 +62,16 @@ def _raw(connection: SAConnection, sql: str, params: Sequence[Any] = ()) -> list
 @contextmanager
 def _snapshot(engine: Engine) -> Iterator[SAConnection]:
     """A connection whose reads all see one state of the database, even while an import
-    commits beside them (WAL: a read transaction keeps its snapshot)."""
+    commits beside them (WAL: a read transaction keeps its snapshot; PostgreSQL: a
+    REPEATABLE READ transaction)."""
+    if dialect.is_postgres(engine):
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="REPEATABLE READ")
+            try:
+                yield connection
+            finally:
+                connection.rollback()
+        return
     with engine.connect() as connection:
         connection.exec_driver_sql("BEGIN")
         try:
@@ -136,10 +146,11 @@ def iter_contacts(
 ) -> Iterator[ContactView]:
     """Every visible contact of the given statuses, status by status, by name; streamed."""
     with engine.connect() as db:
+        name = dialect.nocase("c.name", dialect.POSTGRES) if dialect.is_postgres(db) else "c.name"
         for status in statuses:
             result = db.exec_driver_sql(
                 _CONTACT_SELECT + " WHERE c.connection_id = ? AND c.status = ? "
-                "ORDER BY c.name, c.rid",
+                f"ORDER BY {name}, c.rid",
                 (connection_id, status.value),
             )
             for row in result:

@@ -8,7 +8,7 @@ migrations and this module describe the same schema. Times are canonical UTC tex
 from __future__ import annotations
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.schema import CreateIndex
 
@@ -258,6 +258,7 @@ def deferrable_indexes() -> list[Index]:
     return [by_name[name] for name in DEFERRABLE_INDEXES]
 
 
-def create_index_sql(index: Index) -> str:
-    """The CREATE INDEX statement of a declared index, as SQLite reads it."""
-    return str(CreateIndex(index).compile(dialect=sqlite.dialect()))
+def create_index_sql(index: Index, dialect: str = "sqlite") -> str:
+    """The CREATE INDEX statement of a declared index, as SQLite (or PostgreSQL) reads it."""
+    compiler = postgresql.dialect() if dialect == "postgresql" else sqlite.dialect()
+    return str(CreateIndex(index).compile(dialect=compiler))

@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from healthdesk.core.contacts import ContactView
 from healthdesk.core.model import Outcome, Side
 from healthdesk.core.words import ACTION_OUTCOMES
-from healthdesk.store import pages
+from healthdesk.store import dialect, pages
 
 __all__ = [
     "ACTION_OUTCOMES",
@@ -173,12 +173,23 @@ def action_contact_keys(
         ),
         g AS MATERIALIZED (SELECT key, COUNT(*) AS n FROM k GROUP BY key)
         SELECT g.key, g.n FROM g LEFT JOIN contacts c ON c.rid = g.key
-        ORDER BY g.key IS NULL, c.name, g.key
+        ORDER BY g.key IS NULL, {{name}}, g.key
     """
     stop = cancelled or (lambda: False)
     keys: array[int] = array("q")
     events = 0
     with engine.connect() as db:
+        if dialect.is_postgres(db):
+            # By name as SQLite's NOCASE column sorts it.
+            sql = sql.replace("{name}", dialect.nocase("c.name", dialect.POSTGRES))
+            params = (connection_id, target.value, outcome.value)
+            for chunk in dialect.stream(db, sql, params, stop):
+                for key, n in chunk:
+                    events += n
+                    if key is not None:
+                        keys.append(key)
+            return ActionContacts(events=events, keys=keys)
+        sql = sql.replace("{name}", "c.name")
         dbapi = db.connection.driver_connection
         assert isinstance(dbapi, sqlite3.Connection)
         dbapi.set_progress_handler(lambda: 1 if stop() else 0, _CANCEL_CHECK_STEPS)
@@ -190,7 +201,7 @@ def action_contact_keys(
                     if key is not None:
                         keys.append(key)
                 if stop():
-                    raise sqlite3.OperationalError("interrupted")
+                    raise dialect.Interrupted
         finally:
             dbapi.set_progress_handler(None, 0)
     return ActionContacts(events=events, keys=keys)

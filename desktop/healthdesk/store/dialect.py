@@ -1,0 +1,207 @@
+"""What differs between the two databases Health Desk runs on, each decided here once.
+
+The store writes its SQL once, in SQLite's words where both databases share them:
+`?` parameters (and `?1`, `?2` numbered ones), `ON CONFLICT ... DO UPDATE`, `WITH ... AS
+MATERIALIZED`. On PostgreSQL (the team store, through psycopg 3) this module translates
+the parameters (`to_format`) for every statement of an engine (`install`) and for the raw
+DBAPI cursors of the bulk paths (`PgCursor`), and gives the few expressions whose meaning
+differs (`nocase`, `null_order`, `in_values`).
+
+Text order is the same on both: SQLite compares text by its UTF-8 bytes (BINARY), and on
+PostgreSQL every text column is of collation "C" (migration 0006), which compares bytes
+too. SQLite's NOCASE folds the 26 ASCII letters only; `lower()` of a "C" text does the
+same on PostgreSQL, so `nocase(column)` sorts alike on both.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import Connection as SAConnection
+
+POSTGRES = "postgresql"
+SQLITE = "sqlite"
+
+# A string literal, a quoted identifier, a numbered or plain parameter, or a percent.
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?(\d*)|%")
+
+
+def dialect_of(bind: Engine | SAConnection) -> str:
+    return str(bind.dialect.name)
+
+
+def is_postgres(bind: Engine | SAConnection) -> bool:
+    return dialect_of(bind) == POSTGRES
+
+
+@lru_cache(maxsize=1024)
+def to_format(sql: str) -> tuple[str, tuple[int, ...] | None]:
+    """`sql` with `?` / `?N` parameters as psycopg's `%s`, and `%` doubled.
+
+    Returns the statement and, when it numbers its parameters, the 0-based index of the
+    parameter each `%s` takes (None: in order).
+    """
+    order: list[int] = []
+    numbered = False
+    plain = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal numbered, plain
+        token = match.group(0)
+        if token == "%":
+            return "%%"
+        if token[0] in "'\"":
+            return token.replace("%", "%%")
+        if match.group(1):
+            numbered = True
+            order.append(int(match.group(1)) - 1)
+        else:
+            order.append(plain)
+            plain += 1
+        return "%s"
+
+    text = _TOKENS.sub(replace, sql)
+    return text, tuple(order) if numbered else None
+
+
+def _arrange(order: tuple[int, ...] | None, params: Any) -> Any:
+    if order is None or params is None:
+        return params
+    return tuple(params[index] for index in order)
+
+
+def install(engine: Engine) -> None:
+    """Translate the SQL that the store hands to `exec_driver_sql` on this engine."""
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _translate(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> tuple[str, Any]:
+        if context is not None and context.compiled is not None:
+            return statement, parameters  # SQLAlchemy's own, already in psycopg's words
+        text, order = to_format(statement)
+        if executemany:
+            return text, [_arrange(order, row) for row in parameters]
+        return text, _arrange(order, parameters)
+
+
+class PgCursor:
+    """A psycopg cursor that takes the store's SQL (as `sqlite3.Cursor.execute` does):
+    `execute` returns the cursor, iterating it gives the rows."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> PgCursor:
+        text, order = to_format(sql)
+        self._cursor.execute(text, _arrange(order, tuple(params)))
+        return self
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> PgCursor:
+        text, order = to_format(sql)
+        self._cursor.executemany(text, [_arrange(order, tuple(row)) for row in rows])
+        return self
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Bulk-load `rows` into `table` with COPY (the fastest way in)."""
+        names = ", ".join(columns)
+        with self._cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cursor.fetchall())
+
+    def fetchmany(self, size: int) -> list[Any]:
+        return list(self._cursor.fetchmany(size))
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cursor.rowcount)
+
+    @property
+    def connection(self) -> PgConnection:
+        return PgConnection(self._cursor.connection)
+
+    def close(self) -> None:
+        self._cursor.close()
+
+
+class PgConnection:
+    """The connection of a PgCursor; its `cursor()` streams from the server (a named,
+    server-side cursor), so reading millions of rows keeps the memory flat."""
+
+    _streams = 0
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    def cursor(self) -> PgCursor:
+        PgConnection._streams += 1
+        return PgCursor(self._connection.cursor(name=f"hd_stream_{PgConnection._streams}"))
+
+
+def of_cursor(cursor: object) -> str:
+    """The dialect of a raw cursor of `store.db.raw_transaction`."""
+    return POSTGRES if isinstance(cursor, PgCursor) else SQLITE
+
+
+def nocase(expression: str, dialect: str) -> str:
+    """`expression` compared as SQLite's NOCASE does (ASCII letters folded)."""
+    if dialect == POSTGRES:
+        return f'lower({expression} COLLATE "C")'
+    return f"{expression} COLLATE NOCASE"
+
+
+def null_order(descending: bool, dialect: str) -> str:
+    """What makes NULLs sort as SQLite sorts them: first ascending, last descending."""
+    if dialect == POSTGRES:
+        return " NULLS LAST" if descending else " NULLS FIRST"
+    return ""
+
+
+def in_values(expression: str, values: Sequence[Any], dialect: str) -> tuple[str, Any]:
+    """`expression IN values` with the values as one parameter (any number of them):
+    SQLite reads a JSON array, PostgreSQL an array."""
+    if dialect == POSTGRES:
+        return f"{expression} = ANY(?)", list(values)
+    return f"{expression} IN (SELECT value FROM json_each(?))", orjson.dumps(list(values)).decode()
+
+
+class Interrupted(sqlite3.OperationalError):
+    """A read stopped because its caller cancelled it (what SQLite raises then: callers
+    catch one exception on both databases)."""
+
+    def __init__(self) -> None:
+        super().__init__("interrupted")
+
+
+def stream(
+    db: SAConnection, sql: str, params: Sequence[Any], stop: Callable[[], bool]
+) -> Iterator[Sequence[Any]]:
+    """The rows of a long read in chunks, from a server-side cursor; `stop()` is asked
+    before and between chunks (Interrupted when it turns true)."""
+    if stop():
+        raise Interrupted
+    result = db.execution_options(stream_results=True, yield_per=8192).exec_driver_sql(
+        sql, tuple(params)
+    )
+    try:
+        for chunk in result.partitions():
+            yield chunk
+            if stop():
+                raise Interrupted
+    finally:
+        result.close()

@@ -1,0 +1,188 @@
+"""The team store: the database on a PostgreSQL server, shared by every agent's window.
+
+`--db postgresql://USER@HOST[:PORT]/DB` (or `?host=/socket/dir&port=N`) opens it through
+psycopg 3. The password never travels in the URL (nor on a command line): libpq reads it
+from ~/.pgpass (or $PGPASSFILE), or Health Desk keeps it in the OS keyring under
+`KEYRING_SERVICE`, keyed by `password_key` (`store_password`).
+
+Writers take one lock of the database (`WRITE_LOCK`, an advisory lock held for the whole
+transaction), so that imports and syncs write one after the other as they do on SQLite:
+none loses another's rows and none deadlocks (there is only one lock to wait for). A
+writer that waits says so after `WAIT_NOTICE_AFTER` s and gives up with `DatabaseBusy`
+after `write_wait()` s, having written nothing. Readers never wait for writers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import keyring
+import keyring.errors
+import psycopg
+import psycopg.errors
+from alembic import command
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from healthdesk.core.fingerprint import FINGERPRINT_VERSION
+from healthdesk.store import dialect
+from healthdesk.store.db import (
+    WAIT_MESSAGE,
+    WAIT_NOTICE_AFTER,
+    WRITE_WAIT_ENV,
+    DatabaseBusy,
+    OnWait,
+    _migrations_config,
+    notify_wait,
+    write_wait,
+)
+from healthdesk.store.fingerprints import refresh_fingerprints, stored_version
+
+#: The key of the advisory lock every writer holds (any constant: "HDWRITE" as bytes).
+WRITE_LOCK = 0x48_44_57_52_49_54_45
+KEYRING_SERVICE = "healthdesk-postgresql"
+
+_log = logging.getLogger(__name__)
+
+
+class TeamStoreError(ValueError):
+    """A --db URL Health Desk cannot use as it is; the text says why, in one line."""
+
+
+def engine_url(text: str) -> URL:
+    """The SQLAlchemy URL of a `postgresql://` --db value (driver: psycopg 3).
+
+    Raises TeamStoreError when it is not a PostgreSQL URL, has no database, or carries a
+    password (which would show in process lists and shell histories).
+    """
+    try:
+        url = make_url(text.strip())
+    except ArgumentError as exc:
+        raise TeamStoreError(f"not a database URL: {exc}") from None
+    if url.get_backend_name() != "postgresql":
+        raise TeamStoreError(f"{text!r} is not a postgresql:// URL")
+    if url.password is not None:
+        raise TeamStoreError(
+            "the database URL must not carry a password: put it in ~/.pgpass, or in the "
+            "keyring (File > Open Team Store…)"
+        )
+    if not url.database:
+        raise TeamStoreError(f"{url.render_as_string()!r} names no database (…/DBNAME)")
+    return url.set(drivername="postgresql+psycopg")
+
+
+def password_key(url: URL) -> str:
+    """The keyring entry of a database: `user@host:port/db` (socket dirs as hosts)."""
+    host = url.host or str(url.query.get("host", "")) or "localhost"
+    port = url.port or str(url.query.get("port", "")) or "5432"
+    return f"{url.username or ''}@{host}:{port}/{url.database}"
+
+
+def stored_password(url: URL) -> str | None:
+    """The password the keyring holds for this database, if any (None without a keyring)."""
+    try:
+        return keyring.get_password(KEYRING_SERVICE, password_key(url))
+    except keyring.errors.KeyringError as exc:
+        _log.debug("no keyring: %s", exc)
+        return None
+
+
+def store_password(url: URL, password: str) -> None:
+    """Keep `password` for this database in the OS keyring (KeyringError without one)."""
+    keyring.set_password(KEYRING_SERVICE, password_key(url), password)
+
+
+def display_url(engine: Engine) -> str:
+    """The engine's URL as the user gave it (no password: it never holds one)."""
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=True)
+
+
+def create_team_engine(text: str, *, on_wait: OnWait | None = None) -> Engine:
+    """An engine on the PostgreSQL database of `text` (see engine_url)."""
+    url = engine_url(text)
+    connect_args: dict[str, Any] = {"connect_timeout": 10, "application_name": "healthdesk"}
+    password = stored_password(url)
+    if password is not None:
+        connect_args["password"] = password
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    dialect.install(engine)
+    if on_wait is not None:
+        from healthdesk.store.db import _on_wait
+
+        _on_wait[engine] = on_wait
+    return engine
+
+
+def upgrade(engine: Engine, head: str | None) -> None:
+    """store.db.upgrade on PostgreSQL: migrations and fingerprints under the write lock."""
+
+    def current(connection: Any) -> bool:
+        return MigrationContext.configure(
+            connection
+        ).get_current_revision() == head and stored_version(connection) == str(FINGERPRINT_VERSION)
+
+    with engine.connect() as connection:
+        if current(connection):
+            connection.rollback()
+            return
+        connection.rollback()
+        with connection.begin():
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+            if MigrationContext.configure(connection).get_current_revision() != head:
+                command.upgrade(_migrations_config(connection), "head")
+            refresh_fingerprints(connection)
+
+
+def _lock(engine: Engine, dbapi: psycopg.Connection[Any]) -> None:
+    """Take WRITE_LOCK (a session lock), waiting for another writer as the module says."""
+    limit = write_wait()
+    started = time.monotonic()
+    told = False
+    while True:
+        left = limit - (time.monotonic() - started)
+        # Silent at first; then a second per round, so that the limit is kept.
+        wait = min(left, WAIT_NOTICE_AFTER if not told else 1.0)
+        try:
+            dbapi.execute(f"SET lock_timeout = {max(1, int(wait * 1000))}")
+            dbapi.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK,))
+            dbapi.execute("SET lock_timeout = 0")
+            dbapi.commit()
+            return
+        except psycopg.errors.LockNotAvailable:
+            dbapi.rollback()
+        if time.monotonic() - started >= limit:
+            raise DatabaseBusy(
+                f"another Health Desk process kept the database busy for {limit:g} s; "
+                f"nothing was written: try again when it is done (or set "
+                f"{WRITE_WAIT_ENV} to wait longer)"
+            )
+        if not told:
+            told = True
+            notify_wait(engine, WAIT_MESSAGE)
+
+
+@contextmanager
+def raw_transaction(engine: Engine) -> Iterator[dialect.PgCursor]:
+    """store.db.raw_transaction on PostgreSQL: one transaction under WRITE_LOCK."""
+    with engine.connect() as connection:
+        dbapi = connection.connection.driver_connection
+        assert isinstance(dbapi, psycopg.Connection)
+        dbapi.rollback()
+        _lock(engine, dbapi)
+        try:
+            cursor = dbapi.cursor()
+            try:
+                with dbapi.transaction():
+                    yield dialect.PgCursor(cursor)
+            finally:
+                cursor.close()
+        finally:
+            if not dbapi.closed:
+                dbapi.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK,))
+                dbapi.commit()
