@@ -39,6 +39,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"healthdesk: error: {message} (see '{self.prog} --help')\n")
 
 
+#: --db takes a file, or a team store's URL (store.team: no password in it).
+_DB_HELP = "the database file, or a team store's postgresql://USER@HOST/DB (default: your own file)"
+
+
 def _add_source(parser: argparse.ArgumentParser, *, connection: bool = True) -> None:
     parser.add_argument(
         "file",
@@ -46,7 +50,7 @@ def _add_source(parser: argparse.ArgumentParser, *, connection: bool = True) -> 
         metavar="FILE",
         help="a snapshot file to work on (in a temporary database) instead of --db",
     )
-    parser.add_argument("--db", metavar="PATH", help="the database file (default: your own)")
+    parser.add_argument("--db", metavar="PATH", help=_DB_HELP)
     if connection:
         parser.add_argument(
             "--connection",
@@ -107,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = commands.add_parser("import", help="import snapshot files into the database")
     imp.add_argument("files", nargs="+", metavar="FILE", help="snapshot files (.jsonl, .gz)")
-    imp.add_argument("--db", metavar="PATH", help="the database file (default: your own)")
+    imp.add_argument("--db", metavar="PATH", help=_DB_HELP)
 
     summ = commands.add_parser("summary", help="counts, actions and failure reasons")
     _add_source(summ)
@@ -133,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fnd = commands.add_parser("find", help="contacts whose name, email or app id contains QUERY")
     fnd.add_argument("args", nargs="+", metavar="[FILE] QUERY")
-    fnd.add_argument("--db", metavar="PATH", help="the database file (default: your own)")
+    fnd.add_argument("--db", metavar="PATH", help=_DB_HELP)
     fnd.add_argument("--connection", metavar="ID", help="the connection")
     fnd.add_argument("--limit", type=_positive, default=200, help="at most this many (default 200)")
     fnd.add_argument("--json", action="store_true", help="print a JSON list")
@@ -163,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sync", help="pull connections from a sync service (with --follow, keep them live)"
     )
     syn.add_argument("url", metavar="URL", help="the service, e.g. http://127.0.0.1:8765")
-    syn.add_argument("--db", metavar="PATH", help="the database file (default: your own)")
+    syn.add_argument("--db", metavar="PATH", help=_DB_HELP)
     syn.add_argument("--connection", metavar="ID", help="only this connection (default: all)")
     syn.add_argument(
         "--follow", action="store_true", help="keep long-polling and applying until Ctrl+C"
@@ -222,7 +226,7 @@ def _database(file: str | None, db: str | None) -> Iterator[Engine]:
     if file is not None and db is not None:
         raise CliError("give a snapshot FILE or --db, not both")
     if file is None:
-        if db is not None and not Path(db).exists():
+        if db is not None and not _db_exists(db):
             raise CliError(f"{db}: no such database")
         engine = open_db(db)
         try:
@@ -237,6 +241,13 @@ def _database(file: str | None, db: str | None) -> Iterator[Engine]:
             yield engine
         finally:
             engine.dispose()
+
+
+def _db_exists(db: str) -> bool:
+    """Whether --db names a database file there is, or a team store (its server says)."""
+    from healthdesk.store.db import is_team_store
+
+    return is_team_store(db) or Path(db).exists()
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -468,7 +479,7 @@ def _cmd_screenshot(args: argparse.Namespace, out: TextIO) -> None:
         db = str(default_db_path())
         if not Path(db).exists():
             raise CliError(f"give a snapshot FILE or --db PATH (no database at {db} yet)")
-    if db is not None and not Path(db).exists():
+    if db is not None and not _db_exists(db):
         raise CliError(f"{db}: no such database")
     path = render(
         out=Path(args.output),
@@ -487,7 +498,7 @@ def _window(db: str | None, files: Sequence[str]) -> int:
     for name in files:
         if not Path(name).is_file():
             raise CliError(f"{name}: no such snapshot file")
-    if db is not None and not Path(db).exists():
+    if db is not None and not _db_exists(db):
         raise CliError(f"{db}: no such database")
     if _headless():
         return _headless_summary(db, files)
@@ -527,7 +538,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from healthdesk.store.db import DatabaseBusy, set_default_on_wait
+    from healthdesk.store.db import DatabaseBusy, TeamStoreError, set_default_on_wait
     from healthdesk.store.queries import UnknownConnection, UnknownContact
 
     set_default_on_wait(lambda message: sys.stderr.write(f"healthdesk: {message}\n"))
@@ -555,6 +566,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         CatalogError,
         UnknownContact,
         DatabaseBusy,
+        TeamStoreError,
         cli_forget.ForgetRefused,
     ) as exc:
         return _fail(str(exc))
@@ -569,7 +581,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{where}{exc.strerror or exc}")
     except DatabaseError as exc:
         # Most often --db names a file that is not a Health Desk database.
-        return _fail(f"{args.db or 'the database'}: cannot use it: {exc.orig or exc}")
+        from healthdesk.store.team import describe_error
+
+        said = describe_error(exc)
+        return _fail(f"{args.db or 'the database'}: {said or f'cannot use it: {exc.orig or exc}'}")
     except KeyboardInterrupt:
         sys.stderr.write("healthdesk: interrupted\n")
         return 130

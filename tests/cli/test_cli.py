@@ -80,8 +80,8 @@ def assert_error(result: Result, *parts: str) -> str:
 # -- import ------------------------------------------------------------------------------
 
 
-def test_import_reports_counts_then_nothing_changed(run: Run, snapshot: Path, tmp_path: Path):
-    db = tmp_path / "my.sqlite3"
+def test_import_reports_counts_then_nothing_changed(run: Run, snapshot: Path, db_target: str):
+    db = db_target
 
     first = run("import", snapshot, "--db", db)
 
@@ -102,8 +102,8 @@ def test_import_reports_counts_then_nothing_changed(run: Run, snapshot: Path, tm
     assert again.out.splitlines()[1:] == ["  Nothing changed."]
 
 
-def test_import_lists_each_connection_it_decided(run: Run, two_connections: Path, tmp_path: Path):
-    result = run("import", two_connections, "--db", tmp_path / "db.sqlite3")
+def test_import_lists_each_connection_it_decided(run: Run, two_connections: Path, db_target: str):
+    result = run("import", two_connections, "--db", db_target)
 
     assert result.code == 0, result.err
     assert result.out.splitlines()[1:] == [
@@ -130,10 +130,12 @@ def test_import_into_the_default_db_then_commands_read_it(
     assert [ids(row) for row in one_json(found.out)] == [("a2", "mc-7731")]
 
 
-def test_a_broken_import_leaves_the_database_as_it_was(run: Run, snapshot: Path, tmp_path: Path):
+def test_a_broken_import_leaves_the_database_as_it_was(
+    run: Run, snapshot: Path, tmp_path: Path, db_target: str
+):
     from healthdesk.store.db import open_db
 
-    db = tmp_path / "db.sqlite3"
+    db = db_target
     assert run("import", snapshot, "--db", db).code == 0
     engine = open_db(db)
     try:
@@ -168,15 +170,25 @@ def test_commands_on_a_file_leave_the_default_db_untouched(
     assert not default_db.parent.exists()
 
 
-def test_file_and_db_give_the_same_answers(run: Run, snapshot: Path, tmp_path: Path):
-    db = tmp_path / "db.sqlite3"
+def test_file_and_db_give_the_same_answers(run: Run, snapshot: Path, db_target: str):
+    """A FILE is read through a temporary SQLite database: --db on either backend must
+    print exactly the same."""
+    db = db_target
     assert run("import", snapshot, "--db", db).code == 0
 
     for argv in (
         ["summary", "--json"],
+        ["summary"],
         ["export", "--format", "jsonl"],
         ["export"],
+        *(["export", "--status", status] for status in STATUSES),
         ["find", "acme", "--json"],
+        ["find", "ALICE", "--json"],
+        ["find", "JOSÉ", "--json"],
+        ["find", "núñez", "--json"],
+        ["find", "100%", "--json"],
+        ["find", "mc-77", "--json"],
+        ["find", "@", "--json", "--limit", "3"],
     ):
         from_file = run(argv[0], snapshot, *argv[1:])
         from_db = run(*argv, "--db", db)

@@ -78,6 +78,10 @@ def notify_wait(engine: Engine, message: str) -> None:
         notify(message)
 
 
+class TeamStoreError(ValueError):
+    """A team store's URL Health Desk cannot use as it is; the text says why, in one line."""
+
+
 class DatabaseBusy(Exception):
     """Another process kept the database locked for longer than this one may wait.
 

@@ -193,6 +193,10 @@ def find(engine: Engine, connection_id: str, query: str, *, limit: int = 200) ->
     text = query.strip()
     if not text:
         return Found([], 0)
+    if dialect.is_postgres(engine):
+        from healthdesk.store.team_search import find as find_on_postgres
+
+        return find_on_postgres(engine, connection_id, text, limit=limit)
     with _snapshot(engine) as db:
         if text.isascii():
             hits = " OR ".join(

@@ -38,6 +38,7 @@ from healthdesk.store.db import (
     WRITE_WAIT_ENV,
     DatabaseBusy,
     OnWait,
+    TeamStoreError,
     _migrations_config,
     notify_wait,
     write_wait,
@@ -51,8 +52,24 @@ KEYRING_SERVICE = "healthdesk-postgresql"
 _log = logging.getLogger(__name__)
 
 
-class TeamStoreError(ValueError):
-    """A --db URL Health Desk cannot use as it is; the text says why, in one line."""
+#: What a role that may only read is told when it tries to write.
+READ_ONLY_MESSAGE = (
+    "your database role may only read this team store: nothing was written (imports, "
+    "syncs and forgetting need the syncing role)"
+)
+
+
+def describe_error(exc: BaseException) -> str | None:
+    """One line for the user about a team store's refusal (None: not one we know)."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(
+        orig, psycopg.errors.InsufficientPrivilege | psycopg.errors.ReadOnlySqlTransaction
+    ):
+        return READ_ONLY_MESSAGE
+    if isinstance(orig, psycopg.OperationalError):
+        first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+        return f"cannot use the team store: {first}"
+    return None
 
 
 def engine_url(text: str) -> URL:
