@@ -14,7 +14,7 @@ from tests.helpers.db import sqlite_only
 
 
 def test_migrations_build_exactly_the_declared_schema(engine: Engine) -> None:
-    sqlite_only(engine, "PostgreSQL's own types: test_postgres_schema_compares_as_sqlite")
+    sqlite_only(engine, "PostgreSQL has its own types: test_team_store.py checks its schema")
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []

@@ -19,7 +19,7 @@ import orjson
 from healthdesk.core.health import Decision, RecordFacts, decide
 from healthdesk.core.model import WRITE_OUTCOMES, Outcome, Settings, Side
 from healthdesk.core.rules import Predicate
-from healthdesk.store import counts
+from healthdesk.store import counts, dialect
 
 _SIDE = {"a": Side.A, "b": Side.B}
 _CHUNK = 900
@@ -71,10 +71,7 @@ _CONTACT_COLUMNS = (
     "rid, connection_id, status, reason, side, a_rid, b_rid, duplicate_of, failure_seq, "
     "opposite_deleted, name, email, since, failure_app, failure_at, fingerprint"
 )
-_INSERT_CONTACT = (
-    f"INSERT INTO contacts ({_CONTACT_COLUMNS}) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+_CONTACT_COLUMN_NAMES = tuple(_CONTACT_COLUMNS.split(", "))
 
 
 def _facts(
@@ -167,7 +164,7 @@ class _ContactWriter:
                 )
             )
             tally[counts.contact_key(status, reason, failure_app, fingerprint)] += 1
-        self._cursor.executemany(_INSERT_CONTACT, rows)
+        dialect.insert_rows(self._cursor, "contacts", _CONTACT_COLUMN_NAMES, rows)
         self.written += len(rows)
 
     def _failures(self, seqs: list[int]) -> dict[int, tuple[str, str, str | None]]:

@@ -40,6 +40,16 @@ BATCH_SIZE = 5000
 #: cheaper than deciding a part.
 FULL_DECIDE_SHARE = 0.3
 FULL_DECIDE_MIN = 2000
+_RECORD_COLUMNS = (
+    "connection_id", "app", "ext_id", "name", "email", "email_norm", "fields", "created_at",
+    "updated_at", "deleted", "matches", "digest", "line",
+)  # fmt: skip
+_EVENT_COLUMNS = (
+    "connection_id", "seq", "at", "app", "ext_id", "outcome", "target", "error_code",
+    "error_message", "fingerprint", "digest", "line",
+)  # fmt: skip
+#: Items after which an ingest refreshes PostgreSQL's statistics before deciding.
+ANALYZE_AFTER = 20_000
 
 
 class ImportCancelled(Exception):
@@ -299,18 +309,19 @@ class Ingestor:
             work.has_records = True
         self._records.clear()
         rows = self._track_record_changes(rows)
-        self._cursor.executemany(
-            """
-            INSERT INTO records (connection_id, app, ext_id, name, email, email_norm, fields,
-                created_at, updated_at, deleted, matches, digest, line)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        dialect.insert_rows(
+            self._cursor,
+            "records",
+            _RECORD_COLUMNS,
+            rows,
+            on_conflict="""
             ON CONFLICT (connection_id, app, ext_id) DO UPDATE SET name = excluded.name,
                 email = excluded.email, email_norm = excluded.email_norm,
                 fields = excluded.fields, created_at = excluded.created_at,
                 updated_at = excluded.updated_at, deleted = excluded.deleted,
                 matches = excluded.matches, digest = excluded.digest, line = excluded.line
             """,
-            rows,
+            key=_RECORD_COLUMNS[:3],
         )
 
     def _track_record_changes(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -471,16 +482,16 @@ class Ingestor:
             if work.tracks_changes and event.outcome in WRITE_OUTCOMES:
                 work.dirty_records.add((event.app, event.id))
         # DO NOTHING: a repeated seq is ignored, applying the same item twice changes nothing.
-        self._cursor.executemany(
-            """
-            INSERT INTO events (connection_id, seq, at, app, ext_id, outcome, target,
-                error_code, error_message, fingerprint, digest, line)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (connection_id, seq) DO NOTHING
-            """,
-            rows,
+        inserted = max(
+            dialect.insert_rows(
+                self._cursor,
+                "events",
+                _EVENT_COLUMNS,
+                rows,
+                on_conflict="ON CONFLICT (connection_id, seq) DO NOTHING",
+            ),
+            0,
         )
-        inserted = max(self._cursor.rowcount, 0)
         self.report.events_new += inserted
         for connection_id, tally in tallies.items():
             if inserted == len(rows):
@@ -522,6 +533,11 @@ class Ingestor:
         # worth having first.
         self._build_deferred("events")
         self._build_deferred("records")
+        if self.report.items >= ANALYZE_AFTER and dialect.of_cursor(self._cursor) == "postgresql":
+            # PostgreSQL plans the decision's joins from table statistics, which a bulk
+            # load leaves stale until autovacuum comes by: without them it reads every
+            # event per record (20x slower, measured on 100,000 contacts).
+            self._cursor.execute("ANALYZE records, mappings, events")
         if not self._decide:
             self._leave_pending()
             for table in ("records", "mappings", "contacts"):
