@@ -24,7 +24,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "forget",
         help="remove a connection and every trace of its customers from the database",
     )
-    forget.add_argument("--db", metavar="PATH", help="the database file (default: your own)")
+    forget.add_argument(
+        "--db",
+        metavar="PATH",
+        help="the database file, or a team store's postgresql://USER@HOST/DB (default: your own)",
+    )
     forget.add_argument("--connection", metavar="ID", required=True, help="the connection")
     forget.add_argument(
         "--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)"
@@ -33,12 +37,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) -> None:
     """Forget the connection; raises ForgetRefused, UnknownConnection or DatabaseBusy."""
-    from healthdesk.store.db import default_db_path, open_db
+    from healthdesk.store.db import default_db_path, is_team_store, open_db
     from healthdesk.store.forget import connection_name, forget_connection
 
     stdin = stdin or sys.stdin
-    path = Path(args.db) if args.db else default_db_path()
-    if not path.exists():
+    path: Path | str = args.db if is_team_store(args.db) else Path(args.db or default_db_path())
+    if isinstance(path, Path) and not path.exists():
         raise ForgetRefused(f"{path}: no such database")
     engine = open_db(path)
     try:
@@ -58,12 +62,14 @@ def run(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) -> N
     if not report.wiped:
         raise ForgetRefused(
             f"the connection is removed, but another process has {path} open: older copies "
-            f"of its pages stay in {path.name}-wal until that process closes the database "
+            f"of its pages stay in {Path(path).name}-wal until that process closes the database "
             "(SQLite then removes that file)"
         )
 
 
-def _confirm(shown: str, connection_id: str, path: Path, stdin: TextIO, out: TextIO) -> None:
+def _confirm(
+    shown: str, connection_id: str, path: Path | str, stdin: TextIO, out: TextIO
+) -> None:
     if not stdin.isatty():
         raise ForgetRefused(
             f"refusing to forget {shown} without confirmation: not a terminal; add --yes"

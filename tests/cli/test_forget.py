@@ -135,3 +135,29 @@ def test_forget_a_missing_database_is_one_line(run: Run, tmp_path: Path) -> None
     assert result.code == 2
     assert result.err == f"healthdesk: error: {tmp_path / 'none.sqlite3'}: no such database\n"
     assert not (tmp_path / "none.sqlite3").exists()
+
+
+def test_forget_on_a_team_store_removes_every_row_of_it(
+    run: Run, tmp_path: Path, postgres_url: str
+):
+    snap = write(tmp_path / "s.jsonl", items())
+    assert run("import", snap, "--db", postgres_url).code == 0
+
+    result = run("forget", "--db", postgres_url, "--connection", "c-gone", "--yes")
+
+    assert result.code == 0, result.err
+    assert result.out.startswith("Forgot c-gone (Gone ⇄ Away): 600 records, 300 events, ")
+    engine = open_db(postgres_url)
+    try:
+        tables = dump(engine)
+        with engine.connect() as db:
+            counted = db.exec_driver_sql(
+                "SELECT COUNT(*) FROM contact_counts WHERE connection_id = 'c-gone'"
+            ).scalar()
+    finally:
+        engine.dispose()
+    assert counted == 0
+    assert [row[0] for row in tables["connections"]] == ["c-kept"]
+    assert {row[1] for row in tables["records"]} == {"c-kept"}
+    assert tables["events"] == tables["mappings"] == []
+    assert not traces(repr(tables).encode())

@@ -260,3 +260,18 @@ def insert_rows(
     changed = cursor.rowcount
     cursor.execute(f"DELETE FROM {stage}")
     return changed
+
+
+#: The channel on which writers of a team store announce their commits (LISTEN/NOTIFY).
+CHANGES_CHANNEL = "healthdesk_changes"
+
+
+def announce(cursor: Any, connection_ids: Iterable[str]) -> None:
+    """Tell every window on a team store, when this transaction commits, that these
+    connections changed ("": the list of connections). PostgreSQL delivers the
+    notifications at commit, once per distinct payload, and none after a rollback. On
+    SQLite nothing is needed: the windows watch the database's files."""
+    if not isinstance(cursor, PgCursor):
+        return
+    for connection_id in sorted(set(connection_ids)):
+        cursor.execute("SELECT pg_notify(?, ?)", (CHANGES_CHANNEL, connection_id))

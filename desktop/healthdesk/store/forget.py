@@ -14,6 +14,9 @@ query), the WAL cannot be truncated at once: SQLite waits for it (busy_timeout);
 still cannot, `ForgetReport.wiped` is False and the caller should say that traces remain
 in the `-wal` file until that process is done (running `wipe_wal(engine)` again then
 finishes the job).
+
+On a team store (PostgreSQL) the rows are deleted in one transaction and the tables
+vacuumed; the server's own WAL and backups are its administrator's to wipe.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from healthdesk.store import dialect
 from healthdesk.store.db import raw_transaction
 from healthdesk.store.queries import UnknownConnection
 
@@ -71,6 +75,8 @@ def forget_connection(engine: Engine, connection_id: str) -> ForgetReport:
     """
     name = connection_name(engine, connection_id)
     removed: dict[str, int] = {}
+    if dialect.is_postgres(engine):
+        return _forget_on_postgres(engine, connection_id, name)
     with raw_transaction(engine) as cursor:
         cursor.execute("PRAGMA secure_delete=ON")
         try:
@@ -82,6 +88,29 @@ def forget_connection(engine: Engine, connection_id: str) -> ForgetReport:
             cursor.execute("PRAGMA secure_delete=OFF")
     wiped = wipe_wal(engine) and _vacuum(engine) and wipe_wal(engine)
     return ForgetReport(connection_id, name, removed, wiped)
+
+
+def _forget_on_postgres(engine: Engine, connection_id: str, name: str) -> ForgetReport:
+    """The team store: the rows deleted in one transaction, then the tables vacuumed so
+    that their space is reused. What the server keeps beyond its tables (its WAL,
+    backups, replicas) is its administrator's to wipe."""
+    removed: dict[str, int] = {}
+    with raw_transaction(engine) as cursor:
+        for table in (*_TABLES, "connections"):
+            key = "id" if table == "connections" else "connection_id"
+            cursor.execute(f"DELETE FROM {table} WHERE {key} = ?", (connection_id,))
+            removed[table] = max(cursor.rowcount, 0)
+        dialect.announce(cursor, ["", connection_id])
+    with engine.connect() as connection:
+        dbapi = connection.connection.driver_connection
+        assert dbapi is not None
+        dbapi.rollback()
+        dbapi.autocommit = True  # VACUUM cannot run inside a transaction
+        try:
+            dbapi.execute(f"VACUUM {', '.join((*_TABLES, 'connections'))}")
+        finally:
+            dbapi.autocommit = False
+    return ForgetReport(connection_id, name, removed, wiped=True)
 
 
 def wipe_wal(engine: Engine) -> bool:

@@ -542,6 +542,7 @@ class Ingestor:
             self._leave_pending()
             for table in ("records", "mappings", "contacts"):
                 self._build_deferred(table)
+            dialect.announce(self._cursor, ["", *self._work, *also])
             return self.report
         self._take_pending({*self._work, *also})
         for work in self._work.values():
@@ -570,6 +571,7 @@ class Ingestor:
                     self.report.decided[work.id] = changed
         for table in ("records", "mappings", "contacts"):
             self._build_deferred(table)
+        dialect.announce(self._cursor, ["", *self._work, *also])
         return self.report
 
     def _leave_pending(self) -> None:
