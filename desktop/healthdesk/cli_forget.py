@@ -67,9 +67,7 @@ def run(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) -> N
         )
 
 
-def _confirm(
-    shown: str, connection_id: str, path: Path | str, stdin: TextIO, out: TextIO
-) -> None:
+def _confirm(shown: str, connection_id: str, path: Path | str, stdin: TextIO, out: TextIO) -> None:
     if not stdin.isatty():
         raise ForgetRefused(
             f"refusing to forget {shown} without confirmation: not a terminal; add --yes"

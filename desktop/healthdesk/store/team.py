@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -129,11 +130,24 @@ def create_team_engine(text: str, *, on_wait: OnWait | None = None) -> Engine:
         connect_args["password"] = password
     engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
     dialect.install(engine)
+    params: dict[str, Any] = dict(url.translate_connect_args(username="user", database="dbname"))
+    params.update({key: str(value) for key, value in url.query.items()})
+    params.update(connect_args)
+    _connect_params[engine] = params
     if on_wait is not None:
         from healthdesk.store.db import _on_wait
 
         _on_wait[engine] = on_wait
     return engine
+
+
+_connect_params: weakref.WeakKeyDictionary[Engine, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def connect_params(engine: Engine) -> dict[str, Any]:
+    """What psycopg.connect takes to open a connection of its own to the engine's
+    database (the window's listener of CHANGES_CHANNEL)."""
+    return dict(_connect_params[engine])
 
 
 def upgrade(engine: Engine, head: str | None) -> None:

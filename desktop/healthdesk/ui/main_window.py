@@ -77,6 +77,7 @@ from healthdesk.ui.messages import Messages, show_error
 from healthdesk.ui.operations import Operations, Work
 from healthdesk.ui.search.search_bar import SearchBar
 from healthdesk.ui.style import mute
+from healthdesk.ui.team_watcher import TeamWatcher
 from healthdesk.ui.text import isolate, plain_label, plain_tooltip
 from healthdesk.ui.timeline.timeline_dock import TimelineDock
 
@@ -185,7 +186,15 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._restore_settings()
         database = engine.url.database
-        if database and database != ":memory:":
+        self.db_watcher: TeamWatcher | DatabaseWatcher | None = None
+        if engine.dialect.name == "postgresql":
+            self.db_watcher = TeamWatcher(
+                operations=self.operations,
+                engine=engine,
+                shown=lambda: self._connection.id if self._connection else None,
+                parent=self,
+            )
+        elif database and database != ":memory:":
             self.db_watcher = DatabaseWatcher(
                 operations=self.operations,
                 path=Path(database),
@@ -659,6 +668,8 @@ class MainWindow(QMainWindow):
             return
         self.save_settings()
         self._closed = True
+        if isinstance(self.db_watcher, TeamWatcher):
+            self.db_watcher.stop()
         self.operations.shutdown()
 
     # -- slots ----------------------------------------------------------------------------

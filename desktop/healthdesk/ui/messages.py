@@ -32,6 +32,12 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, OperationalError) and "locked" in str(exc.orig or exc):
         return "The database is busy with another Health Desk process; try again in a moment."
     if isinstance(exc, DatabaseError):
+        if type(exc.orig).__module__.startswith("psycopg"):  # the team store
+            from healthdesk.store.team import describe_error
+
+            said = describe_error(exc)
+            if said:
+                return said[0].upper() + said[1:] + "."
         return f"The database cannot be used: {exc.orig or exc}"
     return f"{type(exc).__name__}: {exc}"
 
