@@ -93,7 +93,7 @@ def test_one_writer_and_two_reading_windows_stay_in_step(
         titles = [tab_title(status, expected[status]) for status in STATUS_ORDER]
         newest = timeline.page(truth, "c-1", before_seq=None, limit=1)[0]
         for window in (writer, *readers):
-            qtbot.waitUntil(lambda w=window: tab_texts(w) == titles, timeout=10_000)
+            qtbot.waitUntil(lambda w=window, t=titles: tab_texts(w) == t, timeout=10_000)
             qtbot.waitUntil(
                 lambda w=window: (
                     w.timeline_dock.view.model().rowCount() > 0
@@ -105,4 +105,5 @@ def test_one_writer_and_two_reading_windows_stay_in_step(
     run(qtbot, writer.stop_live())
     for reader in readers:
         reader.close()
-        assert reader.db_watcher is not None and not reader.db_watcher.listening
+        assert reader.db_watcher is not None
+        assert not reader.db_watcher.listening
