@@ -29,7 +29,7 @@ from alembic import command
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from healthdesk.core.fingerprint import FINGERPRINT_VERSION
 from healthdesk.store import dialect
@@ -211,6 +211,12 @@ def raw_transaction(engine: Engine) -> Iterator[dialect.PgCursor]:
             try:
                 with dbapi.transaction():
                     yield dialect.PgCursor(cursor)
+            except psycopg.Error as exc:
+                # As SQLAlchemy raises a driver's errors: callers catch one kind for both
+                # backends (DatabaseError and its kinds), the driver's error as `orig`.
+                raise DBAPIError.instance(
+                    None, None, exc, psycopg.Error, connection_invalidated=dbapi.closed
+                ) from exc
             finally:
                 cursor.close()
         finally:
