@@ -504,7 +504,10 @@ def _window(db: str | None, files: Sequence[str]) -> int:
         return _headless_summary(db, files)
     from healthdesk.ui.app import run
 
-    return run(db_path=Path(db) if db else None, files=[Path(f) for f in files])
+    from healthdesk.store.db import is_team_store
+
+    target: Path | str | None = db if is_team_store(db) else (Path(db) if db else None)
+    return run(db_path=target, files=[Path(f) for f in files])
 
 
 def _cmd_explain(args: argparse.Namespace, out: TextIO) -> None:
@@ -605,7 +608,7 @@ def _headless_summary(db: str | None, files: Sequence[str]) -> int:
     """Without a display, what the window would open on, as text, and how to see more."""
     from healthdesk.config import load_catalog
     from healthdesk.reports.summary import summary_text
-    from healthdesk.store.db import open_db
+    from healthdesk.store.db import is_team_store, open_db
     from healthdesk.store.demo import ensure_demo
     from healthdesk.store.imports import import_snapshots
     from healthdesk.store.queries import list_connections, summary
@@ -618,7 +621,7 @@ def _headless_summary(db: str | None, files: Sequence[str]) -> int:
     try:
         if files:
             import_snapshots(engine, list(files))
-        else:
+        elif not is_team_store(db):  # a team store is the team's: no demo in it
             ensure_demo(engine)
         catalog = load_catalog()
         for connection in list_connections(engine):

@@ -113,7 +113,7 @@ def test_a_writer_gives_up_after_the_write_wait_having_written_nothing(
     waiting = open_db(db_target_of(team))
     holder = Holder(team)
     try:
-        with pytest.raises(DatabaseBusy, match="kept the database busy for 1.5 s"):
+        with pytest.raises(DatabaseBusy, match=r"kept the database busy for 1\.5 s"):
             apply_page(
                 waiting,
                 source="http://127.0.0.1:1",

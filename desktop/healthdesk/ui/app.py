@@ -21,7 +21,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 from sqlalchemy import Engine
 
-from healthdesk.store.db import default_db_path, open_db
+from healthdesk.store.db import default_db_path, is_team_store, open_db
 from healthdesk.store.demo import ensure_demo
 from healthdesk.ui.gc_guard import GuiThreadCollector
 from healthdesk.ui.main_window import APPLICATION, ORGANIZATION, MainWindow
@@ -54,10 +54,12 @@ def application() -> QApplication:
     return app
 
 
-def open_database(path: Path, *, with_demo: bool) -> tuple[Engine, bool]:
-    """The engine on `path` (created and migrated as needed); an empty database gets the
-    bundled demo when `with_demo`. Returns the engine and whether the demo was imported.
+def open_database(path: Path | str, *, with_demo: bool) -> tuple[Engine, bool]:
+    """The engine on `path` (created and migrated as needed; or a team store's URL); an
+    empty database gets the bundled demo when `with_demo`, never a team store (shared by
+    the whole team). Returns the engine and whether the demo was imported.
     Blocking: run it on a worker thread."""
+    with_demo = with_demo and not is_team_store(path)
     engine = open_db(path)
     try:
         imported = ensure_demo(engine) if with_demo else False
@@ -67,7 +69,7 @@ def open_database(path: Path, *, with_demo: bool) -> tuple[Engine, bool]:
     return engine, imported
 
 
-def run(*, db_path: Path | None, files: Sequence[Path]) -> int:
+def run(*, db_path: Path | str | None, files: Sequence[Path]) -> int:
     """Open the window on `db_path` (default: the user's database, with the demo on first
     run), import `files` into it and show them; return the exit status when the window
     closes."""
@@ -77,7 +79,7 @@ def run(*, db_path: Path | None, files: Sequence[Path]) -> int:
     return result
 
 
-async def _main(app: QApplication, *, db_path: Path | None, files: list[Path]) -> int:
+async def _main(app: QApplication, *, db_path: Path | str | None, files: list[Path]) -> int:
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
     path = db_path if db_path is not None else default_db_path()
@@ -118,7 +120,7 @@ async def _main(app: QApplication, *, db_path: Path | None, files: list[Path]) -
     return EXIT_OK
 
 
-def _open(path: Path, with_demo: bool, _work: Work) -> tuple[Engine, bool]:
+def _open(path: Path | str, with_demo: bool, _work: Work) -> tuple[Engine, bool]:
     return open_database(path, with_demo=with_demo)
 
 

@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
         operations: Operations | None = None,
         catalog: Catalog | None = None,
         settings: QSettings | None = None,
-        db_path: Path | None = None,
+        db_path: Path | str | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
