@@ -502,9 +502,8 @@ def _window(db: str | None, files: Sequence[str]) -> int:
         raise CliError(f"{db}: no such database")
     if _headless():
         return _headless_summary(db, files)
-    from healthdesk.ui.app import run
-
     from healthdesk.store.db import is_team_store
+    from healthdesk.ui.app import run
 
     target: Path | str | None = db if is_team_store(db) else (Path(db) if db else None)
     return run(db_path=target, files=[Path(f) for f in files])
