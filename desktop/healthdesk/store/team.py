@@ -121,11 +121,15 @@ def display_url(engine: Engine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=True)
 
 
-def create_team_engine(text: str, *, on_wait: OnWait | None = None) -> Engine:
-    """An engine on the PostgreSQL database of `text` (see engine_url)."""
+def create_team_engine(
+    text: str, *, on_wait: OnWait | None = None, password: str | None = None
+) -> Engine:
+    """An engine on the PostgreSQL database of `text` (see engine_url), with `password`,
+    else the keyring's, else what libpq finds (~/.pgpass, PGPASSWORD)."""
     url = engine_url(text)
     connect_args: dict[str, Any] = {"connect_timeout": 10, "application_name": "healthdesk"}
-    password = stored_password(url)
+    if password is None:
+        password = stored_password(url)
     if password is not None:
         connect_args["password"] = password
     engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
@@ -148,6 +152,19 @@ def connect_params(engine: Engine) -> dict[str, Any]:
     """What psycopg.connect takes to open a connection of its own to the engine's
     database (the window's listener of CHANGES_CHANNEL)."""
     return dict(_connect_params[engine])
+
+
+def open_team_store(text: str, *, password: str | None = None) -> Engine:
+    """store.db.open_db for a team store, with a password given for this session."""
+    from healthdesk.store.db import upgrade as upgrade_store
+
+    engine = create_team_engine(text, password=password)
+    try:
+        upgrade_store(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 def upgrade(engine: Engine, head: str | None) -> None:

@@ -77,6 +77,7 @@ from healthdesk.ui.messages import Messages, show_error
 from healthdesk.ui.operations import Operations, Work
 from healthdesk.ui.search.search_bar import SearchBar
 from healthdesk.ui.style import mute
+from healthdesk.ui.team_store_dialog import TeamStoreOpener
 from healthdesk.ui.team_watcher import TeamWatcher
 from healthdesk.ui.text import isolate, plain_label, plain_tooltip
 from healthdesk.ui.timeline.timeline_dock import TimelineDock
@@ -158,6 +159,7 @@ class MainWindow(QMainWindow):
             operations=self.operations, engine=engine, parent_widget=self
         )
         self.forget_control.live_running = self.live_control.is_running
+        self.team_store = TeamStoreOpener(operations=self.operations, parent_widget=self)
 
         self.summary_reader = SummaryReader(
             operations=self.operations, engine=engine, catalog=self._catalog, parent=self
@@ -338,6 +340,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.live_control.connect_action)
         file_menu.addAction(self.live_control.disconnect_action)
+        file_menu.addAction(self.team_store.action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addAction(self.forget_control.action)
