@@ -1,0 +1,84 @@
+"""The team store's own schema (migration 0006, PostgreSQL only) and the plans it serves:
+the tables and columns of store/schema.py, text compared by bytes, 64-bit integers, the
+trigram index under the search and the folded-name index under the lists by name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect
+
+from healthdesk.core.model import Status
+from healthdesk.feed.generate import generate
+from healthdesk.store.db import open_db
+from healthdesk.store.imports import import_snapshots
+from healthdesk.store.schema import Base
+
+
+@pytest.fixture
+def team(postgres_url: str) -> Iterator[Engine]:
+    engine = open_db(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+def test_the_declared_tables_and_columns(team: Engine) -> None:
+    found = inspect(team)
+    for name, table in Base.metadata.tables.items():
+        columns = {column["name"]: column for column in found.get_columns(name)}
+        assert set(columns) == {column.name for column in table.columns}, name
+        for column in table.columns:
+            assert columns[column.name]["nullable"] == column.nullable, (name, column.name)
+        assert found.get_pk_constraint(name)["constrained_columns"] == [
+            column.name for column in table.primary_key.columns
+        ]
+        declared = {index.name for index in table.indexes}
+        assert declared <= {index["name"] for index in found.get_indexes(name)}, name
+
+
+def test_text_is_compared_by_bytes_and_integers_have_64_bits(team: Engine) -> None:
+    with team.connect() as db:
+        rows = db.exec_driver_sql(
+            "SELECT table_name, column_name, data_type, collation_name "
+            "FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND table_name <> 'alembic_version'"
+        ).all()
+    kinds = {data_type for _table, _column, data_type, _collation in rows}
+    assert kinds <= {"text", "bigint", "boolean"}, kinds
+    assert all(collation == "C" for _t, _c, kind, collation in rows if kind == "text")
+
+
+def _plan(engine: Engine, sql: str, params: tuple[object, ...]) -> str:
+    """The plan of `sql` when scanning whole tables and sorting are made as dear as they
+    are on a large store (a test's tables are tiny: every plan would do)."""
+    with engine.begin() as db:
+        db.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        db.exec_driver_sql("SET LOCAL enable_sort = off")
+        return "\n".join(row[0] for row in db.exec_driver_sql("EXPLAIN " + sql, params))
+
+
+@pytest.fixture
+def filled(team: Engine, tmp_path: Path) -> Engine:
+    import_snapshots(team, [generate(tmp_path / "s.jsonl.gz", contacts=300, seed=2).path])
+    return team
+
+
+def test_the_search_reads_the_trigram_index(filled: Engine) -> None:
+    folded = " OR ".join(
+        f"lower({column} COLLATE \"C\") LIKE ? ESCAPE '\\'" for column in ("name", "email")
+    )
+    plan = _plan(filled, f"SELECT rid FROM records WHERE {folded}", ("%mar%", "%mar%"))
+    assert "ix_records_search" in plan
+
+
+def test_lists_by_name_read_the_folded_name_index(filled: Engine) -> None:
+    plan = _plan(
+        filled,
+        "SELECT rid FROM contacts c WHERE c.connection_id = ? AND c.status = ? "
+        'ORDER BY lower(c.name COLLATE "C"), c.rid LIMIT 50 OFFSET 100',
+        ("c-hs-mc", Status.IN_SYNC.value),
+    )
+    assert "ix_contacts_name" in plan
+    assert "Sort" not in plan
