@@ -69,3 +69,24 @@ def test_the_changed_copy_changes_one_item_in_a_hundred(tmp_path: Path) -> None:
     ]
     assert differing == expected
     assert changed == len(expected)
+
+
+def test_bench_measures_a_team_store_beside_sqlite(
+    run: Run, tmp_path: Path, postgres_url: str
+) -> None:
+    from healthdesk.bench.team import VIEWS
+
+    result = run(
+        "bench", "--contacts", "60", "--json", "--keep", tmp_path, "--only", "team",
+        "--team-store", postgres_url,
+    )  # fmt: skip
+
+    assert result.code == 0, result.err
+    figures = {figure["name"]: figure for figure in json.loads(result.out)["figures"]}
+    names = ["team store: import", "team store: re-import, unchanged"]
+    assert list(figures)[:2] == names
+    assert len(figures) == len(names) + len(VIEWS)
+    for figure in figures.values():
+        assert figure["unit"] == "s"
+        assert figure["value"] > 0
+        assert figure["detail"].startswith("SQLite ")

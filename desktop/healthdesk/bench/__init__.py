@@ -40,6 +40,8 @@ class BenchContext:
     work: Path
     #: progress(text): one line for the person waiting (stderr).
     say: Callable[[str], None] = field(default=lambda _text: None)
+    #: A team store (postgresql:// URL) the bench may empty: bench.team measures it.
+    team_store: str | None = None
 
 
 Suite = Callable[[BenchContext], list[Figure]]
@@ -48,5 +50,6 @@ Suite = Callable[[BenchContext], list[Figure]]
 def suites() -> dict[str, Suite]:
     """The suites, by name, in the order they run."""
     from healthdesk.bench.imports import import_suite
+    from healthdesk.bench.team import team_suite
 
-    return {"import": import_suite}
+    return {"import": import_suite, "team": team_suite}

@@ -2,7 +2,7 @@
 
     python -m healthdesk.bench.child TASK ARGS_JSON
 
-Tasks: `floor`, `import`, `pull` (see `TASKS`). The time covers the task only (not the
+Tasks: `floor`, `import`, `pull`, `views` (see `TASKS`). The time covers the task only (not the
 interpreter's start); the peak memory is this process's, and that of its largest child
 process when the task starts any.
 """
@@ -58,10 +58,17 @@ def _pull(args: dict[str, Any]) -> dict[str, Any]:
     return {"items": items}
 
 
+def _views(args: dict[str, Any]) -> dict[str, Any]:
+    from healthdesk.bench.team import time_views
+
+    return time_views(args["db"])
+
+
 TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "floor": _floor,
     "import": _import,
     "pull": _pull,
+    "views": _views,
 }
 
 

@@ -26,6 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep", metavar="DIR", help="work in DIR and keep its files (snapshots are reused)"
     )
+    parser.add_argument(
+        "--team-store",
+        metavar="URL",
+        help="also measure a team store (postgresql://...) beside SQLite; it is EMPTIED first",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["import", "team"],
+        action="append",
+        help="run only these suites (repeatable; default: all)",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> None:
@@ -38,12 +49,15 @@ def run(args: argparse.Namespace, out: TextIO) -> None:
         sys.stderr.write(f"bench: {text}\n")
         sys.stderr.flush()
 
-    context = BenchContext(contacts=args.contacts, seed=args.seed, work=work, say=say)
+    context = BenchContext(
+        contacts=args.contacts, seed=args.seed, work=work, say=say, team_store=args.team_store
+    )
     started = time.perf_counter()
     figures: list[Figure] = []
     try:
-        for suite in suites().values():
-            figures.extend(suite(context))
+        for name, suite in suites().items():
+            if args.only is None or name in args.only:
+                figures.extend(suite(context))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
