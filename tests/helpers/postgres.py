@@ -13,6 +13,7 @@ than migrating every time). `Cluster.stop()` stops the server and removes the fo
 The same from a shell (packaging/test-postgres.sh; .ci/run does this):
 
     python -m tests.helpers.postgres start     # prints HEALTHDESK_TEST_POSTGRES=<url>
+    python -m tests.helpers.postgres start --durable   # with fsync (for benchmarks)
     python -m tests.helpers.postgres stop URL  # stops it and removes its folder
 
 With HEALTHDESK_TEST_POSTGRES set to such a URL (of a superuser, through a socket folder
@@ -139,8 +140,11 @@ class Cluster:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
-    """A new running cluster (see the module's docstring); PostgresMissing without binaries."""
+def start_cluster(*, durable: bool = False) -> Cluster:
+    """A new running cluster (see the module's docstring); PostgresMissing without binaries.
+
+    Not `durable` (the tests): no fsync, nothing a crash could need is written twice. A
+    `durable` one keeps PostgreSQL's defaults (what a benchmark must measure)."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
         raise PostgresMissing(
@@ -169,9 +173,10 @@ def start_cluster() -> Cluster:
         )
         options = (
             f"-p {cluster.port} -k {cluster.socket_dir} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=200"
         )
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         cluster.run(
             str(bin_dir / "pg_ctl"),
             "-D",
@@ -191,14 +196,14 @@ def start_cluster() -> Cluster:
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["start"] and len(argv) == 1:
-        cluster = start_cluster()
+    if argv[:1] == ["start"] and argv[1:] in ([], ["--durable"]):
+        cluster = start_cluster(durable=argv[1:] == ["--durable"])
         print(f"HEALTHDESK_TEST_POSTGRES={shlex.quote(cluster.url('postgres'))}")
         return 0
     if argv[:1] == ["stop"] and len(argv) == 2:
         Cluster.load(argv[1]).stop()
         return 0
-    print("usage: python -m tests.helpers.postgres start | stop URL", file=sys.stderr)
+    print("usage: python -m tests.helpers.postgres start [--durable] | stop URL", file=sys.stderr)
     return 2
 
 
