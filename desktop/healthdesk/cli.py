@@ -243,6 +243,12 @@ def _database(file: str | None, db: str | None) -> Iterator[Engine]:
             engine.dispose()
 
 
+def _is_url(db: str) -> bool:
+    from healthdesk.store.db import is_team_store
+
+    return is_team_store(db)
+
+
 def _db_exists(db: str) -> bool:
     """Whether --db names a database file there is, or a team store (its server says)."""
     from healthdesk.store.db import is_team_store
@@ -483,7 +489,7 @@ def _cmd_screenshot(args: argparse.Namespace, out: TextIO) -> None:
         raise CliError(f"{db}: no such database")
     path = render(
         out=Path(args.output),
-        db_path=Path(db) if db else None,
+        db_path=(db if _is_url(db) else Path(db)) if db else None,
         file=Path(args.file) if args.file else None,
         connection_id=args.connection,
         tab=args.tab,

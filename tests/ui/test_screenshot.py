@@ -127,3 +127,17 @@ def test_the_screenshot_command_without_a_source_says_so_in_one_line(
     assert err.startswith("healthdesk: error: give a snapshot FILE or --db PATH")
     assert "Traceback" not in err
     assert not (tmp_path / "shot.png").exists()
+
+
+def test_the_screenshot_command_on_a_team_store(
+    qtbot: QtBot, tmp_path: Path, capsys: pytest.CaptureFixture[str], postgres_url: str
+) -> None:
+    from healthdesk.cli import main
+
+    snapshot = write(tmp_path / "one.jsonl", main_items())
+    assert main(["import", str(snapshot), "--db", postgres_url]) == 0
+    out = tmp_path / "team.png"
+    args = ["screenshot", "--db", postgres_url, "-o", str(out), "--size", "900x600"]
+    assert main([*args, "--tab", "failing", "--contact", "a:a1", "--search", "a"]) == 0
+    assert capsys.readouterr().out.endswith(f"Wrote {out}\n")
+    assert QImage(str(out)).size() == QSize(900, 600)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication
 
 from healthdesk.config import load_catalog
 from healthdesk.core.model import Side, Status
-from healthdesk.store.db import open_db
+from healthdesk.store.db import is_team_store, open_db
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.queries import UnknownContact, get_connection, list_connections
 from healthdesk.ui.operations import SynchronousOperations
@@ -56,7 +56,7 @@ def parse_tab(tab: str | Status | None) -> Status | None:
 def render(
     *,
     out: Path,
-    db_path: Path | None = None,
+    db_path: Path | str | None = None,
     file: Path | None = None,
     connection_id: str | None = None,
     tab: str | Status | None = None,
@@ -79,7 +79,7 @@ def render(
     if size.width() < 200 or size.height() < 150:
         raise ValueError(f"size {size.width()}x{size.height()} is too small (at least 200x150)")
     status = parse_tab(tab)
-    if db_path is not None and not Path(db_path).is_file():
+    if db_path is not None and not is_team_store(db_path) and not Path(db_path).is_file():
         raise FileNotFoundError(errno.ENOENT, "no such database", str(db_path))
     app = _application()
     from healthdesk.ui.main_window import MainWindow
@@ -87,11 +87,11 @@ def render(
     with tempfile.TemporaryDirectory(prefix="healthdesk-screenshot-") as tmp:
         if file is not None:
             engine = open_db(Path(tmp) / "snapshot.sqlite3")
-            shown = Path(Path(file).name)
+            shown: Path | str = Path(Path(file).name)
         else:
             assert db_path is not None
             engine = open_db(db_path)
-            shown = Path(Path(db_path).name)
+            shown = db_path if is_team_store(db_path) else Path(Path(db_path).name)
         try:
             if file is not None:
                 import_snapshots(engine, [file])
