@@ -56,7 +56,10 @@ class TeamWatcher(QObject):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop (a screenshot): nothing runs beside the window to listen for
-        self._task = loop.create_task(self._listen())
+        task = self._task = loop.create_task(self._listen())
+        # Deleted with its window without `stop()` (a window never shown): stop anyway, so
+        # that the task never calls into deleted objects.
+        self.destroyed.connect(lambda *_: task.cancel())
 
     def stop(self) -> None:
         """Stop listening (the window closes); the connection is closed by the task."""
