@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import shiboken6
+from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
@@ -23,6 +25,7 @@ from healthdesk.sync.credentials import normalize_url
 from healthdesk.sync.server import RunningService, running_service
 from healthdesk.ui.contacts.status_tabs import tab_title
 from healthdesk.ui.main_window import MainWindow
+from healthdesk.ui.operations import SynchronousOperations
 from healthdesk.ui.team_watcher import TeamWatcher
 from tests.helpers.feed import write
 from tests.ui import window_fixtures
@@ -107,3 +110,21 @@ def test_one_writer_and_two_reading_windows_stay_in_step(
         reader.close()
         assert reader.db_watcher is not None
         assert not reader.db_watcher.listening
+
+
+@pytest.mark.lifetime
+def test_a_window_deleted_while_it_listens_stops_listening(
+    qtbot: QtBot, loop: asyncio.AbstractEventLoop, engines: list[Engine], settings: QSettings
+) -> None:
+    """(The loop fixture fails the test if a listener task is left running.)"""
+    operations = SynchronousOperations()
+    window = MainWindow(engine=engines[0], operations=operations, settings=settings)
+    watcher = window.db_watcher
+    assert isinstance(watcher, TeamWatcher)
+    qtbot.waitUntil(lambda: watcher.listening, timeout=10_000)
+    listeners = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    assert listeners
+    shiboken6.delete(window)
+    qtbot.waitUntil(lambda: all(task.done() for task in listeners), timeout=10_000)
+    operations.shutdown()
+    shiboken6.delete(operations)
