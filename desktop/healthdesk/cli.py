@@ -158,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_contact_ref,
         help="open the contact holding this record, e.g. a:101 or b:mc-77",
     )
+    shot.add_argument(
+        "--appearance",
+        choices=["light", "dark"],
+        default="light",
+        help="the colour scheme (default: light, whatever the desktop's)",
+    )
 
     syn = commands.add_parser(
         "sync", help="pull connections from a sync service (with --follow, keep them live)"
@@ -479,6 +485,7 @@ def _cmd_screenshot(args: argparse.Namespace, out: TextIO) -> None:
         size=QSize(*args.size),
         search=args.search,
         contact=args.contact,
+        dark=args.appearance == "dark",
     )
     out.write(f"Wrote {path}\n")
 

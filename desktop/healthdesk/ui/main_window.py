@@ -31,6 +31,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
@@ -49,12 +50,13 @@ from healthdesk import __version__
 from healthdesk.config import load_catalog
 from healthdesk.core.contacts import ContactView
 from healthdesk.core.failures import Catalog
-from healthdesk.core.model import Connection, Outcome, Side, Status
+from healthdesk.core.model import STATUS_ORDER, Connection, Outcome, Side, Status
 from healthdesk.core.words import STATUS_LABELS, plural
 from healthdesk.store.ingest import IngestReport
 from healthdesk.store.pages import ContactFilter
 from healthdesk.store.queries import Summary, list_connections
 from healthdesk.ui.actions.action_contacts import ActionContactsDialog
+from healthdesk.ui.appearance import appearance_menu
 from healthdesk.ui.connections.config_panel import ActionsPanel, ConfigPanel
 from healthdesk.ui.connections.list_model import ConnectionDelegate, ConnectionListModel
 from healthdesk.ui.connections.state_banner import StateBanner
@@ -71,6 +73,7 @@ from healthdesk.ui.forget_control import ForgetControl
 from healthdesk.ui.icons import app_icon
 from healthdesk.ui.import_control import ImportControl, local_files
 from healthdesk.ui.imports import SnapshotImporter
+from healthdesk.ui.keyboard import FocusRing, chain
 from healthdesk.ui.live import LiveSync
 from healthdesk.ui.live_control import LiveControl
 from healthdesk.ui.messages import Messages, show_error
@@ -183,6 +186,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_status_bar()
+        self._build_keyboard()
         self._restore_settings()
         database = engine.url.database
         if database and database != ":memory:":
@@ -348,11 +352,37 @@ class MainWindow(QMainWindow):
         ):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
+        view_menu.addMenu(appearance_menu(self, self._settings))
         view_menu.addAction(self.refresh_action)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.explain_action)
         help_menu.addSeparator()
         help_menu.addAction(self.about_action)
+
+    def _build_keyboard(self) -> None:
+        """Names for screen readers, a visible focus, and Tab in reading order: the
+        connections, the search, the counts, the lists, the failure reasons, the
+        activity, then the contact."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            FocusRing.install(app)
+        self.connections_view.setAccessibleName("Connections")
+        self.failures_view.setAccessibleName("Failure reasons")
+        self.timeline_dock.view.setAccessibleName("Activity")
+        self.tabs.tabBar().setAccessibleName("Status lists")
+        chain(
+            [
+                self.connections_view,
+                self.search_bar.line_edit,
+                *self.actions_panel.number_labels.values(),
+                self.tabs.tabBar(),
+                *(self.tabs.view(status) for status in STATUS_ORDER),
+                self.failures_view,
+                self.timeline_dock.view,
+                self.contact_dock,
+                self.connections_view,  # and round again
+            ]
+        )
 
     def _build_status_bar(self) -> None:
         # A normal widget: temporary messages cover it, then it shows again.
@@ -566,6 +596,17 @@ class MainWindow(QMainWindow):
     def import_files(self, paths: Sequence[Path]) -> bool:
         """Import snapshot files in the background, then show what they brought."""
         return self.imports.import_files(paths)
+
+    @Slot(list)
+    def receive_files(self, paths: list[Path]) -> None:
+        """Files handed by another start of the app on this database (a snapshot opened
+        from the file manager): the window comes to the front and imports them."""
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if paths:
+            self.import_files(paths)  # says so itself when an import is running
 
     @Slot(object)
     def _on_imports_imported(self, report: IngestReport) -> None:
