@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
@@ -88,8 +87,10 @@ async def _measure(args: dict[str, Any]) -> dict[str, Any]:
     sizes = {c.id: sum(counts(engine, c.id).values()) for c in connections}
     big = max(connections, key=lambda c: sizes[c.id])
     other = next((c for c in connections if c.id != big.id), None)
-    tmp = Path(tempfile.mkdtemp(prefix="healthdesk-bench-window-"))
-    settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+    # The window's settings, of its own: next to the database, which the suite made.
+    settings_path = Path(args["db"]).with_suffix(".settings.ini")
+    settings_path.unlink(missing_ok=True)
+    settings = QSettings(str(settings_path), QSettings.Format.IniFormat)
     window = MainWindow(engine=engine, settings=settings, db_path=Path(args["db"]))
     window.resize(1400, 900)
     window.show()
