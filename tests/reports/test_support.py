@@ -290,3 +290,13 @@ def test_redacted_pdf_holds_no_name_email_or_id(
     assert "Contact1" in text
     for value in _record_values(engine) | {STATE_EMAIL}:
         assert _squeeze(value) not in text, value
+
+
+def test_a_cancelled_write_leaves_no_file(engine: Engine, catalog: Catalog, tmp_path: Path) -> None:
+    from healthdesk.reports.support_output import write_report
+
+    target = tmp_path / "report.html"
+    with pytest.raises(ReportCancelled):
+        write_report(_report(engine, catalog), target, cancelled=lambda: True)
+    assert list(tmp_path.iterdir()) == []
+    assert write_report(_report(engine, catalog), target) == target.stat().st_size

@@ -106,3 +106,35 @@ def test_forgetting_a_connection_forgets_its_days(tmp_path: Path) -> None:
         assert maintained(engine, "c-2") == kept
     finally:
         engine.dispose()
+
+
+def test_the_timeline_of_one_day_holds_exactly_its_events(tmp_path: Path) -> None:
+    from healthdesk.store import timeline
+
+    engine = open_db(tmp_path / "db.sqlite3")
+    try:
+        items = [feed.connection(), *_events(random.Random(11), range(300))]
+        import_snapshots(engine, [feed.write(tmp_path / "s.jsonl", items)])
+        for day in maintained(engine):
+            with engine.connect() as db:
+                expected = [
+                    seq
+                    for (seq,) in db.exec_driver_sql(
+                        "SELECT seq FROM events WHERE connection_id = 'c-1' "
+                        "AND substr(at, 1, 10) = ? ORDER BY seq DESC",
+                        (day,),
+                    )
+                ]
+            seen: list[int] = []
+            before = None
+            while True:
+                entries = timeline.page(engine, "c-1", before_seq=before, limit=7, day=day)
+                seen += [entry.seq for entry in entries]
+                assert all(entry.at.startswith(day) for entry in entries)
+                if len(entries) < 7:
+                    break
+                before = entries[-1].seq
+            assert seen == expected
+        assert timeline.page(engine, "c-1", before_seq=None, limit=5, day="1999-01-01") == []
+    finally:
+        engine.dispose()

@@ -4,10 +4,11 @@ readable by its owner only (it holds customers' data unless redacted)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from healthdesk.reports.support import SupportReport
+from healthdesk.reports.support import ReportCancelled, SupportReport
 
 __all__ = ["FORMATS", "report_format", "write_report"]
 
@@ -36,10 +37,17 @@ def render(report: SupportReport, fmt: str) -> bytes:
     return render_html(report).encode("utf-8")
 
 
-def write_report(report: SupportReport, path: Path, *, mode: int = REPORT_MODE) -> int:
+def write_report(
+    report: SupportReport,
+    path: Path,
+    *,
+    mode: int = REPORT_MODE,
+    cancelled: Callable[[], bool] | None = None,
+) -> int:
     """Write `report` to `path` (its suffix chooses the format); returns the bytes written.
 
-    The file is written beside `path` as `.partial` with `mode`, then renamed over it.
+    The file is written beside `path` as `.partial` with `mode`, then renamed over it,
+    unless `cancelled()` says so first (ReportCancelled: no file is left).
     """
     data = render(report, report_format(path))
     partial = path.with_name(path.name + ".partial")
@@ -49,6 +57,8 @@ def write_report(report: SupportReport, path: Path, *, mode: int = REPORT_MODE) 
         os.fchmod(fd, mode)
         with open(fd, "wb") as handle:
             handle.write(data)
+        if cancelled is not None and cancelled():
+            raise ReportCancelled
         partial.replace(path)
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -96,8 +96,7 @@ def per_day(engine: Engine, connection_id: str) -> list[DayActivity]:
     rows: one per day and outcome)."""
     with engine.connect() as db:
         rows = db.exec_driver_sql(
-            "SELECT day, outcome, count FROM activity_days WHERE connection_id = ? "
-            "ORDER BY day",
+            "SELECT day, outcome, count FROM activity_days WHERE connection_id = ? ORDER BY day",
             (connection_id,),
         ).all()
     days: dict[str, dict[Outcome, int]] = {}

@@ -78,6 +78,8 @@ from healthdesk.ui.live import LiveSync
 from healthdesk.ui.live_control import LiveControl
 from healthdesk.ui.messages import Messages, show_error
 from healthdesk.ui.operations import Operations, Work
+from healthdesk.ui.overview.status_breakdown import StatusBreakdown
+from healthdesk.ui.report_control import ReportControl
 from healthdesk.ui.search.search_bar import SearchBar
 from healthdesk.ui.style import mute
 from healthdesk.ui.text import isolate, plain_label, plain_tooltip
@@ -160,6 +162,10 @@ class MainWindow(QMainWindow):
             operations=self.operations, engine=engine, parent_widget=self
         )
         self.forget_control.live_running = self.live_control.is_running
+        self.report_control = ReportControl(
+            operations=self.operations, engine=engine, catalog=self._catalog, parent_widget=self
+        )
+        self.report_control.folder = self.imports.folder
 
         self.summary_reader = SummaryReader(
             operations=self.operations, engine=engine, catalog=self._catalog, parent=self
@@ -220,6 +226,12 @@ class MainWindow(QMainWindow):
         self.tabs.contact_activated.connect(self.open_contact_key)
         self.tabs.failing_filter_cleared.connect(self._on_tabs_failing_filter_cleared)
         self.tabs.load_failed.connect(self._on_tabs_load_failed)
+        self.status_breakdown = StatusBreakdown()
+        self.status_breakdown.status_chosen.connect(self.tabs.set_current_status)
+        self.tabs.currentChanged.connect(
+            lambda: self.status_breakdown.set_current(self.tabs.current_status())
+        )
+        self.status_breakdown.set_current(self.tabs.current_status())
 
         glance = QHBoxLayout()
         glance.setSpacing(32)
@@ -234,6 +246,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.search_bar)
         layout.addWidget(self.banner)
         layout.addLayout(glance)
+        layout.addWidget(self.status_breakdown)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -279,7 +292,7 @@ class MainWindow(QMainWindow):
         self.timeline_dock = TimelineDock(operations=self.operations, parent=self)
         self.timeline_dock.contact_activated.connect(self.open_contact_key)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.timeline_dock)
-        self.resizeDocks([self.timeline_dock], [170], Qt.Orientation.Vertical)
+        self.resizeDocks([self.timeline_dock], [240], Qt.Orientation.Vertical)
 
     def _action(
         self,
@@ -335,6 +348,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.live_control.disconnect_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.report_control.action)
+        file_menu.addAction(self.report_control.redacted_action)
         file_menu.addAction(self.forget_control.action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -520,11 +535,13 @@ class MainWindow(QMainWindow):
         self.timeline_dock.set_connection(self._engine if connection else None, connection)
         self.contact_dock.set_connection(connection)
         self.failure_panel.set_connection(connection)
+        self.status_breakdown.set_counts(None)
         self.summary_reader.set_connection(connection)
         title = f"{connection.name} {_DASH} {APPLICATION}" if connection else APPLICATION
         self.setWindowTitle(title)
         self.export_action.setEnabled(connection is not None)
         self.forget_control.set_connection(connection)
+        self.report_control.set_connection(connection)
         if connection is not None:
             self._settings.setValue(_KEY_LAST, connection.id)
         self.connection_changed.emit(connection.id if connection else "")
@@ -534,6 +551,7 @@ class MainWindow(QMainWindow):
         self.failure_panel.set_summary(summary)
         self.actions_panel.set_summary(summary)
         self.tabs.set_totals(summary.counts)
+        self.status_breakdown.set_counts(summary.counts)
         self._count_label.setText(plural(summary.total, "contact"))
 
     @Slot(str)
