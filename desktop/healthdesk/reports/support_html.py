@@ -42,7 +42,7 @@ p { margin: 3px 0; }
 .muted { color: #5f6368; }
 .note { color: #5f6368; font-size: 9pt; }
 .redacted { color: #a50e0e; font-weight: bold; }
-table.data { border-collapse: collapse; margin: 4px 0 8px 0; }
+table.data { border-collapse: collapse; margin: 4px 0 8px 0; font-size: 9pt; }
 table.data th { text-align: left; background-color: #f1f3f4; font-weight: bold; }
 table.data td, table.data th { border: 1px solid #dadce0; padding: 3px 8px; vertical-align: top; }
 td.num, th.num { text-align: right; }
@@ -232,8 +232,9 @@ def _group(group: GroupSection, *, redacted: bool) -> list[str]:
     heading = "For example" + (f" ({_n(len(group.samples))} of {_n(group.count)})" if more else "")
     out.append(f'<p class="label">{heading}:</p>')
     out.append(
-        '<table class="data" width="100%"><tr><th width="22%">Name</th><th width="30%">Email</th>'
-        '<th width="30%">Records</th><th width="18%">Failed (UTC)</th></tr>'
+        '<table class="data" width="100%"><thead><tr><th width="19%">Name</th>'
+        '<th width="37%">Email</th><th width="26%">Records</th><th width="18%">Failed (UTC)</th>'
+        "</tr></thead>"
     )
     for sample in group.samples:
         records = "<br>".join(f"{_text(app)} {_text(rid)}" for app, rid in sample.records)

@@ -201,7 +201,7 @@ class ActivityChart(QWidget):
         painter.drawText(
             QPoint(int(plot.right() - metrics.horizontalAdvance(last)), int(baseline)), last
         )
-        painter.drawText(QPoint(int(plot.left()) + 2, _TOP + metrics.ascent()), f"{scale:,} a day")
+        painter.drawText(QPoint(int(plot.left()) + 2, _TOP + metrics.ascent()), f"{scale:,} events a day")
         self._paint_legend(painter, plot, metrics)
 
     def _paint_legend(self, painter: QPainter, plot: QRectF, metrics: QFontMetrics) -> None:
