@@ -201,7 +201,8 @@ class ActivityChart(QWidget):
         painter.drawText(
             QPoint(int(plot.right() - metrics.horizontalAdvance(last)), int(baseline)), last
         )
-        painter.drawText(QPoint(int(plot.left()) + 2, _TOP + metrics.ascent()), f"{scale:,} events a day")
+        scale_text = f"{scale:,} events a day"
+        painter.drawText(QPoint(int(plot.left()) + 2, _TOP + metrics.ascent()), scale_text)
         self._paint_legend(painter, plot, metrics)
 
     def _paint_legend(self, painter: QPainter, plot: QRectF, metrics: QFontMetrics) -> None:
