@@ -38,7 +38,7 @@ from healthdesk.reports.support_html import (
 
 __all__ = ["ensure_gui_app", "render_pdf"]
 
-#: Dots per inch of the PDF's layout; the chart is drawn at twice that for print.
+#: Dots per inch of the PDF's layout; the chart is drawn at four times that for print.
 _DPI = 96
 _CHART_SCALE = 4
 _CHART_URL = "healthdesk-chart:counts"
