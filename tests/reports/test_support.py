@@ -301,3 +301,19 @@ def test_a_cancelled_write_leaves_no_file(engine: Engine, catalog: Catalog, tmp_
         write_report(_report(engine, catalog), target, cancelled=lambda: True)
     assert list(tmp_path.iterdir()) == []
     assert write_report(_report(engine, catalog), target) == target.stat().st_size
+
+
+def test_a_connection_without_contacts(catalog: Catalog, tmp_path: Path, qapp: Any) -> None:
+    from healthdesk.reports.support_pdf import render_pdf
+
+    engine = open_db(tmp_path / "empty.sqlite3")
+    try:
+        import_snapshots(engine, [feed.write(tmp_path / "empty.jsonl", [feed.connection()])])
+        report = _report(engine, catalog)
+        html = render_html(report)
+        assert "<h2>Contacts: 0</h2>" in html
+        assert "No contact is failing." in html
+        assert [row[1:3] for row in table_with(html, "Status")[1:]] == [["0", "\u2013"]] * 5
+        assert render_pdf(report).startswith(b"%PDF-")
+    finally:
+        engine.dispose()
