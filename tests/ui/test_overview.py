@@ -245,3 +245,27 @@ def test_support_report_on_a_worker(
         assert b"Alice Martin" not in data
         assert b"Contact 1" in data
     assert control.dialog is None
+
+
+def test_tooltips_give_the_exact_numbers(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(spread_items())
+    window = make_window(engine)
+    breakdown: StatusBreakdown = window.status_breakdown
+    counts = breakdown.counts()
+    total = sum(counts.values())
+    rect = breakdown.segment_rect(Status.FAILING)
+    assert breakdown.tooltip_at(rect.center()) == (
+        f"{segment_text(Status.FAILING, counts[Status.FAILING], total)}\nClick to show the list."
+    )
+    assert breakdown.tooltip_at(QPoint(-5, -5)) is None
+    chart: ActivityChart = window.timeline_dock.activity.chart
+    counted = events_per_day(engine)["2026-03-04"]
+    point = chart.day_rect("2026-03-04").center()
+    assert chart.tooltip_at(point) == (
+        f"2026-03-04 (UTC): {counted['created']} created, {counted['updated']} updated, "
+        f"{counted['failed']} failed\nClick to show this day in the timeline."
+    )
+    click(qtbot, chart, point)
+    assert chart.tooltip_at(point).endswith("Click to show every day again.")

@@ -219,23 +219,28 @@ class ActivityChart(QWidget):
             )
             x -= 10
 
+    def tooltip_at(self, point: QPoint) -> str | None:
+        """The tool tip shown at `point`: the day's exact numbers and what a click does."""
+        index = self._index_at(point)
+        if index < 0:
+            return None
+        day = self._days[index]
+        hint = (
+            "Click to show every day again."
+            if day.day == self._selected
+            else "Click to show this day in the timeline."
+        )
+        return f"{day_text(day)}\n{hint}"
+
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
-            index = self._index_at(event.pos())
-            if index < 0:
+            text = self.tooltip_at(event.pos())
+            if text is None:
                 QToolTip.hideText()
             else:
-                day = self._days[index]
-                hint = (
-                    "Click to show every day again."
-                    if day.day == self._selected
-                    else "Click to show this day in the timeline."
-                )
+                index = self._index_at(event.pos())
                 QToolTip.showText(
-                    event.globalPos(),
-                    f"{day_text(day)}\n{hint}",
-                    self,
-                    self._column(index).toAlignedRect(),
+                    event.globalPos(), text, self, self._column(index).toAlignedRect()
                 )
             return True
         return super().event(event)

@@ -126,19 +126,23 @@ class StatusBreakdown(QWidget):
         finally:
             painter.end()
 
+    def tooltip_at(self, point: QPoint) -> str | None:
+        """The tool tip shown at `point`: the segment's exact count and share."""
+        status = self.status_at(point)
+        if status is None:
+            return None
+        total = sum(self._counts.values())
+        return f"{segment_text(status, self._counts[status], total)}\nClick to show the list."
+
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
-            status = self.status_at(event.pos())
-            if status is None:
+            text = self.tooltip_at(event.pos())
+            if text is None:
                 QToolTip.hideText()
             else:
-                total = sum(self._counts.values())
-                QToolTip.showText(
-                    event.globalPos(),
-                    f"{segment_text(status, self._counts[status], total)}\nClick to show the list.",
-                    self,
-                    self.segment_rect(status),
-                )
+                status = self.status_at(event.pos())
+                assert status is not None
+                QToolTip.showText(event.globalPos(), text, self, self.segment_rect(status))
             return True
         return super().event(event)
 
