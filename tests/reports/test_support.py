@@ -317,3 +317,34 @@ def test_a_connection_without_contacts(catalog: Catalog, tmp_path: Path, qapp: A
         assert render_pdf(report).startswith(b"%PDF-")
     finally:
         engine.dispose()
+
+
+def test_what_syncs_says_the_rules(catalog: Catalog, tmp_path: Path) -> None:
+    from healthdesk.core.rules import describe_rule
+
+    boss = "boss.person@xylo-corp.example"
+    rules = [
+        {"id": "r1", "from": "a", "all": [{"field": "email", "op": "equals", "value": boss}]},
+        {"id": "r2", "from": "a", "all": [{"field": "stage", "op": "equals", "value": "lead"}]},
+        {"id": "r3", "from": "b", "all": []},
+    ]
+    engine = open_db(tmp_path / "rules.sqlite3")
+    try:
+        items = [feed.connection(rules=rules, direction="a_to_b")]
+        import_snapshots(engine, [feed.write(tmp_path / "rules.jsonl", items)])
+        connection = get_connection(engine, "c-1")
+        first, second = connection.settings.rules_of(Side.A)
+        rows = table_with(render_html(_report(engine, catalog)), "From HubSpot")
+        assert rows == [
+            [
+                "From HubSpot",
+                f"{describe_rule(first, 'HubSpot')} (rule r1)\n"
+                f"or {describe_rule(second, 'HubSpot')} (rule r2)",
+            ],
+            ["From Mailchimp", "Nothing: the connection is one-way, from HubSpot"],
+        ]
+        redacted = render_html(_report(engine, catalog, redact=True))
+        assert boss not in redacted
+        assert "&lt;email&gt;" in redacted
+    finally:
+        engine.dispose()

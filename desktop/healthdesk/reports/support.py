@@ -16,6 +16,7 @@ for them) and the sync state's message is masked the same way.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from healthdesk.core.contacts import ContactView
 from healthdesk.core.failures import Catalog, Owner
 from healthdesk.core.fingerprint import fingerprint
 from healthdesk.core.model import STATUS_ORDER, Connection, Side, Status
+from healthdesk.core.rules import describe_rule
 from healthdesk.reports.summary import state_text
 from healthdesk.store import pages
 from healthdesk.store.queries import Summary, summary
@@ -38,6 +40,7 @@ __all__ = [
     "Move",
     "Pseudonyms",
     "ReportCancelled",
+    "RulesOfApp",
     "SampleContact",
     "SupportReport",
     "build_report",
@@ -51,6 +54,7 @@ TOP_GROUPS = 10
 SAMPLES_PER_GROUP = 3
 
 _PLACES = frozenset({ABSENT, *(status.value for status in Status)})
+_EMAIL = re.compile(r"[^\s@<>\"'(),;:“”]{1,64}@[\w.-]+")
 
 
 class ReportCancelled(Exception):
@@ -143,12 +147,23 @@ class GroupSection:
 
 
 @dataclass(frozen=True, slots=True)
+class RulesOfApp:
+    """Which contacts of one app the connection syncs, in words; `syncs` is False when
+    none do (one-way from the other app, or no rule)."""
+
+    app_name: str
+    lines: tuple[str, ...]
+    syncs: bool
+
+
+@dataclass(frozen=True, slots=True)
 class SupportReport:
     """Everything a support report shows; `other_groups` failure groups with
     `other_contacts` contacts in all are beyond the ones in `groups`."""
 
     connection: Connection
     state: str
+    rules: tuple[RulesOfApp, ...]
     summary: Summary
     groups: tuple[GroupSection, ...]
     other_groups: int
@@ -256,6 +271,7 @@ def build_report(
     return SupportReport(
         connection=shown_connection,
         state=state_text(shown_connection),
+        rules=tuple(_rules(shown_connection, side, redact=redact) for side in Side),
         summary=dataclasses.replace(found, connection=shown_connection),
         groups=tuple(groups),
         other_groups=len(rest),
@@ -294,6 +310,23 @@ def _sample(
         failed_at=when,
         error="",
     )
+
+
+def _rules(connection: Connection, side: Side, *, redact: bool) -> RulesOfApp:
+    settings = connection.settings
+    app = connection.app(side).name
+    rules = settings.rules_of(side)
+    if not settings.direction.syncs_from(side):
+        other = connection.app(side.other).name
+        return RulesOfApp(app, (f"Nothing: the connection is one-way, from {other}",), False)
+    if not rules:
+        return RulesOfApp(app, (f"Nothing: no rule syncs {app} contacts",), False)
+    lines = []
+    for number, rule in enumerate(rules):
+        line = f"{'or ' if number else ''}{describe_rule(rule, app)} (rule {rule.id})"
+        # A rule may name a person's address ("email equals ..."): not in a redacted report.
+        lines.append(_EMAIL.sub("<email>", line) if redact else line)
+    return RulesOfApp(app, tuple(lines), True)
 
 
 def _masked(connection: Connection) -> Connection:

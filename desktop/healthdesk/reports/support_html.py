@@ -131,6 +131,13 @@ def render_html(report: SupportReport, *, chart_src: str | None = None) -> str:
         )
     out.append("<h2>Sync state</h2>")
     out.append(f"<p>{_text(report.state)}</p>")
+    out.append("<h2>What syncs</h2>")
+    out.append('<table class="data" width="100%">')
+    for rules in report.rules:
+        lines = "<br>".join(_text(line) for line in rules.lines)
+        shown = lines if rules.syncs else f'<span class="muted">{lines}</span>'
+        out.append(f"<tr><th>From {_text(rules.app_name)}</th><td>{shown}</td></tr>")
+    out.append("</table>")
     out.extend(_contacts(report, chart_src))
     out.extend(_failures(report))
     if report.comparison is not None:
