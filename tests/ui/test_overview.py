@@ -216,6 +216,9 @@ def test_support_report_from_the_window(
     engine = make_engine(main_items())
     window = make_window(engine)
     assert window.report_control.action.isEnabled()
+    file_menu = window.menuBar().actions()[0].menu()
+    names = [action.objectName() for action in file_menu.actions()]
+    assert {"report_action", "redacted_report_action"} <= set(names)
     target = tmp_path / "report.html"
     assert window.report_control.write(target)
     expected = summary(engine, get_connection(engine, "c-1"), load_catalog()).counts
@@ -269,3 +272,18 @@ def test_tooltips_give_the_exact_numbers(
     )
     click(qtbot, chart, point)
     assert chart.tooltip_at(point).endswith("Click to show every day again.")
+
+
+def test_support_report_that_cannot_be_written(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow, tmp_path: Path
+) -> None:
+    window = make_window(make_engine(main_items()))
+    target = tmp_path / "missing-folder" / "report.html"
+    with qtbot.waitSignal(window.messages.alert) as alert:
+        window.report_control.write(target)
+    title, text = alert.args
+    assert title == "Support report failed"
+    assert text.startswith(f"Could not write {target}.")
+    assert "No such file or directory" in text
+    assert not target.parent.exists()
+    assert window.report_control.dialog is None
