@@ -38,9 +38,11 @@ def _expected_stops(window: MainWindow) -> list[QWidget]:
         window.connections_view,
         window.search_bar.line_edit,
         *window.actions_panel.number_labels.values(),
+        window.status_breakdown,
         window.tabs.tabBar(),
         window.tabs.current_view(),
         window.failures_view,
+        window.timeline_dock.activity.chart,  # its "Show All Days" shows with a day chosen
         window.timeline_dock.view,
         detail.findChild(QAbstractScrollArea, "detail_scroll"),
         *record_tables,

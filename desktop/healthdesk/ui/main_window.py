@@ -390,9 +390,12 @@ class MainWindow(QMainWindow):
                 self.connections_view,
                 self.search_bar.line_edit,
                 *self.actions_panel.number_labels.values(),
+                self.status_breakdown,
                 self.tabs.tabBar(),
                 *(self.tabs.view(status) for status in STATUS_ORDER),
                 self.failures_view,
+                self.timeline_dock.activity.chart,
+                self.timeline_dock.activity.show_all_button,
                 self.timeline_dock.view,
                 self.contact_dock,
                 self.connections_view,  # and round again
