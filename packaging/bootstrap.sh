@@ -119,11 +119,13 @@ APT_PACKAGES=(
     libxcb-render0 libxcb-shape0 libxcb-util1 libxcb-xkb1 libxkbcommon-x11-0
 )
 # With --dev, the freedesktop tools tests/packaging/ runs (desktop-file-validate,
-# appstreamcli, update-mime-database and update-desktop-database, gio).
-# And PostgreSQL's server: the store tests run on a throw-away cluster of it too
-# (tests/helpers/postgres.py; only its binaries are used, no service is set up for them).
+# appstreamcli, update-mime-database and update-desktop-database, gio), poppler's
+# pdftotext, with which tests read the PDF support reports, and PostgreSQL's server: the
+# store tests run on a throw-away cluster of it too (tests/helpers/postgres.py; only its
+# binaries are used, no service is set up for them).
 if [ "$DEV" = 1 ]; then
-    APT_PACKAGES+=(desktop-file-utils appstream shared-mime-info libglib2.0-bin postgresql)
+    APT_PACKAGES+=(desktop-file-utils appstream shared-mime-info libglib2.0-bin poppler-utils
+        postgresql)
 fi
 # Debian strips venv's ensurepip out of its Python into python3.X-venv.
 if [ "$NEED_VENV" = 1 ] && ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then

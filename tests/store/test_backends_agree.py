@@ -23,7 +23,7 @@ from healthdesk.core.failures import Catalog
 from healthdesk.core.model import STATUS_ORDER, Outcome, Side
 from healthdesk.feed.generate import generate
 from healthdesk.reports.export import write_csv
-from healthdesk.store import pages, queries, timeline
+from healthdesk.store import activity, pages, queries, timeline
 from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.pages import ContactFilter, SortKey
@@ -161,6 +161,13 @@ def test_the_same_timeline_and_actions(both: tuple[Engine, Engine]) -> None:
     lite, team = both
     for connection_id in _connection_ids(lite):
         assert timeline.count(team, connection_id) == timeline.count(lite, connection_id)
+        days = activity.per_day(lite, connection_id)
+        assert activity.per_day(team, connection_id) == days
+        for day in days[:: max(1, len(days) // 5)]:
+            got = timeline.page(team, connection_id, before_seq=None, limit=50, day=day.day)
+            want = timeline.page(lite, connection_id, before_seq=None, limit=50, day=day.day)
+            assert [e.seq for e in got] == [e.seq for e in want]
+            assert len(want) == min(50, day.total)
         before = None
         while True:
             got = timeline.page(team, connection_id, before_seq=before, limit=97)

@@ -1,4 +1,4 @@
-"""The team store's own schema (migration 0006, PostgreSQL only) and the plans it serves:
+"""The team store's own schema (migration 0008, PostgreSQL only) and the plans it serves:
 the tables and columns of store/schema.py, text compared by bytes, 64-bit integers, the
 trigram index under the search and the folded-name index under the lists by name."""
 

@@ -2,9 +2,9 @@
 
     python -m healthdesk.bench.child TASK ARGS_JSON
 
-Tasks: `floor`, `import`, `pull`, `views` (see `TASKS`). The time covers the task only (not the
-interpreter's start); the peak memory is this process's, and that of its largest child
-process when the task starts any.
+Tasks: `floor`, `import`, `pull`, `window`, `views` (see `TASKS`). The time covers the task
+only (not the interpreter's start); the peak memory is this process's, and that of its
+largest child process when the task starts any.
 """
 
 from __future__ import annotations
@@ -58,6 +58,12 @@ def _pull(args: dict[str, Any]) -> dict[str, Any]:
     return {"items": items}
 
 
+def _window(args: dict[str, Any]) -> dict[str, Any]:
+    from healthdesk.bench.window_child import measure_window
+
+    return measure_window(args)
+
+
 def _views(args: dict[str, Any]) -> dict[str, Any]:
     from healthdesk.bench.team import time_views
 
@@ -68,6 +74,7 @@ TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "floor": _floor,
     "import": _import,
     "pull": _pull,
+    "window": _window,
     "views": _views,
 }
 

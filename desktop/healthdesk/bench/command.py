@@ -27,15 +27,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--keep", metavar="DIR", help="work in DIR and keep its files (snapshots are reused)"
     )
     parser.add_argument(
-        "--team-store",
-        metavar="URL",
-        help="also measure a team store (postgresql://...) beside SQLite; it is EMPTIED first",
+        "--suite",
+        action="append",
+        choices=list(suites()),
+        help="run only this suite (repeatable; default: all, in order)",
     )
     parser.add_argument(
-        "--only",
-        choices=["import", "team"],
-        action="append",
-        help="run only these suites (repeatable; default: all)",
+        "--team-store",
+        metavar="URL",
+        help="a team store (postgresql://...) for the team suite, measured beside SQLite; "
+        "it is EMPTIED first (without it, the team suite measures nothing)",
     )
 
 
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace, out: TextIO) -> None:
     figures: list[Figure] = []
     try:
         for name, suite in suites().items():
-            if args.only is None or name in args.only:
+            if not args.suite or name in args.suite:
                 figures.extend(suite(context))
     finally:
         if not args.keep:

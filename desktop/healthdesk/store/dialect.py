@@ -8,7 +8,7 @@ DBAPI cursors of the bulk paths (`PgCursor`), and gives the few expressions whos
 differs (`nocase`, `null_order`, `in_values`).
 
 Text order is the same on both: SQLite compares text by its UTF-8 bytes (BINARY), and on
-PostgreSQL every text column is of collation "C" (migration 0006), which compares bytes
+PostgreSQL every text column is of collation "C" (migration 0008), which compares bytes
 too. SQLite's NOCASE folds the 26 ASCII letters only; `lower()` of a "C" text does the
 same on PostgreSQL, so `nocase(column)` sorts alike on both.
 """

@@ -1,7 +1,7 @@
 """The search (store.queries.find) on PostgreSQL: the same answers, through pg_trgm.
 
 A query of ASCII letters is compared as SQLite's LIKE compares it (the 26 ASCII letters
-folded, nothing else): `lower()` of "C" text folds just those, and migration 0006's
+folded, nothing else): `lower()` of "C" text folds just those, and migration 0008's
 trigram index on the folded name, email and app id of records finds the rows holding it
 without reading the others. A query with other letters is compared after Unicode case
 folding, as on SQLite; PostgreSQL has no such folding, so the connection's records are

@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from healthdesk.core.contacts import ContactView
 from healthdesk.core.model import Outcome, Side
 from healthdesk.core.words import ACTION_OUTCOMES
-from healthdesk.store import dialect, pages
+from healthdesk.store import activity, dialect, pages
 
 __all__ = [
     "ACTION_OUTCOMES",
@@ -108,25 +108,45 @@ def count(engine: Engine, connection_id: str) -> int:
 
 
 def page(
-    engine: Engine, connection_id: str, *, before_seq: int | None, limit: int
+    engine: Engine,
+    connection_id: str,
+    *,
+    before_seq: int | None,
+    limit: int,
+    day: str | None = None,
 ) -> list[TimelineEntry]:
     """Up to `limit` events, most recent first (seq descending), all older than
     `before_seq` (None: from the most recent). The next page starts before the last
-    entry's `seq`; a page shorter than `limit` is the last one."""
+    entry's `seq`; a page shorter than `limit` is the last one.
+
+    `day` ("YYYY-MM-DD", UTC): only that day's events, read within the day's seq range
+    (store.activity), so an old day costs no walk through the newer history.
+    """
     if limit <= 0:
         return []
+    low, high = 0, 2**63 - 1
+    day_filter = ""
+    if day is not None:
+        found = activity.day_range(engine, connection_id, day)
+        if found is None:
+            return []
+        low, high = found
+        day_filter = "AND substr(e.at, 1, 10) = ?"
     sql = f"""
         SELECT e.seq, e.at, e.app, e.ext_id, r.name, e.outcome, e.target,
             e.error_code, e.error_message, {_CONTACT_OF_RECORD}
         FROM events e {_JOIN_RECORD}
-        WHERE e.connection_id = ? AND e.seq < ?
+        WHERE e.connection_id = ? AND e.seq < ? AND e.seq BETWEEN ? AND ? {day_filter}
         ORDER BY e.seq DESC
         LIMIT ?
     """
     # seq is an SQLite integer: 2**63 - 1 is above any of them.
     before = before_seq if before_seq is not None else 2**63 - 1
+    params: tuple[object, ...] = (connection_id, before, low, high)
+    if day is not None:
+        params += (day,)
     with engine.connect() as db:
-        result = db.exec_driver_sql(sql, (connection_id, before, limit))
+        result = db.exec_driver_sql(sql, (*params, limit))
         return [
             TimelineEntry(
                 seq=seq,

@@ -138,9 +138,14 @@ class _Item(NamedTuple):
 
 
 def _load(
-    engine: Engine, connection: Connection, before_seq: int | None, limit: int, _work: Work
+    engine: Engine,
+    connection: Connection,
+    before_seq: int | None,
+    limit: int,
+    day: str | None,
+    _work: Work,
 ) -> list[_Item]:
-    entries = timeline.page(engine, connection.id, before_seq=before_seq, limit=limit)
+    entries = timeline.page(engine, connection.id, before_seq=before_seq, limit=limit, day=day)
     return [
         _Item(entry, entry_text(entry, connection), plain_tooltip(entry_tooltip(entry, connection)))
         for entry in entries
@@ -177,13 +182,16 @@ class TimelineModel(QAbstractListModel):
         connection: Connection,
         parent: QObject | None = None,
         page_size: int = 200,
+        day: str | None = None,
     ) -> None:
+        """`day` ("YYYY-MM-DD", UTC): only that day's events."""
         super().__init__(parent)
         if page_size < 1:
             raise ValueError("page_size must be >= 1")
         self.page_size: Final = page_size
         self._engine = engine
         self._connection = connection
+        self._day = day
         self._items: list[_Item] = []
         self._operations = operations
         self._exhausted = False
@@ -194,6 +202,11 @@ class TimelineModel(QAbstractListModel):
     @property
     def connection(self) -> Connection:
         return self._connection
+
+    @property
+    def day(self) -> str | None:
+        """The one day shown ("YYYY-MM-DD"), or None for every day."""
+        return self._day
 
     @property
     def exhausted(self) -> bool:
@@ -255,7 +268,7 @@ class TimelineModel(QAbstractListModel):
         self._operations.run(
             self,
             "page",
-            partial(_load, self._engine, self._connection, before, self.page_size),
+            partial(_load, self._engine, self._connection, before, self.page_size, self._day),
             self._append,
             failed=self._on_failed,
         )

@@ -9,8 +9,8 @@ trigram search and case-folded list order indexes (nothing changes on SQLite)
   (store.team_search), and an index on (connection, status, folded name, rid) the status
   lists sorted by name (store.dialect.nocase).
 
-Revision ID: 0006
-Revises: 0004_maintained_counts
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-30 21:00:00.000000
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0004"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
