@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.engine import URL
 
-from healthdesk.store import team
 from healthdesk.store.db import TeamStoreError
 from healthdesk.ui.messages import error_text
 from healthdesk.ui.operations import Operations, Work
@@ -57,14 +56,17 @@ class TeamStoreDialog(QDialog):
         self,
         *,
         parent: QWidget | None = None,
-        password_for: Callable[[URL], str | None] = team.stored_password,
-        store_password: Callable[[URL, str], None] = team.store_password,
+        password_for: Callable[[URL], str | None] | None = None,
+        store_password: Callable[[URL, str], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("team_store_dialog")
         self.setWindowTitle("Open Team Store")
-        self._password_for = password_for
-        self._store_password = store_password
+        from healthdesk.store import team  # psycopg: only once a team store is asked for
+
+        self._team = team
+        self._password_for = password_for or team.stored_password
+        self._store_password = store_password or team.store_password
         self._prefilled = ""
 
         intro = QLabel(
@@ -136,7 +138,7 @@ class TeamStoreDialog(QDialog):
 
     def _engine_url(self) -> URL | None:
         try:
-            return team.engine_url(self.url())
+            return self._team.engine_url(self.url())
         except TeamStoreError:
             return None
 
@@ -207,6 +209,8 @@ def launch_healthdesk(arguments: list[str], environment: dict[str, str]) -> bool
 
 def _try_open(url: str, password: str | None, _work: Work) -> str:
     """Open the store once (connection, rights, migrations) and close it; its URL."""
+    from healthdesk.store import team
+
     team.open_team_store(url, password=password).dispose()
     return url
 
@@ -244,6 +248,8 @@ class TeamStoreOpener(QObject):
 
     def open_store(self, url: str, password: str | None) -> None:
         """Try the store on a worker; on success open it in a new window."""
+        from healthdesk.store import team
+
         messages = self._operations.messages
         shown = team.engine_url(url).set(drivername="postgresql").render_as_string()
         messages.info(f"Opening the team store {shown}…", 0)

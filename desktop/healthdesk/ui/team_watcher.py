@@ -17,12 +17,10 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-import psycopg
 from PySide6.QtCore import QObject
 from sqlalchemy import Engine
 
 from healthdesk.store.dialect import CHANGES_CHANNEL
-from healthdesk.store.team import connect_params
 from healthdesk.ui.operations import Operations
 
 __all__ = ["TeamWatcher"]
@@ -49,6 +47,8 @@ class TeamWatcher(QObject):
         super().__init__(parent)
         self._operations = operations
         self._shown = shown
+        from healthdesk.store.team import connect_params  # psycopg: only for a team store
+
         self._params = connect_params(engine)
         self.listening = False
         self._task: asyncio.Task[None] | None = None
@@ -79,6 +79,8 @@ class TeamWatcher(QObject):
                 notify(shown, coalesce=True)
 
     async def _listen(self) -> None:
+        import psycopg
+
         told = False
         while True:
             try:
