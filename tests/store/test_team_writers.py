@@ -126,3 +126,48 @@ def test_a_writer_gives_up_after_the_write_wait_having_written_nothing(
         waiting.dispose()
     assert get_cursor(team, "http://127.0.0.1:1", "c-1") is None
     assert dump(team)["records"] == []
+
+
+def test_an_import_and_a_sync_at_once_lose_nothing(team: Engine, postgres_url: str, tmp_path: Path):
+    path = feed.write(tmp_path / "c-1.jsonl", connection_items("c-1", 200))
+    pages = [connection_items("c-2", 200)[start : start + 100] for start in range(0, 801, 100)]
+    importer, syncer = open_db(postgres_url), open_db(postgres_url)
+    errors: list[BaseException] = []
+
+    def guarded(work: Any) -> None:
+        try:
+            work()
+        except BaseException as exc:
+            errors.append(exc)
+
+    def sync() -> None:
+        for number, page in enumerate(pages, 1):
+            apply_page(
+                syncer, source="http://127.0.0.1:1", connection_id="c-2", items=page,
+                next_cursor=f"p{number}", decide=number == len(pages),
+            )  # fmt: skip
+
+    threads = [
+        threading.Thread(target=guarded, args=(lambda: import_snapshots(importer, [path]),)),
+        threading.Thread(target=guarded, args=(sync,)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    importer.dispose()
+    syncer.dispose()
+    assert errors == []
+    assert get_cursor(team, "http://127.0.0.1:1", "c-2") == f"p{len(pages)}"
+    one_by_one = open_db(tmp_path / "sequential.sqlite3")
+    try:
+        import_snapshots(one_by_one, [path])
+        for number, page in enumerate(pages, 1):
+            apply_page(
+                one_by_one, source="http://127.0.0.1:1", connection_id="c-2", items=page,
+                next_cursor=f"p{number}", decide=number == len(pages),
+            )  # fmt: skip
+        for cid in ("c-1", "c-2"):
+            assert statuses(team, cid) == statuses(one_by_one, cid)
+    finally:
+        one_by_one.dispose()
