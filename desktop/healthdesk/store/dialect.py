@@ -139,6 +139,10 @@ class PgCursor:
         self._cursor.close()
 
 
+#: Rows per round trip of a server-side cursor (store.decisions streams a million rows).
+STREAM_ROWS = 5000
+
+
 class PgConnection:
     """The connection of a PgCursor; its `cursor()` streams from the server (a named,
     server-side cursor), so reading millions of rows keeps the memory flat."""
@@ -150,7 +154,10 @@ class PgConnection:
 
     def cursor(self) -> PgCursor:
         PgConnection._streams += 1
-        return PgCursor(self._connection.cursor(name=f"hd_stream_{PgConnection._streams}"))
+        cursor = self._connection.cursor(name=f"hd_stream_{PgConnection._streams}")
+        # Iterating fetches this many rows per round trip (psycopg's default is 100).
+        cursor.itersize = STREAM_ROWS
+        return PgCursor(cursor)
 
 
 def of_cursor(cursor: object) -> str:
