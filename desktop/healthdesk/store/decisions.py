@@ -54,16 +54,18 @@ _PAIRS_STREAM = f"""
 """
 
 #: Every record of a connection by duplicate group (app, normalized email), flagged when
-#: it is in a pair (its rid in the temporary table `paired`, which the pairs' pass fills);
+#: it is in a pair (its rid in the temporary table `paired`, which the pairs' pass fills;
+#: looked up by its key: PostgreSQL would scan `IN (SELECT ...)` per row once the table
+#: outgrows its hash memory);
 #: a paired record's latest write is not needed here (its pair is decided already).
 _GROUPS_STREAM = f"""
     SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
-        CASE WHEN r.rid IN (SELECT rid FROM paired) THEN NULL ELSE
+        CASE WHEN EXISTS (SELECT 1 FROM paired p WHERE p.rid = r.rid) THEN NULL ELSE
         (SELECT MAX(e.seq * 2 + CASE WHEN e.outcome = '{Outcome.FAILED.value}' THEN 1 ELSE 0 END)
          FROM events e
          WHERE e.connection_id = r.connection_id AND e.app = r.app
            AND e.ext_id = r.ext_id AND e.outcome IN ({_WRITES})) END,
-        r.name, r.email, r.rid IN (SELECT rid FROM paired)
+        r.name, r.email, EXISTS (SELECT 1 FROM paired p WHERE p.rid = r.rid)
     FROM records r WHERE r.connection_id = ? ORDER BY r.app, r.email_norm
 """
 
