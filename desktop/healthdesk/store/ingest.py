@@ -578,6 +578,10 @@ class Ingestor:
                     self.report.decided[work.id] = changed
         for table in ("records", "mappings", "contacts"):
             self._build_deferred(table)
+        if self.report.items >= ANALYZE_AFTER and dialect.of_cursor(self._cursor) == "postgresql":
+            # And the decided contacts, which every list reads (stale statistics made the
+            # first page of a 400,000-row list take 80 ms instead of a few).
+            self._cursor.execute("ANALYZE contacts")
         dialect.announce(self._cursor, ["", *self._work, *also])
         return self.report
 

@@ -51,7 +51,8 @@ def upgrade() -> None:
     op.execute(f"CREATE INDEX ix_records_search ON records USING gin ({folded})")
     op.execute(
         "CREATE INDEX ix_contacts_name ON contacts "
-        '(connection_id, status, lower(name COLLATE "C"), rid)'
+        # NULLS FIRST: the lists' order (SQLite's), so that the index serves it both ways.
+        '(connection_id, status, lower(name COLLATE "C") NULLS FIRST, rid)'
     )
 
 
