@@ -73,11 +73,16 @@ def test_the_search_reads_the_trigram_index(filled: Engine) -> None:
     assert "ix_records_search" in plan
 
 
-def test_lists_by_name_read_the_folded_name_index(filled: Engine) -> None:
+@pytest.mark.parametrize(
+    "order",
+    # As store.pages orders a list by name, ascending and descending.
+    ["ASC NULLS FIRST, c.rid ASC", "DESC NULLS LAST, c.rid DESC"],
+)
+def test_lists_by_name_read_the_folded_name_index(filled: Engine, order: str) -> None:
     plan = _plan(
         filled,
         "SELECT rid FROM contacts c WHERE c.connection_id = ? AND c.status = ? "
-        'ORDER BY lower(c.name COLLATE "C"), c.rid LIMIT 50 OFFSET 100',
+        f'ORDER BY lower(c.name COLLATE "C") {order} LIMIT 50 OFFSET 100',
         ("c-hs-mc", Status.IN_SYNC.value),
     )
     assert "ix_contacts_name" in plan
