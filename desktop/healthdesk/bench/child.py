@@ -2,7 +2,7 @@
 
     python -m healthdesk.bench.child TASK ARGS_JSON
 
-Tasks: `floor`, `import`, `pull` (see `TASKS`). The time covers the task only (not the
+Tasks: `floor`, `import`, `pull`, `search` (see `TASKS`). The time covers the task only (not the
 interpreter's start); the peak memory is this process's, and that of its largest child
 process when the task starts any.
 """
@@ -27,6 +27,13 @@ def _floor(args: dict[str, Any]) -> dict[str, Any]:
 def _import(args: dict[str, Any]) -> dict[str, Any]:
     from healthdesk.store.db import open_db
     from healthdesk.store.imports import import_snapshots
+
+    if args.get("without_search"):
+        # The baseline of the search index's cost: the same import, no text indexed.
+        from healthdesk.store import search_index
+
+        search_index.index_connection = lambda _cursor, _connection_id: None  # type: ignore[assignment]
+        search_index.reindex_contacts = lambda _cursor, _rids: None  # type: ignore[assignment]
 
     engine = open_db(args["db"])
     try:
@@ -58,10 +65,17 @@ def _pull(args: dict[str, Any]) -> dict[str, Any]:
     return {"items": items}
 
 
+def _search(args: dict[str, Any]) -> dict[str, Any]:
+    from healthdesk.bench.typing import measure_typing
+
+    return measure_typing(args["db"], repeat=int(args["repeat"]))
+
+
 TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "floor": _floor,
     "import": _import,
     "pull": _pull,
+    "search": _search,
 }
 
 

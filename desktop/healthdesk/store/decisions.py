@@ -19,7 +19,7 @@ import orjson
 from healthdesk.core.health import Decision, RecordFacts, decide
 from healthdesk.core.model import WRITE_OUTCOMES, Outcome, Settings, Side
 from healthdesk.core.rules import Predicate
-from healthdesk.store import counts
+from healthdesk.store import counts, search_index
 
 _SIDE = {"a": Side.A, "b": Side.B}
 _CHUNK = 900
@@ -252,6 +252,7 @@ def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -
         reader.close()
         cursor.execute("DELETE FROM temp.paired")
     counts.add_contacts(cursor, connection_id, writer.tally)
+    search_index.index_connection(cursor, connection_id)
     return writer.written
 
 
@@ -319,6 +320,7 @@ def decide_some(
         )
     writer.write(decide(settings, facts.values(), pairs))
     after = _contact_rows(cursor, rids)
+    search_index.reindex_contacts(cursor, before.keys() | after.keys())
     delta = counts.tally_contacts(_count_key(row) for row in after.values())
     delta.subtract(counts.tally_contacts(_count_key(row) for row in before.values()))
     counts.add_contacts(cursor, connection_id, delta)

@@ -523,7 +523,7 @@ class Ingestor:
         self._build_deferred("records")
         if not self._decide:
             self._leave_pending()
-            for table in ("records", "mappings", "contacts"):
+            for table in ("records", "mappings", "contacts", "search_docs"):
                 self._build_deferred(table)
             return self.report
         self._take_pending({*self._work, *also})
@@ -551,7 +551,7 @@ class Ingestor:
                 # contacts without changing them: only real changes count.
                 if changed:
                     self.report.decided[work.id] = changed
-        for table in ("records", "mappings", "contacts"):
+        for table in ("records", "mappings", "contacts", "search_docs"):
             self._build_deferred(table)
         return self.report
 

@@ -234,6 +234,31 @@ class EventCountRow(Base):
     count: Mapped[int] = mapped_column(Integer)
 
 
+class SearchDocRow(Base):
+    """A contact's search text (core.search_text.document of its records' names, emails
+    and app ids), by the contact's rid: what store.search_index searches.
+
+    Written with the contacts (store.decisions), so it always describes them; an FTS5
+    trigram index of `text` (`search_fts`, migration 0005) follows it by triggers.
+    """
+
+    __tablename__ = "search_docs"
+    __table_args__ = (
+        # Walks a connection's texts in the order results are shown.
+        Index("ix_search_docs_order", "connection_id", "unnamed", "name", "rid"),
+        # A connection's range of rids, for the FTS index.
+        Index("ix_search_docs_connection", "connection_id", "rid"),
+    )
+
+    rid: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    connection_id: Mapped[str] = mapped_column(Text)
+    #: The contact has no name: it comes after those that have one.
+    unnamed: Mapped[bool] = mapped_column(Boolean)
+    #: The contact's shown name (as contacts.name).
+    name: Mapped[str] = mapped_column(Text(collation="NOCASE"))
+    text: Mapped[str] = mapped_column(Text)
+
+
 #: Secondary indexes that no write of an import reads, so that a bulk import into an
 #: empty database may drop them and build them once at its end.
 DEFERRABLE_INDEXES = (
@@ -248,6 +273,8 @@ DEFERRABLE_INDEXES = (
     "ix_contacts_list",
     "ix_contacts_failure",
     "ix_contacts_b",
+    "ix_search_docs_order",
+    "ix_search_docs_connection",
 )
 
 
@@ -261,3 +288,22 @@ def deferrable_indexes() -> list[Index]:
 def create_index_sql(index: Index) -> str:
     """The CREATE INDEX statement of a declared index, as SQLite reads it."""
     return str(CreateIndex(index).compile(dialect=sqlite.dialect()))
+
+
+#: Objects the migrations create that no declaration here describes: the search index's
+#: FTS5 table (and the tables FTS5 makes for it) and its character list.
+UNDECLARED_TABLES = frozenset(
+    {
+        "search_fts",
+        "search_fts_data",
+        "search_fts_idx",
+        "search_fts_docsize",
+        "search_fts_config",
+        "search_chars",
+    }
+)
+
+
+def is_declared(name: str | None, type_: str, _parent: object = None) -> bool:
+    """Alembic's `include_name`: compare every table but UNDECLARED_TABLES."""
+    return not (type_ == "table" and name in UNDECLARED_TABLES)

@@ -1,0 +1,311 @@
+"""The search index: each contact's search text, an FTS5 trigram index of it, and the
+search that reads them.
+
+Tables (created by migration 0005, SQLite only):
+
+- `search_docs` (schema.SearchDocRow): one row per stored contact, keyed by its rid: the
+  connection, the contact's name (to rank by) and its search text
+  (core.search_text.document of its records' names, emails and app ids);
+- `search_fts`: an FTS5 index of `search_docs.text` (external content, trigram
+  tokenizer, `detail=none`: which texts hold a trigram, not where), kept in step with
+  `search_docs` by triggers;
+- `search_chars`: every character any search text ever held (a superset: never shrinks),
+  so that a two-character query can be asked as "one of the trigrams that begin with it".
+
+Writers: store.decisions (`index_connection` after deciding a whole connection,
+`reindex_contacts` after deciding some), store.forget and the migration. The text is
+made in SQL by `hd_search_text`, a Python function every connection of store.db has.
+
+Reader: `search`, for store.queries.find. How it stays fast at a million contacts:
+
+- few matches (at most `EXACT_LIMIT`): the index gives the candidates, each is checked
+  against its text (the trigrams of a longer query may all be there without the query),
+  ranked (word starts first, then by name) and counted exactly;
+- many matches (or a one-character query, which no trigram index answers): the
+  connection's texts are walked in name order (`ix_search_docs_order`), first those with
+  the query at a word start (from the index when they are few), then the others, until
+  the page is full; the total is then given as "more than `EXACT_LIMIT`".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from healthdesk.core.search_text import Pattern, document
+
+__all__ = [
+    "EXACT_LIMIT",
+    "Hits",
+    "index_connection",
+    "install",
+    "reindex_contacts",
+    "search",
+]
+
+#: Up to this many matches, a search counts them exactly; beyond, it says "more than".
+EXACT_LIMIT: Final = 20_000
+_CHUNK: Final = 900
+
+#: The FTS5 table over search_docs.text, and the triggers that keep it in step.
+FTS_DDL: Final = (
+    "CREATE VIRTUAL TABLE search_fts USING fts5(text, content='search_docs', "
+    "content_rowid='rid', tokenize='trigram', detail='none')",
+    "CREATE TRIGGER search_docs_insert AFTER INSERT ON search_docs BEGIN "
+    "INSERT INTO search_fts (rowid, text) VALUES (new.rid, new.text); END",
+    "CREATE TRIGGER search_docs_delete AFTER DELETE ON search_docs BEGIN "
+    "INSERT INTO search_fts (search_fts, rowid, text) VALUES ('delete', old.rid, old.text); "
+    "END",
+    "CREATE TRIGGER search_docs_update AFTER UPDATE ON search_docs BEGIN "
+    "INSERT INTO search_fts (search_fts, rowid, text) VALUES ('delete', old.rid, old.text); "
+    "INSERT INTO search_fts (rowid, text) VALUES (new.rid, new.text); END",
+    "CREATE TABLE search_chars (ch TEXT PRIMARY KEY) WITHOUT ROWID",
+)
+
+
+class _Chars:
+    """The characters of the texts made by `hd_search_text` on one connection."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def text(self, *fields: str | None) -> str:
+        made = document(fields)
+        self.seen.update(made)
+        return made
+
+
+def install(dbapi: sqlite3.Connection) -> _Chars:
+    """Make `hd_search_text(a_name, a_email, a_id, b_name, b_email, b_id)` callable in
+    SQL on this connection; the returned object collects the characters it made."""
+    chars = _Chars()
+    dbapi.create_function("hd_search_text", 6, chars.text, deterministic=True)
+    return chars
+
+
+_DOCS_OF_CONTACTS = """
+    SELECT c.rid, c.connection_id, c.name = '', c.name,
+        hd_search_text(ra.name, ra.email, ra.ext_id, rb.name, rb.email, rb.ext_id)
+    FROM contacts c
+    LEFT JOIN records ra ON ra.rid = c.a_rid
+    LEFT JOIN records rb ON rb.rid = c.b_rid
+"""
+_INSERT_DOC = "INSERT INTO search_docs (rid, connection_id, unnamed, name, text) "
+
+
+def _store_chars(cursor: sqlite3.Cursor, chars: _Chars) -> None:
+    cursor.executemany(
+        "INSERT OR IGNORE INTO search_chars (ch) VALUES (?)", [(c,) for c in sorted(chars.seen)]
+    )
+
+
+def index_connection(cursor: sqlite3.Cursor, connection_id: str) -> None:
+    """Index every contact of a connection afresh (after all of them were decided)."""
+    chars = install(cursor.connection)
+    cursor.execute("DELETE FROM search_docs WHERE connection_id = ?", (connection_id,))
+    cursor.execute(_INSERT_DOC + _DOCS_OF_CONTACTS + " WHERE c.connection_id = ?", (connection_id,))
+    _store_chars(cursor, chars)
+
+
+def index_all(cursor: sqlite3.Cursor) -> None:
+    """Index every contact of the database (a database made before the index)."""
+    chars = install(cursor.connection)
+    cursor.execute("DELETE FROM search_docs")
+    cursor.execute(_INSERT_DOC + _DOCS_OF_CONTACTS)
+    _store_chars(cursor, chars)
+
+
+def reindex_contacts(cursor: sqlite3.Cursor, rids: Collection[int]) -> None:
+    """Bring the texts of these contacts (anchor rids: removed, added or re-decided) in
+    step with the contacts table; only the texts that changed are written."""
+    chars = install(cursor.connection)
+    wanted = sorted(set(rids))
+    old: dict[int, tuple[Any, ...]] = {}
+    new: dict[int, tuple[Any, ...]] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for row in cursor.execute(
+            "SELECT rid, connection_id, unnamed, name, text FROM search_docs "
+            f"WHERE rid IN ({marks})",
+            chunk,
+        ):
+            old[row[0]] = (row[0], row[1], bool(row[2]), row[3], row[4])
+        for row in cursor.execute(_DOCS_OF_CONTACTS + f" WHERE c.rid IN ({marks})", chunk):
+            new[row[0]] = (row[0], row[1], bool(row[2]), row[3], row[4])
+    stale = [(rid,) for rid, row in old.items() if new.get(rid) != row]
+    fresh = [row for rid, row in new.items() if old.get(rid) != row]
+    cursor.executemany("DELETE FROM search_docs WHERE rid = ?", stale)
+    cursor.executemany(_INSERT_DOC + "VALUES (?, ?, ?, ?, ?)", fresh)
+    _store_chars(cursor, chars)
+
+
+def forget_search_traces(cursor: sqlite3.Cursor) -> None:
+    """After texts were deleted: rewrite the index without their trigrams (FTS5 keeps a
+    deleted row's entries, marked, until its segments are merged) and keep only the
+    characters that remaining texts hold."""
+    cursor.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+    chars: set[str] = set()
+    for (text,) in cursor.execute("SELECT text FROM search_docs"):
+        chars.update(text)
+    cursor.execute("DELETE FROM search_chars")
+    cursor.executemany("INSERT INTO search_chars (ch) VALUES (?)", [(c,) for c in sorted(chars)])
+
+
+# -- searching -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """The rids of the first matches, best first, and how many match.
+
+    `more`: more than `total` contacts match (`total` is then the exact-count limit).
+    """
+
+    rids: list[int]
+    total: int
+    more: bool = False
+
+
+def _quoted(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _fts_query(text: str, chars: Iterable[str]) -> str | None:
+    """An FTS5 query whose rows include every text holding `text`; None when `text` is
+    too short for one (a single character)."""
+    if len(text) >= 3:
+        # detail=none keeps no positions: the trigrams, each anywhere; checked after.
+        trigrams = dict.fromkeys(text[i : i + 3] for i in range(len(text) - 2))
+        return " AND ".join(_quoted(t) for t in trigrams)
+    if len(text) == 2 and chars:
+        # Every character of a field is followed by two more (FIELD at its end).
+        return " OR ".join(_quoted(text + c) for c in sorted(chars))
+    return None
+
+
+_ORDER = "unnamed, name, rid"
+
+
+def search(dbapi: sqlite3.Connection, connection_id: str, pattern: Pattern, limit: int) -> Hits:
+    """The contacts of `connection_id` whose search text holds `pattern`, ranked: the
+    query at a word start first, then elsewhere; each part by name (unnamed last), then
+    rid. At most `limit` of them; the total as `Hits` says."""
+    if limit <= 0:
+        return Hits([], 0)
+    low = dbapi.execute(
+        "SELECT MIN(rid) FROM search_docs WHERE connection_id = ?", (connection_id,)
+    ).fetchone()[0]
+    if low is None:
+        return Hits([], 0)
+    high = dbapi.execute(
+        "SELECT MAX(rid) FROM search_docs WHERE connection_id = ?", (connection_id,)
+    ).fetchone()[0]
+    bounds = (connection_id, low, high)
+    cap = max(EXACT_LIMIT, limit)
+    chars = [row[0] for row in dbapi.execute("SELECT ch FROM search_chars")]
+    contains = _fts_query(pattern.contains, chars)
+    word = pattern.word_start
+    if contains is not None:
+        ranked = _ranked(dbapi, bounds, contains, pattern.contains, word, cap, limit)
+        if ranked is not None:
+            return ranked
+    # Many matches: walk in name order, word starts first.
+    rids: list[int] = []
+    if word is not None:
+        starts = _fts_query(word, chars)
+        ranked = None
+        if starts is not None:
+            ranked = _ranked(dbapi, bounds, starts, word, None, cap, limit)
+        if ranked is not None:
+            rids = ranked.rids
+        else:
+            rids = _walk(dbapi, connection_id, "instr(text, ?)", (word,), limit)
+    if len(rids) < limit:
+        if word is None:
+            rids += _walk(dbapi, connection_id, "instr(text, ?)", (pattern.contains,), limit)
+        else:
+            rids += _walk(
+                dbapi,
+                connection_id,
+                "instr(text, ?) AND NOT instr(text, ?)",
+                (pattern.contains, word),
+                limit - len(rids),
+            )
+    if contains is None:
+        # One character: count up to the limit by walking (no index to count with).
+        (total,) = dbapi.execute(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM search_docs WHERE connection_id = ? "
+            "AND instr(text, ?) LIMIT ?)",
+            (connection_id, pattern.contains, cap + 1),
+        ).fetchone()
+        if total <= cap:
+            return Hits(rids, int(total))
+    return Hits(rids, cap, more=True)
+
+
+def _ranked(
+    dbapi: sqlite3.Connection,
+    bounds: tuple[str, int, int],
+    query: str,
+    text: str,
+    word: str | None,
+    cap: int,
+    limit: int,
+) -> Hits | None:
+    """The ranked matches of `text` among the index's candidates for `query`, counted;
+    None when there are more than `cap` candidates."""
+    connection_id, low, high = bounds
+    # The index's candidates alone first: cheap to count, and never fewer than the matches.
+    (candidates,) = dbapi.execute(
+        "SELECT COUNT(*) FROM (SELECT rowid FROM search_fts WHERE search_fts MATCH ? "
+        "AND rowid BETWEEN ? AND ? LIMIT ?)",
+        (query, low, high, cap + 1),
+    ).fetchone()
+    if candidates > cap:
+        return None
+    rank = "instr(d.text, :word) = 0" if word is not None else "0"
+    rows = dbapi.execute(
+        f"""
+        WITH hits AS MATERIALIZED (
+            SELECT d.rid, d.unnamed, d.name, {rank} AS later
+            FROM search_fts f CROSS JOIN search_docs d ON d.rid = f.rowid
+            WHERE search_fts MATCH :query AND f.rowid BETWEEN :low AND :high
+                AND d.connection_id = :connection AND instr(d.text, :text)
+            LIMIT :cap
+        )
+        SELECT rid, (SELECT COUNT(*) FROM hits) FROM hits
+        ORDER BY later, unnamed, name COLLATE NOCASE, rid LIMIT :limit
+        """,
+        {
+            "query": query,
+            "low": low,
+            "high": high,
+            "connection": connection_id,
+            "text": text,
+            "word": word,
+            "cap": cap + 1,
+            "limit": limit,
+        },
+    ).fetchall()
+    total = rows[0][1] if rows else 0
+    if total > cap:
+        return None
+    return Hits([row[0] for row in rows], int(total))
+
+
+def _walk(
+    dbapi: sqlite3.Connection,
+    connection_id: str,
+    condition: str,
+    params: tuple[str, ...],
+    limit: int,
+) -> list[int]:
+    rows = dbapi.execute(
+        f"SELECT rid FROM search_docs INDEXED BY ix_search_docs_order "
+        f"WHERE connection_id = ? AND {condition} ORDER BY {_ORDER} LIMIT ?",
+        (connection_id, *params, limit),
+    ).fetchall()
+    return [row[0] for row in rows]
