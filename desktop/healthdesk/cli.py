@@ -329,8 +329,15 @@ def _cmd_find(args: argparse.Namespace, out: TextIO) -> None:
             rows = [contact_json(c, connection, catalog) for c in found.contacts]
             out.write(json_safe(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode()) + "\n")
         else:
-            out.write(find_text(found.contacts, connection, query, total=found.total))
-        if found.total > len(found.contacts):
+            out.write(
+                find_text(found.contacts, connection, query, total=found.total, more=found.more)
+            )
+        if found.more:
+            sys.stderr.write(
+                f"healthdesk: showing the first {len(found.contacts):,} of more than "
+                f"{found.total:,} matches (a longer QUERY narrows them)\n"
+            )
+        elif found.total > len(found.contacts):
             sys.stderr.write(
                 f"healthdesk: showing the first {len(found.contacts):,} of {found.total:,} "
                 "matches (--limit shows more)\n"

@@ -30,6 +30,13 @@ def test_bench_prints_every_import_figure_with_its_target(run: Run, tmp_path: Pa
         "re-import, unchanged",
         "re-import, 1% of items changed",
         "pull over loopback",
+        "search p95, 1 letter",
+        "search p95, 2 letters",
+        "search p95, 3 letters",
+        "search p95, accents",
+        "search p95, email fragment",
+        "search p95, app id",
+        "find 'ann', whole process",
     ):
         assert figures[name]["target"], name
         assert isinstance(figures[name]["ok"], bool), name

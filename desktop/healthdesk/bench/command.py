@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep", metavar="DIR", help="work in DIR and keep its files (snapshots are reused)"
     )
+    parser.add_argument(
+        "--only", metavar="SUITE", choices=list(suites()), help="run one suite: %(choices)s"
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> None:
@@ -42,8 +45,9 @@ def run(args: argparse.Namespace, out: TextIO) -> None:
     started = time.perf_counter()
     figures: list[Figure] = []
     try:
-        for suite in suites().values():
-            figures.extend(suite(context))
+        for name, suite in suites().items():
+            if args.only in (None, name):
+                figures.extend(suite(context))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -74,11 +74,12 @@ def measure_typing(db: Path | str, *, repeat: int) -> dict[str, Any]:
     try:
         connections = list_connections(engine)
         with engine.connect() as conn:
-            sizes = dict(
-                conn.exec_driver_sql(
+            sizes: dict[str, int] = {
+                str(row[0]): int(row[1])
+                for row in conn.exec_driver_sql(
                     "SELECT connection_id, COUNT(*) FROM contacts GROUP BY connection_id"
                 )
-            )
+            }
         largest = max(connections, key=lambda c: sizes.get(c.id, 0))
         kinds = _queries(engine, largest.id)
         result: dict[str, Any] = {"connection": largest.id, "kinds": {}}
