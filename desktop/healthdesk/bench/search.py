@@ -27,7 +27,7 @@ REPEAT = 3
 KINDS = ("1 letter", "2 letters", "3 letters", "accents", "email fragment", "app id")
 
 
-def _find_seconds(db: Path, connection_id: str, query: str, runs: int = 3) -> float:
+def _find_seconds(db: Path, connection_id: str, query: str, runs: int = 5) -> float:
     """The best wall time of `healthdesk find --db DB --connection ID QUERY` as a whole
     process."""
     best = float("inf")

@@ -71,8 +71,7 @@ def footer_text(shown: int, total: int, *, more: bool = False) -> str:
         return ""
     if more:
         return (
-            f"First {shown:,} of more than {total:,} contacts \u2013 type more to narrow "
-            "the search"
+            f"First {shown:,} of more than {total:,} contacts \u2013 type more to narrow the search"
         )
     if shown < total:
         return f"First {shown:,} of {total:,} contacts \u2013 type more to narrow the search"
