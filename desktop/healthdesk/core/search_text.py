@@ -58,15 +58,19 @@ def fold(text: str) -> str:
 
 
 def _marked(folded: str) -> str:
+    if folded.isalnum():  # one word (most app ids): no need for the expression
+        return WORD + folded
     return _WORD_START.sub(WORD, folded)
 
 
 def document(fields: Iterable[str | None]) -> str:
     """The search text of a contact with these fields (None and empty ones left out;
     a repeated field, as a pair's shared name or email, kept once)."""
+    given: set[str] = set()
     seen: list[str] = []
     for field in fields:
-        if field:
+        if field and field not in given:
+            given.add(field)
             marked = _marked(fold(field))
             if marked.strip(" ") and marked not in seen:
                 seen.append(marked)
