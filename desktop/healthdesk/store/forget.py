@@ -27,7 +27,7 @@ from sqlalchemy import Engine
 
 from healthdesk.store.db import raw_transaction
 from healthdesk.store.queries import UnknownConnection
-from healthdesk.store.search_index import forget_search_traces
+from healthdesk.store.search_index import forget_connection_texts, forget_search_traces
 
 #: Tables holding a connection's rows, children first.
 _TABLES = (
@@ -79,6 +79,9 @@ def forget_connection(engine: Engine, connection_id: str) -> ForgetReport:
         cursor.execute("PRAGMA secure_delete=ON")
         try:
             for table in (*_TABLES, "connections"):
+                if table == "search_docs":
+                    removed[table] = forget_connection_texts(cursor, connection_id)
+                    continue
                 key = "id" if table == "connections" else "connection_id"
                 cursor.execute(f"DELETE FROM {table} WHERE {key} = ?", (connection_id,))
                 removed[table] = max(cursor.rowcount, 0)

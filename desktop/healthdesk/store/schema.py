@@ -238,8 +238,9 @@ class SearchDocRow(Base):
     """A contact's search text (core.search_text.document of its records' names, emails
     and app ids), by the contact's rid: what store.search_index searches.
 
-    Written with the contacts (store.decisions), so it always describes them; an FTS5
-    trigram index of `text` (`search_fts`, migration 0005) follows it by triggers.
+    Written with the contacts (store.decisions, through store.search_index, which also
+    writes the FTS5 trigram index of `text`, `search_fts`, migration 0005), so it always
+    describes them.
     """
 
     __tablename__ = "search_docs"

@@ -7,13 +7,14 @@ Tables (created by migration 0005, SQLite only):
   connection, the contact's name (to rank by) and its search text
   (core.search_text.document of its records' names, emails and app ids);
 - `search_fts`: an FTS5 index of `search_docs.text` (external content, trigram
-  tokenizer, `detail=none`: which texts hold a trigram, not where), kept in step with
-  `search_docs` by triggers;
+  tokenizer, `detail=none`: which texts hold a trigram, not where), written with the
+  texts by the functions here;
 - `search_chars`: every character any search text ever held (a superset: never shrinks),
   so that a two-character query can be asked as "one of the trigrams that begin with it".
 
 Writers: store.decisions (`index_connection` after deciding a whole connection,
-`reindex_contacts` after deciding some), store.forget and the migration. The text is
+`reindex_contacts` after deciding some), store.forget (`forget_connection_texts`,
+`forget_search_traces`) and the migration (`index_all`). The text is
 made in SQL by `hd_search_text`, a Python function every connection of store.db has.
 
 Reader: `search`, for store.queries.find. How it stays fast at a million contacts:
@@ -49,40 +50,31 @@ __all__ = [
 EXACT_LIMIT: Final = 20_000
 _CHUNK: Final = 900
 
-#: The FTS5 table over search_docs.text, and the triggers that keep it in step.
+#: The FTS5 table over search_docs.text (written by this module alone, set-based: with
+#: per-row triggers, indexing 100,000 contacts took 2.5x as long), and the character list.
 FTS_DDL: Final = (
     "CREATE VIRTUAL TABLE search_fts USING fts5(text, content='search_docs', "
     "content_rowid='rid', tokenize='trigram', detail='none')",
-    "CREATE TRIGGER search_docs_insert AFTER INSERT ON search_docs BEGIN "
-    "INSERT INTO search_fts (rowid, text) VALUES (new.rid, new.text); END",
-    "CREATE TRIGGER search_docs_delete AFTER DELETE ON search_docs BEGIN "
-    "INSERT INTO search_fts (search_fts, rowid, text) VALUES ('delete', old.rid, old.text); "
-    "END",
-    "CREATE TRIGGER search_docs_update AFTER UPDATE ON search_docs BEGIN "
-    "INSERT INTO search_fts (search_fts, rowid, text) VALUES ('delete', old.rid, old.text); "
-    "INSERT INTO search_fts (rowid, text) VALUES (new.rid, new.text); END",
     "CREATE TABLE search_chars (ch TEXT PRIMARY KEY) WITHOUT ROWID",
 )
 
 
-class _Chars:
-    """The characters of the texts made by `hd_search_text` on one connection."""
+def _text(
+    a_name: str | None,
+    a_email: str | None,
+    a_id: str | None,
+    b_name: str | None,
+    b_email: str | None,
+    b_id: str | None,
+) -> str:
+    return document((a_name, a_email, a_id, b_name, b_email, b_id))
 
-    def __init__(self) -> None:
-        self.seen: set[str] = set()
 
-    def text(self, *fields: str | None) -> str:
-        made = document(fields)
-        self.seen.update(made)
-        return made
-
-
-def install(dbapi: sqlite3.Connection) -> _Chars:
+def install(dbapi: sqlite3.Connection) -> None:
     """Make `hd_search_text(a_name, a_email, a_id, b_name, b_email, b_id)` callable in
-    SQL on this connection; the returned object collects the characters it made."""
-    chars = _Chars()
-    dbapi.create_function("hd_search_text", 6, chars.text, deterministic=True)
-    return chars
+    SQL on this connection (store.db does it for every connection it opens: SQLite
+    refuses to replace a function while a statement of the connection is running)."""
+    dbapi.create_function("hd_search_text", 6, _text, deterministic=True)
 
 
 _DOCS_OF_CONTACTS = """
@@ -95,32 +87,63 @@ _DOCS_OF_CONTACTS = """
 _INSERT_DOC = "INSERT INTO search_docs (rid, connection_id, unnamed, name, text) "
 
 
-def _store_chars(cursor: sqlite3.Cursor, chars: _Chars) -> None:
+def _store_chars(cursor: sqlite3.Cursor, texts: Iterable[tuple[str]]) -> None:
+    """Add the characters of `texts` to search_chars."""
+    chars: set[str] = set()
+    for (text,) in texts:
+        chars.update(text)
     cursor.executemany(
-        "INSERT OR IGNORE INTO search_chars (ch) VALUES (?)", [(c,) for c in sorted(chars.seen)]
+        "INSERT OR IGNORE INTO search_chars (ch) VALUES (?)", [(c,) for c in sorted(chars)]
     )
+
+
+def _drop_texts(cursor: sqlite3.Cursor, where: str, params: tuple[Any, ...]) -> int:
+    """Delete the texts `where` says, and their entries in the index; how many."""
+    cursor.execute(
+        "INSERT INTO search_fts (search_fts, rowid, text) "
+        f"SELECT 'delete', rid, text FROM search_docs WHERE {where}",
+        params,
+    )
+    cursor.execute(f"DELETE FROM search_docs WHERE {where}", params)
+    return max(cursor.rowcount, 0)
 
 
 def index_connection(cursor: sqlite3.Cursor, connection_id: str) -> None:
     """Index every contact of a connection afresh (after all of them were decided)."""
-    chars = install(cursor.connection)
-    cursor.execute("DELETE FROM search_docs WHERE connection_id = ?", (connection_id,))
+    _drop_texts(cursor, "connection_id = ?", (connection_id,))
     cursor.execute(_INSERT_DOC + _DOCS_OF_CONTACTS + " WHERE c.connection_id = ?", (connection_id,))
-    _store_chars(cursor, chars)
+    cursor.execute(
+        "INSERT INTO search_fts (rowid, text) "
+        "SELECT rid, text FROM search_docs WHERE connection_id = ?",
+        (connection_id,),
+    )
+    reader = cursor.connection.cursor()
+    try:
+        _store_chars(
+            cursor,
+            reader.execute(
+                "SELECT text FROM search_docs WHERE connection_id = ?", (connection_id,)
+            ),
+        )
+    finally:
+        reader.close()
 
 
 def index_all(cursor: sqlite3.Cursor) -> None:
     """Index every contact of the database (a database made before the index)."""
-    chars = install(cursor.connection)
     cursor.execute("DELETE FROM search_docs")
     cursor.execute(_INSERT_DOC + _DOCS_OF_CONTACTS)
-    _store_chars(cursor, chars)
+    cursor.execute("INSERT INTO search_fts (search_fts) VALUES ('rebuild')")
+    reader = cursor.connection.cursor()
+    try:
+        _store_chars(cursor, reader.execute("SELECT text FROM search_docs"))
+    finally:
+        reader.close()
 
 
 def reindex_contacts(cursor: sqlite3.Cursor, rids: Collection[int]) -> None:
     """Bring the texts of these contacts (anchor rids: removed, added or re-decided) in
     step with the contacts table; only the texts that changed are written."""
-    chars = install(cursor.connection)
     wanted = sorted(set(rids))
     old: dict[int, tuple[Any, ...]] = {}
     new: dict[int, tuple[Any, ...]] = {}
@@ -135,11 +158,24 @@ def reindex_contacts(cursor: sqlite3.Cursor, rids: Collection[int]) -> None:
             old[row[0]] = (row[0], row[1], bool(row[2]), row[3], row[4])
         for row in cursor.execute(_DOCS_OF_CONTACTS + f" WHERE c.rid IN ({marks})", chunk):
             new[row[0]] = (row[0], row[1], bool(row[2]), row[3], row[4])
-    stale = [(rid,) for rid, row in old.items() if new.get(rid) != row]
+    stale = [row for rid, row in old.items() if new.get(rid) != row]
     fresh = [row for rid, row in new.items() if old.get(rid) != row]
-    cursor.executemany("DELETE FROM search_docs WHERE rid = ?", stale)
+    cursor.executemany(
+        "INSERT INTO search_fts (search_fts, rowid, text) VALUES ('delete', ?, ?)",
+        [(row[0], row[4]) for row in stale],
+    )
+    cursor.executemany("DELETE FROM search_docs WHERE rid = ?", [(row[0],) for row in stale])
     cursor.executemany(_INSERT_DOC + "VALUES (?, ?, ?, ?, ?)", fresh)
-    _store_chars(cursor, chars)
+    cursor.executemany(
+        "INSERT INTO search_fts (rowid, text) VALUES (?, ?)", [(row[0], row[4]) for row in fresh]
+    )
+    _store_chars(cursor, [(row[4],) for row in fresh])
+
+
+def forget_connection_texts(cursor: sqlite3.Cursor, connection_id: str) -> int:
+    """Delete a connection's texts and their index entries; how many texts there were.
+    Then `forget_search_traces` once the rest of its rows are gone."""
+    return _drop_texts(cursor, "connection_id = ?", (connection_id,))
 
 
 def forget_search_traces(cursor: sqlite3.Cursor) -> None:

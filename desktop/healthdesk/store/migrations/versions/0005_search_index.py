@@ -1,5 +1,5 @@
 """search index: each contact's search text (search_docs), its FTS5 trigram index
-(search_fts, kept in step by triggers) and the characters it holds (search_chars); filled
+(search_fts) and the characters it holds (search_chars); filled
 from the stored contacts
 
 Revision ID: 0005
@@ -55,8 +55,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for trigger in ("search_docs_insert", "search_docs_delete", "search_docs_update"):
-            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS search_fts")
         op.execute("DROP TABLE IF EXISTS search_chars")
     op.drop_index("ix_search_docs_connection", table_name="search_docs")
