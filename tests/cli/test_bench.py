@@ -37,6 +37,8 @@ def test_bench_prints_every_import_figure_with_its_target(run: Run, tmp_path: Pa
         "search p95, email fragment",
         "search p95, app id",
         "find 'ann', whole process",
+        "first rows of in_sync, slowest sort",
+        "first rows of failing, slowest sort",
     ):
         assert figures[name]["target"], name
         assert isinstance(figures[name]["ok"], bool), name

@@ -2,8 +2,8 @@
 
     python -m healthdesk.bench.child TASK ARGS_JSON
 
-Tasks: `floor`, `import`, `pull`, `search` (see `TASKS`). The time covers the task only (not the
-interpreter's start); the peak memory is this process's, and that of its largest child
+Tasks: `floor`, `import`, `pull`, `search`, `tabs` (see `TASKS`). The time covers the task
+only (not the interpreter's start); the peak memory is this process's, and that of its largest child
 process when the task starts any.
 """
 
@@ -71,11 +71,18 @@ def _search(args: dict[str, Any]) -> dict[str, Any]:
     return measure_typing(args["db"], repeat=int(args["repeat"]))
 
 
+def _tabs(args: dict[str, Any]) -> dict[str, Any]:
+    from healthdesk.bench.tabs import measure_tabs
+
+    return measure_tabs(args["db"])
+
+
 TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "floor": _floor,
     "import": _import,
     "pull": _pull,
     "search": _search,
+    "tabs": _tabs,
 }
 
 
