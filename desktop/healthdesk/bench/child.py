@@ -2,9 +2,9 @@
 
     python -m healthdesk.bench.child TASK ARGS_JSON
 
-Tasks: `floor`, `import`, `pull`, `search`, `tabs` (see `TASKS`). The time covers the task
-only (not the interpreter's start); the peak memory is this process's, and that of its largest child
-process when the task starts any.
+Tasks: `floor`, `import`, `pull`, `search`, `tabs` (see `TASKS`). The time covers the
+task only (not the interpreter's start); the peak memory is this process's, and that of
+its largest child process when the task starts any.
 """
 
 from __future__ import annotations
