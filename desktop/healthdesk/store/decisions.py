@@ -26,17 +26,20 @@ _CHUNK = 900
 #: Contacts decided and written per step of a full decision: memory stays flat.
 _BATCH = 5000
 _WRITES = ", ".join(f"'{outcome.value}'" for outcome in sorted(WRITE_OUTCOMES))
+#: Write outcomes that leave the write unsettled: it failed, or a retry is queued.
+_UNSETTLED = f"'{Outcome.FAILED.value}', '{Outcome.QUEUED.value}'"
 
 
 def _facts_columns(r: str) -> str:
     """The columns `_facts` reads, of the records aliased `r`.
 
-    The latest write event of a record as one number, seq * 2 + (1 if it failed): seqs are
-    unique per connection, so the largest such number is the latest write.
+    The latest write event of a record as one number, seq * 2 + (1 if it is unsettled:
+    failed or queued): seqs are unique per connection, so the largest such number is the
+    latest write. Which of the two an unsettled write is, `_facts` looks up for those few.
     """
     return f"""{r}.rid, {r}.app, {r}.ext_id, {r}.email_norm, {r}.created_at, {r}.matches,
         {r}.deleted,
-        (SELECT MAX(e.seq * 2 + (e.outcome = '{Outcome.FAILED.value}')) FROM events e
+        (SELECT MAX(e.seq * 2 + (e.outcome IN ({_UNSETTLED}))) FROM events e
          WHERE e.connection_id = {r}.connection_id AND e.app = {r}.app
            AND e.ext_id = {r}.ext_id AND e.outcome IN ({_WRITES})),
         {r}.name, {r}.email"""
@@ -59,7 +62,7 @@ _PAIRS_STREAM = f"""
 _GROUPS_STREAM = f"""
     SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
         CASE WHEN r.rid IN temp.paired THEN NULL ELSE
-        (SELECT MAX(e.seq * 2 + (e.outcome = '{Outcome.FAILED.value}')) FROM events e
+        (SELECT MAX(e.seq * 2 + (e.outcome IN ({_UNSETTLED}))) FROM events e
          WHERE e.connection_id = r.connection_id AND e.app = r.app
            AND e.ext_id = r.ext_id AND e.outcome IN ({_WRITES})) END,
         r.name, r.email, r.rid IN temp.paired
@@ -77,14 +80,18 @@ _INSERT_CONTACT = (
 
 
 def _facts(
-    rows: Iterable[tuple[Any, ...]], shown: dict[int, tuple[str, str]] | None = None
+    cursor: sqlite3.Cursor,
+    connection_id: str,
+    rows: Iterable[tuple[Any, ...]],
+    shown: dict[int, tuple[str, str]] | None = None,
 ) -> dict[int, RecordFacts]:
     """The engine's facts of records read with `_facts_columns`; their names and emails
     go to `shown` (rid -> (name, email)) for the contact rows."""
     side = _SIDE
     facts: dict[int, RecordFacts] = {}
+    unsettled: list[RecordFacts] = []
     for rid, app, ext_id, email_norm, created_at, matches, deleted, write, name, email in rows:
-        facts[rid] = RecordFacts(
+        fact = facts[rid] = RecordFacts(
             rid,
             side[app],
             ext_id,
@@ -95,9 +102,32 @@ def _facts(
             None if write is None else write >> 1,
             write is not None and write & 1 == 1,
         )
+        if fact.last_write_failed:
+            unsettled.append(fact)
         if shown is not None:
             shown[rid] = (name, email)
+    if unsettled:
+        # Rare (a retry asked for and not done yet): those writes are queued, not failed.
+        queued = _queued_seqs(cursor, connection_id, [f.last_write_seq for f in unsettled])
+        for fact in unsettled:
+            if fact.last_write_seq in queued:
+                fact.last_write_failed = False
+                fact.last_write_queued = True
     return facts
+
+
+def _queued_seqs(cursor: sqlite3.Cursor, connection_id: str, seqs: list[Any]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunked(sorted(set(seqs))):
+        found.update(
+            seq
+            for (seq,) in cursor.execute(
+                f"SELECT seq FROM events WHERE connection_id = ? AND outcome = ? "
+                f"AND seq IN ({_marks(chunk)})",
+                (connection_id, Outcome.QUEUED.value, *chunk),
+            )
+        )
+    return found
 
 
 def _shown(text: str | None) -> str | None:
@@ -115,8 +145,8 @@ class _ContactWriter:
     """
 
     def __init__(self, cursor: sqlite3.Cursor, connection_id: str) -> None:
-        self._cursor = cursor
-        self._connection_id = connection_id
+        self._cursor = self.cursor = cursor
+        self._connection_id = self.connection_id = connection_id
         self.shown: dict[int, tuple[str, str]] = {}
         self.since: dict[int, str | None] = {}
         self.tally: Counter[counts.ContactKey] = Counter()
@@ -223,8 +253,12 @@ def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -
         width = _FACTS_WIDTH
         while rows := reader.fetchmany(_BATCH):
             writer.shown.clear()
-            facts = _facts((row[:width] for row in rows), writer.shown)
-            facts.update(_facts((row[width : 2 * width] for row in rows), writer.shown))
+            facts = _facts(cursor, connection_id, (row[:width] for row in rows), writer.shown)
+            facts.update(
+                _facts(
+                    cursor, connection_id, (row[width : 2 * width] for row in rows), writer.shown
+                )
+            )
             writer.since = {row[0]: row[-1] for row in rows}
             pairs = [(row[0], row[width]) for row in rows]
             cursor.executemany(
@@ -260,7 +294,9 @@ def _decide_group_batch(
 ) -> None:
     width = _FACTS_WIDTH
     writer.shown.clear()
-    facts = _facts((row[:width] for row in batch), writer.shown)
+    facts = _facts(
+        writer.cursor, writer.connection_id, (row[:width] for row in batch), writer.shown
+    )
     paired = [row[0] for row in batch if row[width]]
     writer.write(decide(settings, facts.values(), (), mapped_elsewhere=paired))
 
@@ -287,7 +323,7 @@ def decide_some(
 
     def load(column: str, keys: Iterable[tuple[str, str]]) -> None:
         rows = _select_records(cursor, connection_id, column, keys)
-        facts.update(_facts(rows, writer.shown))
+        facts.update(_facts(cursor, connection_id, rows, writer.shown))
 
     def loaded_keys() -> set[tuple[str, str]]:
         return {(fact.app.value, fact.id) for fact in facts.values()}

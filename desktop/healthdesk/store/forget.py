@@ -36,6 +36,7 @@ _TABLES = (
     "mappings",
     "records",
     "feed_cursors",
+    "retry_audit",
 )
 
 

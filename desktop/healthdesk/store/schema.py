@@ -234,6 +234,33 @@ class EventCountRow(Base):
     count: Mapped[int] = mapped_column(Integer)
 
 
+class RetryAuditRow(Base):
+    """One retry the agent asked of the sync service, for the audit log (store.retries).
+
+    Who (`agent`: the configured agent name, else the OS user), when (`at`, canonical
+    UTC), which connection, which group (`scope`: the failure group's path, or "N selected
+    contacts"), how many contacts were asked and what the service answered, the service
+    and the request's idempotency key. `after_seq` is the connection's latest event seq
+    when the retry was asked: the timeline shows the entry right after that event.
+    """
+
+    __tablename__ = "retry_audit"
+    __table_args__ = (Index("ix_retry_audit_timeline", "connection_id", "after_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[str] = mapped_column(Text)
+    at: Mapped[str] = mapped_column(Text)
+    agent: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    requested: Mapped[int] = mapped_column(Integer)
+    queued: Mapped[int] = mapped_column(Integer)
+    already_queued: Mapped[int] = mapped_column(Integer)
+    unknown: Mapped[int] = mapped_column(Integer)
+    service_url: Mapped[str] = mapped_column(Text)
+    request_key: Mapped[str] = mapped_column(Text)
+    after_seq: Mapped[int] = mapped_column(Integer)
+
+
 #: Secondary indexes that no write of an import reads, so that a bulk import into an
 #: empty database may drop them and build them once at its end.
 DEFERRABLE_INDEXES = (
