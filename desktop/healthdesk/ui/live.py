@@ -24,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QObject, Signal
 from sqlalchemy import Engine
 
+from healthdesk.core.model import Side
 from healthdesk.sync.client import (
     AuthError,
     Backoff,
@@ -38,6 +39,7 @@ from healthdesk.sync.client import (
     NetworkError,
     Page,
     ProtocolError,
+    RetryAnswer,
     Retrying,
     ServiceError,
     SyncClient,
@@ -189,6 +191,17 @@ class LiveSync(QObject):
             task.cancel()  # a pull stops between two pages (a page is applied at once)
         await asyncio.wait([task])
         self._task = None
+
+    async def retry(
+        self, connection_id: str, records: Sequence[tuple[Side, str]], *, key: str
+    ) -> RetryAnswer:
+        """Ask the service followed to retry the failed writes of `records` (the client's
+        `retry`, on the same session and token). SyncError when the connection is not a
+        live one of this service now."""
+        client = self._client
+        if client is None or connection_id not in self._live_ids:
+            raise SyncError(f"{connection_id} is not followed live: connect to its service first")
+        return await client.retry(connection_id, records, key=key)
 
     # -- the task -----------------------------------------------------------------------
 

@@ -75,6 +75,7 @@ from healthdesk.ui.live import LiveSync
 from healthdesk.ui.live_control import LiveControl
 from healthdesk.ui.messages import Messages, show_error
 from healthdesk.ui.operations import Operations, Work
+from healthdesk.ui.retry_control import RetryControl
 from healthdesk.ui.search.search_bar import SearchBar
 from healthdesk.ui.style import mute
 from healthdesk.ui.text import isolate, plain_label, plain_tooltip
@@ -167,6 +168,17 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.list_actions = ListActions(
             operations=self.operations, tabs=self.tabs, catalog=self._catalog, parent=self
+        )
+        self.retry_control = RetryControl(
+            operations=self.operations,
+            engine=engine,
+            live=self.live_control.live,
+            settings=self._settings,
+            failure_view=self.failure_panel.view,
+            tabs=self.tabs,
+            connection=lambda: self._connection,
+            spawn=self.live_control.spawn,
+            parent_widget=self,
         )
         # The parts, under the names the rest of the application and the tests use.
         self.importer: SnapshotImporter = self.imports.importer
@@ -318,7 +330,12 @@ class MainWindow(QMainWindow):
         self.about_action = self._action("&About Health Desk", self.show_about, name="about_action")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.tabs.set_context_actions(
-            [self.copy_action, self.copy_email_action, self.copy_id_action]
+            [
+                self.copy_action,
+                self.copy_email_action,
+                self.copy_id_action,
+                self.retry_control.selection_action,
+            ]
         )
 
     def _build_menus(self) -> None:
@@ -339,6 +356,7 @@ class MainWindow(QMainWindow):
             edit_menu.addAction(action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.find_action)
+        edit_menu.addActions([self.retry_control.group_action, self.retry_control.selection_action])
         view_menu = bar.addMenu("&View")
         for dock in (
             self.connections_dock,
@@ -491,6 +509,7 @@ class MainWindow(QMainWindow):
         self.contact_dock.set_connection(connection)
         self.failure_panel.set_connection(connection)
         self.summary_reader.set_connection(connection)
+        self.retry_control.update_actions()
         title = f"{connection.name} {_DASH} {APPLICATION}" if connection else APPLICATION
         self.setWindowTitle(title)
         self.export_action.setEnabled(connection is not None)

@@ -142,12 +142,12 @@ def _answered(audit: RetryAudit) -> str:
 
 
 def retry_text(audit: RetryAudit) -> str:
-    """One line: "2026-11-30 20:51 · Retry by alice: 12 contacts of Mailchimp > Invalid
-    email → 10 queued, 2 unknown to the service"."""
+    """One line, the group last (it may be long): "2026-11-30 20:51 · Alice retried 12
+    contacts (10 queued, 2 unknown to the service) · Mailchimp > Invalid email"."""
     contacts = plural(audit.requested, "contact")
     return _one_line(
-        f"{_when(audit.at)}{_DOT}Retry by {audit.agent}: {contacts} of {audit.scope}"
-        f"{_ARROW}{_answered(audit)}"
+        f"{_when(audit.at)}{_DOT}{audit.agent} retried {contacts} ({_answered(audit)})"
+        f"{_DOT}{audit.scope}"
     )
 
 
