@@ -149,6 +149,11 @@ class LiveSync(QObject):
     def is_running(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    @property
+    def following(self) -> bool:
+        """Whether every connection was pulled and is now followed as it changes."""
+        return self._following and self.is_running()
+
     def start(self, url: str, token: str | None, *, allow_insecure: bool = False) -> bool:
         """Connect to the service at `url` and keep syncing until `stop()`.
 

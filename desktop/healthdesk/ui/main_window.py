@@ -80,6 +80,7 @@ from healthdesk.ui.search.search_bar import SearchBar
 from healthdesk.ui.style import mute
 from healthdesk.ui.text import isolate, plain_label, plain_tooltip
 from healthdesk.ui.timeline.timeline_dock import TimelineDock
+from healthdesk.ui.watch import Watcher
 
 ORGANIZATION = "HealthDesk"
 APPLICATION = "Health Desk"
@@ -178,6 +179,18 @@ class MainWindow(QMainWindow):
             tabs=self.tabs,
             connection=lambda: self._connection,
             spawn=self.live_control.spawn,
+            parent_widget=self,
+        )
+        self.watcher = Watcher(
+            operations=self.operations,
+            engine=engine,
+            live=self.live_control.live,
+            settings=self._settings,
+            catalog=self._catalog,
+            connections=self.connections_model.connections,
+            select_connection=self.select_connection,
+            summary_reader=self.summary_reader,
+            failure_panel=self.failure_panel,
             parent_widget=self,
         )
         # The parts, under the names the rest of the application and the tests use.
@@ -346,6 +359,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.live_control.connect_action)
         file_menu.addAction(self.live_control.disconnect_action)
+        file_menu.addAction(self.watcher.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addAction(self.forget_control.action)

@@ -8,7 +8,7 @@ contact to its new status: nothing here sets a status. Every retry the service a
 is written to the audit log (store.retries: who, when, which group, how many, which
 connection), which the timeline shows.
 
-Who is the agent name set in Live Settings (`AGENT_KEY` in the window's QSettings), else
+Who is the agent name set in Watch Failure Groups… (`AGENT_KEY` in the window's QSettings), else
 the OS user. Database reads and the audit write run through `Operations`; the request
 runs on the qasync loop with the live sync's client.
 """
@@ -41,7 +41,7 @@ from healthdesk.ui.live import LiveSync, failure_text
 from healthdesk.ui.messages import error_text
 from healthdesk.ui.operations import Operations, Work
 
-__all__ = ["AGENT_KEY", "MAX_RETRY", "RetryControl", "agent_name"]
+__all__ = ["AGENT_KEY", "MAX_RETRY", "RetryControl", "agent_name", "os_user"]
 
 #: QSettings key of the agent's name in the audit log.
 AGENT_KEY = "live/agent"
@@ -50,10 +50,13 @@ MAX_RETRY = 10_000
 
 
 def agent_name(settings: QSettings) -> str:
-    """Who retries: the name set in Live Settings, else the OS user."""
+    """Who retries: the name set in Watch Failure Groups…, else the OS user."""
     name = str(settings.value(AGENT_KEY, "") or "").strip()
-    if name:
-        return name
+    return name or os_user()
+
+
+def os_user() -> str:
+    """The OS user's login name."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in the environment or the passwd file
