@@ -34,6 +34,7 @@ make_engine = window_fixtures.make_engine
 make_window = window_fixtures.make_window
 settings = window_fixtures.settings
 loop = test_live.loop
+errors = test_live.errors
 
 CID = "c-hs-mc"
 #: Where the screenshots of these tests go, when set (to look at them).
@@ -246,3 +247,28 @@ def test_retry_actions_are_for_live_mode_only(
     assert not window.retry_control.selection_action.isVisible()
     window.retry_control.retry_group()
     assert "needs live mode" in window.statusBar().currentMessage()
+
+
+def test_a_refused_retry_says_so_and_logs_nothing(
+    qtbot: QtBot,
+    loop: Any,
+    make_engine: MakeEngine,
+    make_window: MakeWindow,
+    service: RunningService,
+    errors: list[str],
+) -> None:
+    window, engine = live_demo(qtbot, make_engine, make_window, service)
+    qtbot.waitUntil(lambda: window.failure_model() is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.failure_model().rowCount() > 0, timeout=5000)  # type: ignore[union-attr]
+    window.failures_view.selectionModel().setCurrentIndex(
+        first_error_group(window), QItemSelectionModel.SelectionFlag.ClearAndSelect
+    )
+    window.retry_control.group_action.trigger()
+    box = confirm(qtbot, window)
+    service.fail_next(500)
+    box.findChild(QPushButton, "retry_button").click()
+    qtbot.waitUntil(lambda: bool(errors), timeout=10_000)
+    assert errors[0].startswith("Nothing was retried. The service answered with an error: ")
+    assert "500" in errors[0]
+    assert service.service.retries_waiting(CID) == 0
+    assert audit_entries(engine, CID, low_seq=None, before_seq=None) == []

@@ -16,7 +16,9 @@ the first time, and queues nothing; the same key with other records is refused
 queued a second time (`already_queued`). The last `KEYS_KEPT` keys are remembered.
 
 Memory: per connection, a dict entry per record (its latest line) and per mapped record
-(its partner), besides the failing ones: about 150 bytes a record.
+(its partner), besides the failing ones. Measured on a generated 100,000-contact
+snapshot (183,359 records): 52 MiB, about 300 bytes a record; the service's peak
+resident memory went from 181 to 239 MiB with it, its load from 5.3 to 6.1 s.
 """
 
 from __future__ import annotations

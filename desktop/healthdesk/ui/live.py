@@ -204,7 +204,8 @@ class LiveSync(QObject):
         `retry`, on the same session and token). SyncError when the connection is not a
         live one of this service now."""
         client = self._client
-        if client is None or connection_id not in self._live_ids:
+        stopping = self._stop is not None and self._stop.is_set()
+        if client is None or stopping or connection_id not in self._live_ids:
             raise SyncError(f"{connection_id} is not followed live: connect to its service first")
         return await client.retry(connection_id, records, key=key)
 

@@ -279,7 +279,10 @@ class RetryControl(QObject):
         try:
             answer = await self._live.retry(plan.connection_id, plan.targets, key=key)
         except SyncError as exc:
-            self._messages.error("Retry Not Sent", f"Nothing was retried. {failure_text(exc)}")
+            if not self._operations.closed:
+                self._messages.error("Retry Not Sent", f"Nothing was retried. {failure_text(exc)}")
+            return
+        if self._operations.closed:  # the window closed meanwhile: nothing left to tell
             return
         audit = _audit(plan, agent, answer, self._live.url)
         try:
@@ -287,11 +290,12 @@ class RetryControl(QObject):
                 self, ("audit", key), partial(_record, self._engine, audit), what="audit"
             )
         except Exception as exc:  # the database refused: the retry happened all the same
-            self._messages.error(
-                "Retry Not Logged",
-                f"The service queued the retry, but the audit log could not be written: "
-                f"{error_text(exc)}",
-            )
+            if not self._operations.closed:
+                self._messages.error(
+                    "Retry Not Logged",
+                    f"The service queued the retry, but the audit log could not be written: "
+                    f"{error_text(exc)}",
+                )
             return
         self._operations.notify_changed(plan.connection_id)
         self._messages.info(f"Retry asked: {_answer_text(answer)}.", 8000)
