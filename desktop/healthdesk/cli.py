@@ -19,7 +19,7 @@ from typing import NoReturn, TextIO
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 
-from healthdesk import __version__, cli_forget
+from healthdesk import __version__, cli_forget, cli_retry
 from healthdesk.core.failures import CatalogError
 from healthdesk.core.model import STATUS_ORDER, Side
 from healthdesk.feed.items import FeedError
@@ -197,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     cli_forget.add_parser(commands)
+    cli_retry.add_parser(commands)
 
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
     gen.add_argument("--contacts", type=_positive, default=2000, help="about this many contacts")
@@ -522,6 +523,7 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "serve": _cmd_serve,
     "sync": _cmd_sync,
     "forget": cli_forget.run,
+    "retry": cli_retry.run,
     "bench": _cmd_bench,
 }
 
@@ -556,6 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         UnknownContact,
         DatabaseBusy,
         cli_forget.ForgetRefused,
+        cli_retry.RetryRefused,
     ) as exc:
         return _fail(str(exc))
     except ImportCancelled:

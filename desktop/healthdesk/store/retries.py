@@ -14,6 +14,7 @@ group, how many contacts, of which connection, and what the service answered;
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -28,6 +29,7 @@ __all__ = [
     "RetryAudit",
     "audit_entries",
     "latest_seq",
+    "os_user",
     "record_retry",
     "retry_targets",
 ]
@@ -50,6 +52,14 @@ class RetryAudit:
     request_key: str
     after_seq: int
     id: int = 0
+
+
+def os_user() -> str:
+    """The OS user's login name: who asked a retry, unless the agent gave a name."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the passwd file
+        return "unknown user"
 
 
 def retry_targets(

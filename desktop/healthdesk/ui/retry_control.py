@@ -15,7 +15,6 @@ runs on the qasync loop with the live sync's client.
 
 from __future__ import annotations
 
-import getpass
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,13 @@ from sqlalchemy import Engine
 from healthdesk.core.model import Connection, Side
 from healthdesk.core.words import STATUS_LABELS, plural
 from healthdesk.store.pages import ContactFilter
-from healthdesk.store.retries import RetryAudit, latest_seq, record_retry, retry_targets
+from healthdesk.store.retries import (
+    RetryAudit,
+    latest_seq,
+    os_user,
+    record_retry,
+    retry_targets,
+)
 from healthdesk.sync.client import RetryAnswer, SyncError
 from healthdesk.ui.contacts.status_tabs import StatusTabs
 from healthdesk.ui.contacts.table_model import ListSource
@@ -41,7 +46,7 @@ from healthdesk.ui.live import LiveSync, failure_text
 from healthdesk.ui.messages import error_text
 from healthdesk.ui.operations import Operations, Work
 
-__all__ = ["AGENT_KEY", "MAX_RETRY", "RetryControl", "agent_name", "os_user"]
+__all__ = ["AGENT_KEY", "MAX_RETRY", "RetryControl", "agent_name"]
 
 #: QSettings key of the agent's name in the audit log.
 AGENT_KEY = "live/agent"
@@ -53,14 +58,6 @@ def agent_name(settings: QSettings) -> str:
     """Who retries: the name set in Watch Failure Groups…, else the OS user."""
     name = str(settings.value(AGENT_KEY, "") or "").strip()
     return name or os_user()
-
-
-def os_user() -> str:
-    """The OS user's login name."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name in the environment or the passwd file
-        return "unknown user"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +228,9 @@ class RetryControl(QObject):
         return False
 
     def _confirm(self, plan: _Plan) -> None:
+        if self.confirmation is not None:  # asked twice: the first question stands
+            self.confirmation.raise_()
+            return
         count = len(plan.targets)
         if count == 0:
             self._messages.info(f"No failing contact to retry in {plan.scope}.")

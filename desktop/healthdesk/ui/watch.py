@@ -44,13 +44,14 @@ from healthdesk.core.words import plural
 from healthdesk.store.counts import read_counts
 from healthdesk.store.pages import ContactFilter
 from healthdesk.store.queries import Summary, get_connection
+from healthdesk.store.retries import os_user
 from healthdesk.ui.connections.summary_reader import SummaryReader
 from healthdesk.ui.failures.failure_panel import PATH_SEPARATOR, FailurePanel
 from healthdesk.ui.failures.tree_model import FailureTreeModel
 from healthdesk.ui.icons import app_icon
 from healthdesk.ui.live import LiveSync
 from healthdesk.ui.operations import Operations, Work
-from healthdesk.ui.retry_control import AGENT_KEY, os_user
+from healthdesk.ui.retry_control import AGENT_KEY
 
 __all__ = [
     "FOLLOWED_KEY",
