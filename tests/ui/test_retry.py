@@ -5,6 +5,7 @@ says it simulated, and the retry is audited and shown in the timeline."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -256,6 +257,7 @@ def test_a_refused_retry_says_so_and_logs_nothing(
     make_window: MakeWindow,
     service: RunningService,
     errors: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     window, engine = live_demo(qtbot, make_engine, make_window, service)
     qtbot.waitUntil(lambda: window.failure_model() is not None, timeout=5000)
@@ -265,10 +267,55 @@ def test_a_refused_retry_says_so_and_logs_nothing(
     )
     window.retry_control.group_action.trigger()
     box = confirm(qtbot, window)
-    service.fail_next(500)
+
+    def gone(cid: str, *_args: Any) -> Any:
+        raise KeyError(cid)  # the service lost the connection meanwhile: it answers 404
+
+    # Only the retry is refused (an injected fault would hit whichever request comes next).
+    monkeypatch.setattr(service.service, "retry", gone)
     box.findChild(QPushButton, "retry_button").click()
     qtbot.waitUntil(lambda: bool(errors), timeout=10_000)
     assert errors[0].startswith("Nothing was retried. The service answered with an error: ")
-    assert "500" in errors[0]
+    assert f"/v1/connections/{CID}/retry: the service answered 404 " in errors[0]
     assert service.service.retries_waiting(CID) == 0
+    assert audit_entries(engine, CID, low_seq=None, before_seq=None) == []
+
+
+@pytest.mark.lifetime
+def test_closing_the_window_while_a_retry_is_on_its_way(
+    qtbot: QtBot,
+    loop: Any,
+    make_engine: MakeEngine,
+    make_window: MakeWindow,
+    service: RunningService,
+    errors: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    window, engine = live_demo(qtbot, make_engine, make_window, service)
+    qtbot.waitUntil(lambda: window.failure_model() is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.failure_model().rowCount() > 0, timeout=5000)  # type: ignore[union-attr]
+    window.failures_view.selectionModel().setCurrentIndex(
+        first_error_group(window), QItemSelectionModel.SelectionFlag.ClearAndSelect
+    )
+    window.retry_control.group_action.trigger()
+    box = confirm(qtbot, window)
+    arrived = threading.Event()
+    release = threading.Event()
+    answer = service.service.retry
+
+    def slow(*args: Any) -> Any:
+        arrived.set()
+        release.wait(60)  # the service thinks while the window closes (released below)
+        return answer(*args)
+
+    monkeypatch.setattr(service.service, "retry", slow)
+    box.findChild(QPushButton, "retry_button").click()
+    qtbot.waitUntil(arrived.is_set, timeout=10_000)
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    release.set()
+    assert not window.live.is_running()
+    assert window.operations.closed
+    # Nothing was told to a closed window, and no audit row came after it closed.
+    assert errors == []
     assert audit_entries(engine, CID, low_seq=None, before_seq=None) == []

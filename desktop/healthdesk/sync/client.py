@@ -345,6 +345,7 @@ class SyncClient:
         self._token = token or None
         self._session = session
         self._own_session = session is None
+        self._closed = False
         self._backoff = backoff or Backoff()
         self._on_retry = on_retry
         self._max_page_bytes = max_page_bytes
@@ -374,6 +375,9 @@ class SyncClient:
     async def close(self) -> None:
         """Close the HTTP session the client opened (not one it was given), and wait for
         the page being written, if any."""
+        # A request still running (a retry asked meanwhile) fails instead of opening a
+        # new session that nobody would close.
+        self._closed = True
         await asyncio.get_running_loop().run_in_executor(None, self._writer.shutdown, True)
         if self._own_session and self._session is not None:
             session, self._session = self._session, None
@@ -648,6 +652,8 @@ class SyncClient:
                 await self._backoff.sleep(delay)
 
     def _session_now(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise SyncError(f"{self.base_url}: the sync client was closed")
         if self._session is None or self._session.closed:
             if not self._own_session:
                 raise SyncError("the HTTP session given to the sync client is closed")
