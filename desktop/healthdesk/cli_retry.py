@@ -23,7 +23,7 @@ from typing import TextIO
 import orjson
 
 from healthdesk.core.model import Side, Status
-from healthdesk.core.safe_text import json_safe, terminal_text
+from healthdesk.core.safe_text import json_safe, one_line, terminal_text
 
 _SEPARATOR = " \u203a "  # the failure tree's path separator
 
@@ -81,13 +81,20 @@ def run(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) -> N
     from healthdesk.store.queries import get_connection
     from healthdesk.store.retries import (
         RetryAudit,
+        finish_retry,
         latest_seq,
         os_user,
         record_retry,
         retry_targets,
     )
-    from healthdesk.sync.client import RetryAnswer, SyncClient, SyncError
-    from healthdesk.sync.credentials import CredentialsError, token_for
+    from healthdesk.sync.client import (
+        AuthError,
+        RetryAnswer,
+        ServiceError,
+        SyncClient,
+        SyncError,
+    )
+    from healthdesk.sync.credentials import CredentialsError, normalize_url, token_for
 
     path = Path(args.db) if args.db else default_db_path()
     if not path.exists():
@@ -118,22 +125,10 @@ def run(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) -> N
         shown = f"{len(targets):,} contact(s) of {name}: {terminal_text(scope)}"
         if not args.yes:
             _confirm(shown, args.url, stdin or sys.stdin, out)
-        after_seq = latest_seq(engine, connection.id)
-        key = str(uuid.uuid4())
-
-        async def send() -> tuple[str, RetryAnswer]:
-            async with SyncClient(
-                base_url=args.url,
-                token=token_for(args.url),
-                engine=engine,
-                allow_insecure=args.allow_insecure,
-            ) as client:
-                return client.base_url, await client.retry(connection.id, targets, key=key)
-
         try:
-            service_url, answer = asyncio.run(send())
-        except (SyncError, CredentialsError, ValueError) as exc:
-            raise RetryRefused(f"nothing was retried: {exc}") from None
+            service_url = normalize_url(args.url)
+        except ValueError as exc:
+            raise RetryRefused(str(exc)) from None
         now = datetime.now(UTC)
         audit = record_retry(
             engine,
@@ -143,13 +138,42 @@ def run(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) -> N
                 agent=(args.agent or os.environ.get("HEALTHDESK_AGENT") or os_user()).strip(),
                 scope=scope,
                 requested=len(targets),
-                queued=len(answer.queued),
-                already_queued=len(answer.already_queued),
-                unknown=len(answer.unknown),
+                queued=0,
+                already_queued=0,
+                unknown=0,
                 service_url=service_url,
-                request_key=key,
-                after_seq=after_seq,
+                request_key=str(uuid.uuid4()),
+                after_seq=latest_seq(engine, connection.id),
             ),
+        )
+        key = audit.request_key
+
+        async def send() -> RetryAnswer:
+            async with SyncClient(
+                base_url=args.url,
+                token=token_for(args.url),
+                engine=engine,
+                allow_insecure=args.allow_insecure,
+            ) as client:
+                return await client.retry(connection.id, targets, key=key)
+
+        try:
+            answer = asyncio.run(send())
+        except (AuthError, ServiceError) as exc:
+            finish_retry(engine, audit, refused=one_line(str(exc), 300))
+            raise RetryRefused(f"nothing was retried: {exc}") from None
+        except (SyncError, CredentialsError, ValueError) as exc:
+            raise RetryRefused(
+                f"no answer from the service ({exc}): the retry may have been queued (the audit "
+                "log says it was sent); run `healthdesk sync` to see, or retry again (the same "
+                "contacts are not queued twice)"
+            ) from None
+        audit = finish_retry(
+            engine,
+            audit,
+            queued=len(answer.queued),
+            already_queued=len(answer.already_queued),
+            unknown=len(answer.unknown),
         )
     finally:
         engine.dispose()
@@ -164,7 +188,7 @@ def run(args: argparse.Namespace, out: TextIO, stdin: TextIO | None = None) -> N
         out.write(json_safe(orjson.dumps(data).decode()) + "\n")
         return
     out.write(
-        f"Asked {service_url} to retry {shown}: {len(answer.queued):,} queued, "
+        f"Asked {args.url} to retry {shown}: {len(answer.queued):,} queued, "
         f"{len(answer.already_queued):,} already waiting, {len(answer.unknown):,} unknown to "
         f"the service.\nThey show as pending, then as the service reports each retry, after "
         f"`healthdesk sync {args.url}`.\n"

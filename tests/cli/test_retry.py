@@ -133,9 +133,12 @@ def test_a_refused_token_sends_nothing(
     assert "refused the token" in result.err
     engine = open_db(db)
     try:
-        assert audit_entries(engine, CID, low_seq=None, before_seq=None) == []
+        [audit] = audit_entries(engine, CID, low_seq=None, before_seq=None)
+        assert audit.refused is not None
+        assert "refused the token" in audit.refused
     finally:
         engine.dispose()
+    assert service.service.retries_waiting(CID) == 0
 
 
 def test_a_group_with_no_failing_contact(db: Path, service: Any, run: Run) -> None:

@@ -14,8 +14,11 @@ from healthdesk.store.forget import forget_connection
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.pages import ContactFilter
 from healthdesk.store.retries import (
+    ANSWERED,
+    SENT,
     RetryAudit,
     audit_entries,
+    finish_retry,
     latest_seq,
     record_retry,
     retry_targets,
@@ -102,6 +105,12 @@ def test_audit_entries_sit_in_the_timeline_after_their_event(tmp_path: Path) -> 
     second = record_retry(engine, audit(1, "second"))
     assert first.id > 0
     assert second.id > first.id
+    assert (first.outcome, first.refused) == (SENT, None)
+    assert audit_entries(engine, "c-1", low_seq=None, before_seq=None) == [first, second]
+    first = finish_retry(engine, first, queued=1, unknown=1)
+    second = finish_retry(engine, second, refused="401 wrong token")
+    assert (first.outcome, first.queued, first.unknown) == (ANSWERED, 1, 1)
+    assert second.refused == "401 wrong token"
     assert audit_entries(engine, "c-1", low_seq=None, before_seq=None) == [first, second]
 
     def shape(entries: list[Any]) -> list[str]:

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from healthdesk.core.model import Side, Status
 from healthdesk.core.words import plural
 from healthdesk.store.pages import ContactFilter
-from healthdesk.store.retries import RetryAudit, audit_entries, retry_targets
+from healthdesk.store.retries import SENT, RetryAudit, audit_entries, retry_targets
 from healthdesk.sync.server import RunningService, running_service
 from healthdesk.ui.failures.failure_panel import PATH_SEPARATOR, node_path
 from healthdesk.ui.failures.tree_model import FailureTreeModel
@@ -123,11 +123,12 @@ def test_retrying_a_failure_group(
     audits = audit_entries(engine, CID, low_seq=None, before_seq=None)
     assert len(audits) == 1
     audit = audits[0]
-    assert (audit.agent, audit.requested, audit.queued, audit.unknown) == (
+    assert (audit.agent, audit.requested, audit.queued, audit.unknown, audit.outcome) == (
         "Alice Agent",
         len(targets),
         len(targets),
         0,
+        "answered",
     )
     assert audit.scope == scope
     assert window.tabs.row_count(Status.PENDING) >= len(targets)
@@ -250,7 +251,7 @@ def test_retry_actions_are_for_live_mode_only(
     assert "needs live mode" in window.statusBar().currentMessage()
 
 
-def test_a_refused_retry_says_so_and_logs_nothing(
+def test_a_refused_retry_says_so_and_is_logged_as_refused(
     qtbot: QtBot,
     loop: Any,
     make_engine: MakeEngine,
@@ -278,7 +279,11 @@ def test_a_refused_retry_says_so_and_logs_nothing(
     assert errors[0].startswith("Nothing was retried. The service answered with an error: ")
     assert f"/v1/connections/{CID}/retry: the service answered 404 " in errors[0]
     assert service.service.retries_waiting(CID) == 0
-    assert audit_entries(engine, CID, low_seq=None, before_seq=None) == []
+    # The attempt is in the audit log, as refused, with why.
+    [audit] = audit_entries(engine, CID, low_seq=None, before_seq=None)
+    assert audit.queued == 0
+    assert audit.refused is not None
+    assert audit.refused == errors[0].removeprefix("Nothing was retried. ")
 
 
 @pytest.mark.lifetime
@@ -316,6 +321,7 @@ def test_closing_the_window_while_a_retry_is_on_its_way(
     release.set()
     assert not window.live.is_running()
     assert window.operations.closed
-    # Nothing was told to a closed window, and no audit row came after it closed.
+    # No dialog for a closing window; the log says the retry was sent, with no answer.
     assert errors == []
-    assert audit_entries(engine, CID, low_seq=None, before_seq=None) == []
+    [audit] = audit_entries(engine, CID, low_seq=None, before_seq=None)
+    assert audit.outcome == SENT

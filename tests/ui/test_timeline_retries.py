@@ -9,7 +9,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.qtbot import QtBot
 
 from healthdesk.store.queries import get_connection
-from healthdesk.store.retries import RetryAudit, record_retry
+from healthdesk.store.retries import RetryAudit, finish_retry, record_retry
 from healthdesk.store.timeline import TimelineEntry
 from healthdesk.ui.operations import Operations
 from healthdesk.ui.timeline.timeline_model import TimelineModel
@@ -43,7 +43,11 @@ def test_retries_show_once_each_above_their_event(
     # After the latest event, at a page's edge (page_size 200: 1234 - 200 = 1034), deep.
     wanted = {LONG: 2, LONG - 200: 3, 600: 4, 1: 5}
     for after_seq, n in wanted.items():
-        record_retry(engine, audit(after_seq, n))
+        sent = record_retry(engine, audit(after_seq, n))
+        if n == 5:
+            finish_retry(engine, sent, refused="The service answered with an error: 503")
+        elif n != 4:  # 4 stays as sent: its answer never came
+            finish_retry(engine, sent, queued=n - 1, unknown=1)
     model = TimelineModel(
         operations=operations, engine=engine, connection=get_connection(engine, "c-1")
     )
@@ -65,7 +69,13 @@ def test_retries_show_once_each_above_their_event(
         assert index.data(Qt.ItemDataRole.FontRole).bold()
         text = index.data()
         assert text.startswith("2026-03-02 09:")
-        assert f"Alice retried {retry.requested} contacts ({retry.queued} queued, 1 unknown" in text
+        said = {
+            2: "(1 queued, 1 unknown to the service)",
+            3: "(2 queued, 1 unknown to the service)",
+            4: "(sent; no answer recorded)",
+            5: "(not retried: The service answered with an error: 503)",
+        }[retry.requested]
+        assert f"Alice retried {retry.requested} contacts {said}" in text
         assert text.endswith(retry.scope)
         tooltip = index.data(Qt.ItemDataRole.ToolTipRole)
         assert f"Request: {retry.request_key}" in tooltip

@@ -8,7 +8,10 @@ answers a retry with `queued` events, which the engine reads as pending (README,
 each status means").
 
 The audit log (`retry_audit`, one row per retry asked) says who asked, when, for which
-group, how many contacts, of which connection, and what the service answered;
+group, how many contacts, of which connection, and what the service answered. A row is
+written before the request goes (`record_retry`, outcome "sent") and completed with the
+answer (`finish_retry`: "answered" and the counts, or "refused: <why>"), so a retry whose
+answer never came (the window closed, the network went) stays in the log as sent.
 `audit_entries` reads the rows the timeline shows between two events.
 """
 
@@ -26,8 +29,12 @@ from healthdesk.store.db import raw_transaction
 from healthdesk.store.pages import ContactFilter, filter_sql
 
 __all__ = [
+    "ANSWERED",
+    "REFUSED",
+    "SENT",
     "RetryAudit",
     "audit_entries",
+    "finish_retry",
     "latest_seq",
     "os_user",
     "record_retry",
@@ -35,10 +42,17 @@ __all__ = [
 ]
 
 
+SENT = "sent"
+ANSWERED = "answered"
+REFUSED = "refused"
+
+
 @dataclass(frozen=True, slots=True)
 class RetryAudit:
     """One retry asked of the service (a row of `retry_audit`; `id` 0 before it is
-    written). `scope` names the failure group, or the selection."""
+    written). `scope` names the failure group, or the selection. `outcome` is SENT (no
+    answer recorded), ANSWERED (the counts say what the service did) or "refused: <why>".
+    """
 
     connection_id: str
     at: str
@@ -51,7 +65,14 @@ class RetryAudit:
     service_url: str
     request_key: str
     after_seq: int
+    outcome: str = SENT
     id: int = 0
+
+    @property
+    def refused(self) -> str | None:
+        """Why the retry was not done, when it was refused (else None)."""
+        prefix = f"{REFUSED}: "
+        return self.outcome[len(prefix) :] if self.outcome.startswith(prefix) else None
 
 
 def os_user() -> str:
@@ -106,8 +127,8 @@ def record_retry(engine: Engine, audit: RetryAudit) -> RetryAudit:
         cursor.execute(
             """
             INSERT INTO retry_audit (connection_id, at, agent, scope, requested, queued,
-                already_queued, unknown, service_url, request_key, after_seq)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                already_queued, unknown, service_url, request_key, after_seq, outcome)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             (
                 audit.connection_id,
@@ -121,11 +142,39 @@ def record_retry(engine: Engine, audit: RetryAudit) -> RetryAudit:
                 audit.service_url,
                 audit.request_key,
                 audit.after_seq,
+                audit.outcome,
             ),
         )
         new_id = cursor.lastrowid
     assert new_id is not None
     return replace(audit, id=new_id)
+
+
+def finish_retry(
+    engine: Engine,
+    audit: RetryAudit,
+    *,
+    queued: int = 0,
+    already_queued: int = 0,
+    unknown: int = 0,
+    refused: str | None = None,
+) -> RetryAudit:
+    """Complete a retry's row with the service's answer (the counts), or with why it was
+    refused; return it as stored."""
+    done = replace(
+        audit,
+        queued=queued,
+        already_queued=already_queued,
+        unknown=unknown,
+        outcome=ANSWERED if refused is None else f"{REFUSED}: {refused}",
+    )
+    with raw_transaction(engine) as cursor:
+        cursor.execute(
+            "UPDATE retry_audit SET queued = ?, already_queued = ?, unknown = ?, outcome = ? "
+            "WHERE id = ?",
+            (done.queued, done.already_queued, done.unknown, done.outcome, audit.id),
+        )
+    return done
 
 
 def audit_entries(
@@ -137,7 +186,7 @@ def audit_entries(
     high = before_seq if before_seq is not None else 2**63 - 1
     sql = """
         SELECT id, connection_id, at, agent, scope, requested, queued, already_queued,
-            unknown, service_url, request_key, after_seq
+            unknown, service_url, request_key, after_seq, outcome
         FROM retry_audit
         WHERE connection_id = ? AND after_seq >= ? AND after_seq < ?
         ORDER BY after_seq DESC, id DESC
@@ -157,6 +206,7 @@ def audit_entries(
                 service_url=row[9],
                 request_key=row[10],
                 after_seq=row[11],
+                outcome=row[12],
             )
             for row in db.exec_driver_sql(sql, (connection_id, low, high))
         ]

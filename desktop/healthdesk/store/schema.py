@@ -239,9 +239,11 @@ class RetryAuditRow(Base):
 
     Who (`agent`: the configured agent name, else the OS user), when (`at`, canonical
     UTC), which connection, which group (`scope`: the failure group's path, or "N selected
-    contacts"), how many contacts were asked and what the service answered, the service
-    and the request's idempotency key. `after_seq` is the connection's latest event seq
-    when the retry was asked: the timeline shows the entry right after that event.
+    contacts"), how many contacts were asked, the service and the request's idempotency
+    key. Written before the request is sent (`outcome` "sent"), then completed with the
+    answer: `outcome` "answered" and what the service queued, or "refused: <why>".
+    `after_seq` is the connection's latest event seq when the retry was asked: the
+    timeline shows the entry right after that event.
     """
 
     __tablename__ = "retry_audit"
@@ -259,6 +261,7 @@ class RetryAuditRow(Base):
     service_url: Mapped[str] = mapped_column(Text)
     request_key: Mapped[str] = mapped_column(Text)
     after_seq: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(Text)
 
 
 #: Secondary indexes that no write of an import reads, so that a bulk import into an

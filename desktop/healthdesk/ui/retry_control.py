@@ -4,9 +4,9 @@ From the failure tree (a group: an app, a category or one error) or from the con
 selected in a list, once the agent confirms a dialog that says how many. The service
 answers at once with what it queued; its feed then brings a `queued` event per contact
 (the engine reads it as pending) and, later, how each retry went, which moves each
-contact to its new status: nothing here sets a status. Every retry the service answered
-is written to the audit log (store.retries: who, when, which group, how many, which
-connection), which the timeline shows.
+contact to its new status: nothing here sets a status. Every retry confirmed is written to
+the audit log (store.retries: who, when, which group, how many, which connection) before
+it is sent, then completed with the service's answer; the timeline shows it.
 
 Who is the agent name set in Watch Failure Groups… (`AGENT_KEY` in the window's QSettings), else
 the OS user. Database reads and the audit write run through `Operations`; the request
@@ -15,6 +15,7 @@ runs on the qasync loop with the live sync's client.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -32,12 +33,13 @@ from healthdesk.core.words import STATUS_LABELS, plural
 from healthdesk.store.pages import ContactFilter
 from healthdesk.store.retries import (
     RetryAudit,
+    finish_retry,
     latest_seq,
     os_user,
     record_retry,
     retry_targets,
 )
-from healthdesk.sync.client import RetryAnswer, SyncError
+from healthdesk.sync.client import AuthError, RetryAnswer, ServiceError, SyncError
 from healthdesk.ui.contacts.status_tabs import StatusTabs
 from healthdesk.ui.contacts.table_model import ListSource
 from healthdesk.ui.failures.failure_panel import PATH_SEPARATOR, node_path
@@ -132,6 +134,7 @@ class RetryControl(QObject):
         self._spawn = spawn
         self._parent_widget = parent_widget
         self.confirmation: QMessageBox | None = None
+        self._writes = itertools.count()  # each audit write its own request
 
         self.group_action = QAction("&Retry These Contacts…", self)
         self.group_action.setObjectName("retry_group_action")
@@ -273,40 +276,74 @@ class RetryControl(QObject):
     # -- doing ----------------------------------------------------------------------------
 
     async def _retry(self, plan: _Plan, agent: str) -> None:
-        key = str(uuid.uuid4())
+        """Log the retry (as sent), send it, complete the log with the answer."""
         count = len(plan.targets)
-        self._messages.info(f"Asking the sync service to retry {plural(count, 'contact')}…", 0)
+        audit = _audit(plan, agent, str(uuid.uuid4()), self._live.url)
         try:
-            answer = await self._live.retry(plan.connection_id, plan.targets, key=key)
-        except SyncError as exc:
-            if not self._operations.closed:
-                self._messages.error("Retry Not Sent", f"Nothing was retried. {failure_text(exc)}")
-            return
-        if self._operations.closed:  # the window closed meanwhile: nothing left to tell
-            return
-        audit = _audit(plan, agent, answer, self._live.url)
-        try:
-            audit = await self._operations.run_async(
-                self, ("audit", key), partial(_record, self._engine, audit), what="audit"
-            )
-        except Exception as exc:  # the database refused: the retry happened all the same
+            audit = await self._write(partial(record_retry, self._engine, audit))
+        except Exception as exc:  # the database refused: send nothing unlogged
             if not self._operations.closed:
                 self._messages.error(
-                    "Retry Not Logged",
-                    f"The service queued the retry, but the audit log could not be written: "
-                    f"{error_text(exc)}",
+                    "Retry Not Sent",
+                    f"Nothing was retried: the audit log could not be written. {error_text(exc)}",
                 )
             return
         self._operations.notify_changed(plan.connection_id)
+        self._messages.info(f"Asking the sync service to retry {plural(count, 'contact')}…", 0)
+        try:
+            answer = await self._live.retry(plan.connection_id, plan.targets, key=audit.request_key)
+        except (AuthError, ServiceError) as exc:  # the service answered: not retried
+            await self._finish(audit, refused=failure_text(exc))
+            if not self._operations.closed:
+                self._messages.error("Retry Not Sent", f"Nothing was retried. {failure_text(exc)}")
+            return
+        except SyncError as exc:  # no answer: it may have been queued, the log says "sent"
+            if self._operations.closed:
+                return
+            text = (
+                f"No answer from the sync service about the retry of "
+                f"{plural(count, 'contact')} ({failure_text(exc)}): it may have been queued; "
+                "if so, its contacts turn pending as the service's feed comes."
+            )
+            if self._live.is_running():
+                self._messages.error("Retry Not Confirmed", text)
+            else:  # live sync stopped meanwhile (disconnected, or the window closes)
+                self._messages.warning(text)
+            return
+        audit = await self._finish(
+            audit,
+            queued=len(answer.queued),
+            already_queued=len(answer.already_queued),
+            unknown=len(answer.unknown),
+        )
+        if self._operations.closed:
+            return
         self._messages.info(f"Retry asked: {_answer_text(answer)}.", 8000)
         self.retried.emit(audit)
 
+    async def _write(self, write: Callable[[], RetryAudit]) -> RetryAudit:
+        return await self._operations.run_async(
+            self, ("audit", next(self._writes)), lambda _work: write(), what="write the audit log"
+        )
 
-def _record(engine: Engine, audit: RetryAudit, _work: Work) -> RetryAudit:
-    return record_retry(engine, audit)
+    async def _finish(self, audit: RetryAudit, **answer: Any) -> RetryAudit:
+        """Complete the audit row; the window closing, or a database error, leaves it
+        "sent" (said in the status bar)."""
+        if self._operations.closed:
+            return audit
+        try:
+            done = await self._write(partial(finish_retry, self._engine, audit, **answer))
+        except Exception as exc:
+            if not self._operations.closed:
+                self._messages.warning(
+                    f"The retry's answer could not be written to the audit log: {error_text(exc)}"
+                )
+            return audit
+        self._operations.notify_changed(audit.connection_id)
+        return done
 
 
-def _audit(plan: _Plan, agent: str, answer: RetryAnswer, service_url: str) -> RetryAudit:
+def _audit(plan: _Plan, agent: str, key: str, service_url: str) -> RetryAudit:
     now = datetime.now(UTC)
     return RetryAudit(
         connection_id=plan.connection_id,
@@ -314,11 +351,11 @@ def _audit(plan: _Plan, agent: str, answer: RetryAnswer, service_url: str) -> Re
         agent=agent,
         scope=plan.scope,
         requested=len(plan.targets),
-        queued=len(answer.queued),
-        already_queued=len(answer.already_queued),
-        unknown=len(answer.unknown),
+        queued=0,
+        already_queued=0,
+        unknown=0,
         service_url=service_url,
-        request_key=answer.key,
+        request_key=key,
         after_seq=plan.after_seq,
     )
 

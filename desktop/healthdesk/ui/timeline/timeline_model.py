@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 from healthdesk.core.model import Connection, Outcome, Status
 from healthdesk.core.words import plural
 from healthdesk.store import timeline
-from healthdesk.store.retries import RetryAudit
+from healthdesk.store.retries import SENT, RetryAudit
 from healthdesk.store.timeline import TimelineEntry
 from healthdesk.ui.icons import status_icon
 from healthdesk.ui.messages import error_text
@@ -133,6 +133,10 @@ def entry_tooltip(entry: TimelineEntry, connection: Connection) -> str:
 
 
 def _answered(audit: RetryAudit) -> str:
+    if audit.refused is not None:
+        return f"not retried: {audit.refused}"
+    if audit.outcome == SENT:
+        return "sent; no answer recorded"
     parts = [f"{audit.queued:,} queued"]
     if audit.already_queued:
         parts.append(f"{audit.already_queued:,} already waiting")

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("service_url", sa.Text(), nullable=False),
         sa.Column("request_key", sa.Text(), nullable=False),
         sa.Column("after_seq", sa.Integer(), nullable=False),
+        sa.Column("outcome", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(
