@@ -23,6 +23,7 @@ from typing import Any
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -385,6 +386,9 @@ class WatchDialog(QDialog):
         intro.setTextFormat(Qt.TextFormat.PlainText)
         self.list = QListWidget()
         self.list.setObjectName("watch_connections")
+        # As tall as its rows (a few connections), scrolling past a dozen.
+        self.list.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        self.list.setMaximumHeight(self.list.fontMetrics().height() * 14)
         for connection in connections:
             item = QListWidgetItem(connection.name or connection.id)
             item.setData(Qt.ItemDataRole.UserRole, connection.id)
