@@ -48,5 +48,6 @@ Suite = Callable[[BenchContext], list[Figure]]
 def suites() -> dict[str, Suite]:
     """The suites, by name, in the order they run."""
     from healthdesk.bench.imports import import_suite
+    from healthdesk.bench.window import window_suite
 
-    return {"import": import_suite}
+    return {"import": import_suite, "window": window_suite}

@@ -2,7 +2,7 @@
 
     python -m healthdesk.bench.child TASK ARGS_JSON
 
-Tasks: `floor`, `import`, `pull` (see `TASKS`). The time covers the task only (not the
+Tasks: `floor`, `import`, `pull`, `window` (see `TASKS`). The time covers the task only (not the
 interpreter's start); the peak memory is this process's, and that of its largest child
 process when the task starts any.
 """
@@ -58,10 +58,17 @@ def _pull(args: dict[str, Any]) -> dict[str, Any]:
     return {"items": items}
 
 
+def _window(args: dict[str, Any]) -> dict[str, Any]:
+    from healthdesk.bench.window_child import measure_window
+
+    return measure_window(args)
+
+
 TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "floor": _floor,
     "import": _import,
     "pull": _pull,
+    "window": _window,
 }
 
 

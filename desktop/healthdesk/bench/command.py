@@ -26,6 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep", metavar="DIR", help="work in DIR and keep its files (snapshots are reused)"
     )
+    parser.add_argument(
+        "--suite",
+        action="append",
+        choices=list(suites()),
+        help="run only this suite (repeatable; default: all, in order)",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> None:
@@ -42,8 +48,9 @@ def run(args: argparse.Namespace, out: TextIO) -> None:
     started = time.perf_counter()
     figures: list[Figure] = []
     try:
-        for suite in suites().values():
-            figures.extend(suite(context))
+        for name, suite in suites().items():
+            if not args.suite or name in args.suite:
+                figures.extend(suite(context))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -30,6 +30,7 @@ from healthdesk.store.queries import UnknownConnection
 _TABLES = (
     "contact_counts",
     "event_counts",
+    "activity_days",
     "contacts",
     "pending_decisions",
     "events",

@@ -264,6 +264,24 @@ class RetryAuditRow(Base):
     outcome: Mapped[str] = mapped_column(Text)
 
 
+class ActivityDayRow(Base):
+    """How many events of a connection had an outcome on a (UTC) day, and the lowest and
+    highest seq among them (the range the timeline of that day reads).
+
+    Kept up to date by the ingest (store.activity) as events are inserted.
+    """
+
+    __tablename__ = "activity_days"
+
+    connection_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    #: YYYY-MM-DD, the first ten characters of the events' canonical UTC `at`.
+    day: Mapped[str] = mapped_column(Text, primary_key=True)
+    outcome: Mapped[str] = mapped_column(Text, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    min_seq: Mapped[int] = mapped_column(Integer)
+    max_seq: Mapped[int] = mapped_column(Integer)
+
+
 #: Secondary indexes that no write of an import reads, so that a bulk import into an
 #: empty database may drop them and build them once at its end.
 DEFERRABLE_INDEXES = (

@@ -212,9 +212,16 @@ def _item(entry: TimelineEntry | RetryAudit, connection: Connection) -> _Item:
 
 
 def _load(
-    engine: Engine, connection: Connection, before_seq: int | None, limit: int, _work: Work
+    engine: Engine,
+    connection: Connection,
+    before_seq: int | None,
+    limit: int,
+    day: str | None,
+    _work: Work,
 ) -> _Page:
-    found = timeline.page_with_retries(engine, connection.id, before_seq=before_seq, limit=limit)
+    found = timeline.page_with_retries(
+        engine, connection.id, before_seq=before_seq, limit=limit, day=day
+    )
     return _Page([_item(e, connection) for e in found.entries], found.events, found.next_seq)
 
 
@@ -248,13 +255,16 @@ class TimelineModel(QAbstractListModel):
         connection: Connection,
         parent: QObject | None = None,
         page_size: int = 200,
+        day: str | None = None,
     ) -> None:
+        """`day` ("YYYY-MM-DD", UTC): only that day's events."""
         super().__init__(parent)
         if page_size < 1:
             raise ValueError("page_size must be >= 1")
         self.page_size: Final = page_size
         self._engine = engine
         self._connection = connection
+        self._day = day
         self._items: list[_Item] = []
         self._operations = operations
         self._exhausted = False
@@ -266,6 +276,11 @@ class TimelineModel(QAbstractListModel):
     @property
     def connection(self) -> Connection:
         return self._connection
+
+    @property
+    def day(self) -> str | None:
+        """The one day shown ("YYYY-MM-DD"), or None for every day."""
+        return self._day
 
     @property
     def exhausted(self) -> bool:
@@ -334,7 +349,7 @@ class TimelineModel(QAbstractListModel):
         self._operations.run(
             self,
             "page",
-            partial(_load, self._engine, self._connection, before, self.page_size),
+            partial(_load, self._engine, self._connection, before, self.page_size, self._day),
             self._append,
             failed=self._on_failed,
         )
