@@ -131,3 +131,13 @@ def test_audit_entries_sit_in_the_timeline_after_their_event(tmp_path: Path) -> 
     forget_connection(engine, "c-1")
     assert audit_entries(engine, "c-1", low_seq=None, before_seq=None) == []
     engine.dispose()
+
+
+def test_a_days_timeline_has_the_retries_asked_that_day(tmp_path: Path) -> None:
+    engine = imported(tmp_path, base_items())
+    record_retry(engine, audit(3, "that day"))  # asked 2026-02-02, after the events
+    events_day = page_with_retries(engine, "c-1", before_seq=None, limit=10, day="2026-02-01")
+    assert [type(e) for e in events_day.entries] == [TimelineEntry] * 3
+    retry_day = page_with_retries(engine, "c-1", before_seq=None, limit=10, day="2026-02-02")
+    assert [e.scope for e in retry_day.entries] == ["that day"]  # type: ignore[union-attr]
+    engine.dispose()
