@@ -19,7 +19,7 @@ from typing import NoReturn, TextIO
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 
-from healthdesk import __version__, cli_forget
+from healthdesk import __version__, cli_compare, cli_forget, cli_whatif
 from healthdesk.core.failures import CatalogError
 from healthdesk.core.model import STATUS_ORDER, Side
 from healthdesk.feed.items import FeedError
@@ -203,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     cli_forget.add_parser(commands)
+    cli_compare.add_parser(commands)
+    cli_whatif.add_parser(commands)
 
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
     gen.add_argument("--contacts", type=_positive, default=2000, help="about this many contacts")
@@ -529,6 +531,8 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "serve": _cmd_serve,
     "sync": _cmd_sync,
     "forget": cli_forget.run,
+    "compare": cli_compare.run,
+    "whatif": cli_whatif.run,
     "bench": _cmd_bench,
 }
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import orjson
 
@@ -54,17 +55,32 @@ _PAIRS_STREAM = f"""
 """
 
 #: Every record of a connection by duplicate group (app, normalized email), flagged when
-#: it is in a pair (its rid in the temporary table `paired`, which the pairs' pass fills);
-#: a paired record's latest write is not needed here (its pair is decided already).
+#: it is in a pair (its rid in `{paired}`: the temporary table `paired`, which the pairs'
+#: pass fills, or `PAIRED_QUERY` on a connection that must not write); a paired record's
+#: latest write is not needed here (its pair is decided already).
 _GROUPS_STREAM = f"""
     SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
-        CASE WHEN r.rid IN temp.paired THEN NULL ELSE
+        CASE WHEN r.rid IN {{paired}} THEN NULL ELSE
         (SELECT MAX(e.seq * 2 + (e.outcome = '{Outcome.FAILED.value}')) FROM events e
          WHERE e.connection_id = r.connection_id AND e.app = r.app
            AND e.ext_id = r.ext_id AND e.outcome IN ({_WRITES})) END,
-        r.name, r.email, r.rid IN temp.paired
-    FROM records r WHERE r.connection_id = ? ORDER BY r.app, r.email_norm
+        r.name, r.email, r.rid IN {{paired}}
+    FROM records r WHERE r.connection_id = ?1 ORDER BY r.app, r.email_norm
 """
+
+#: The records in a pair (both of a mapping's records stored), as `_PAIRS_STREAM` reads
+#: them: the set `temp.paired` holds after the pairs' pass, computed by SQLite instead.
+#: Its one parameter (?1) is the connection id.
+PAIRED_QUERY = """(
+    SELECT ra.rid FROM mappings m
+    JOIN records ra ON ra.connection_id = m.connection_id AND ra.app = 'a' AND ra.ext_id = m.a_id
+    JOIN records rb ON rb.connection_id = m.connection_id AND rb.app = 'b' AND rb.ext_id = m.b_id
+    WHERE m.connection_id = ?1
+    UNION ALL
+    SELECT rb.rid FROM mappings m
+    JOIN records ra ON ra.connection_id = m.connection_id AND ra.app = 'a' AND ra.ext_id = m.a_id
+    JOIN records rb ON rb.connection_id = m.connection_id AND rb.app = 'b' AND rb.ext_id = m.b_id
+    WHERE m.connection_id = ?1)"""
 
 _CONTACT_COLUMNS = (
     "rid, connection_id, status, reason, side, a_rid, b_rid, duplicate_of, failure_seq, "
@@ -76,21 +92,40 @@ _INSERT_CONTACT = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """Whether records match rules other than the stored ones (a what-if): by rid,
+    `flags[rid - base]` is 1 (matches), 0 (does not) or `STORED` (as stored)."""
+
+    base: int
+    flags: bytearray
+
+    STORED: ClassVar[int] = 255
+
+    def of(self, rid: int, stored: int) -> bool:
+        index = rid - self.base
+        flag = self.flags[index] if 0 <= index < len(self.flags) else self.STORED
+        return stored == 1 if flag == self.STORED else flag == 1
+
+
 def _facts(
-    rows: Iterable[tuple[Any, ...]], shown: dict[int, tuple[str, str]] | None = None
+    rows: Iterable[tuple[Any, ...]],
+    shown: dict[int, tuple[str, str]] | None = None,
+    matches: Matches | None = None,
 ) -> dict[int, RecordFacts]:
     """The engine's facts of records read with `_facts_columns`; their names and emails
-    go to `shown` (rid -> (name, email)) for the contact rows."""
+    go to `shown` (rid -> (name, email)) for the contact rows. `matches` replaces the
+    stored matching of the records (a what-if)."""
     side = _SIDE
     facts: dict[int, RecordFacts] = {}
-    for rid, app, ext_id, email_norm, created_at, matches, deleted, write, name, email in rows:
+    for rid, app, ext_id, email_norm, created_at, stored, deleted, write, name, email in rows:
         facts[rid] = RecordFacts(
             rid,
             side[app],
             ext_id,
             email_norm,
             created_at,
-            matches == 1,
+            stored == 1 if matches is None else matches.of(rid, stored),
             deleted == 1,
             None if write is None else write >> 1,
             write is not None and write & 1 == 1,
@@ -188,53 +223,130 @@ def record_count(cursor: sqlite3.Cursor, connection_id: str) -> int:
     return int(count)
 
 
+def _evaluated(
+    cursor: sqlite3.Cursor,
+    connection_id: str,
+    predicates: Mapping[Side, Predicate],
+    sides: Iterable[Side] = tuple(Side),
+) -> Iterator[tuple[int, bool, bool]]:
+    """(rid, stored matching, matching now) of every record of `sides` under `predicates`."""
+    apps = [side.value for side in sides]
+    for rid, app, name, email, fields, matches in cursor.execute(
+        f"SELECT rid, app, name, email, fields, matches FROM records "
+        f"WHERE connection_id = ? AND app IN ({_marks(apps)})",
+        (connection_id, *apps),
+    ):
+        yield rid, bool(matches), predicates[_SIDE[app]](name, email, orjson.loads(fields))
+
+
 def rematch(
     cursor: sqlite3.Cursor, connection_id: str, predicates: Mapping[Side, Predicate]
 ) -> int:
     """Evaluate every record of a connection against (new) rules; return how many changed."""
-    changed = []
-    for rid, app, name, email, fields, matches in cursor.execute(
-        "SELECT rid, app, name, email, fields, matches FROM records WHERE connection_id = ?",
-        (connection_id,),
-    ).fetchall():
-        now = predicates[_SIDE[app]](name, email, orjson.loads(fields))
-        if now != bool(matches):
-            changed.append((now, rid))
+    changed = [
+        (now, rid)
+        for rid, stored, now in list(_evaluated(cursor, connection_id, predicates))
+        if now != stored
+    ]
     cursor.executemany("UPDATE records SET matches = ? WHERE rid = ?", changed)
     return len(changed)
+
+
+def matches_under(
+    cursor: sqlite3.Cursor,
+    connection_id: str,
+    predicates: Mapping[Side, Predicate],
+    sides: Iterable[Side],
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Matches:
+    """Whether each record of `sides` would match `predicates`, without storing it (the
+    others as stored): what `rematch` would write, for a what-if."""
+    low, high = cursor.execute(
+        "SELECT MIN(rid), MAX(rid) FROM records WHERE connection_id = ?", (connection_id,)
+    ).fetchone()
+    if low is None:
+        return Matches(0, bytearray())
+    flags = bytearray([Matches.STORED]) * (high - low + 1)
+    for done, (rid, _stored, now) in enumerate(
+        _evaluated(cursor, connection_id, predicates, sides)
+    ):
+        flags[rid - low] = now
+        if done % 20_000 == 0 and cancelled():
+            raise DecisionCancelled
+    return Matches(low, flags)
+
+
+class DecisionCancelled(Exception):
+    """A decision stream was stopped by its reader (nothing was written)."""
 
 
 def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -> int:
     """Decide every contact of a connection afresh; return how many there are.
 
-    Streams: the pairs first, a batch of mappings at a time; then the records by
-    duplicate group (app, normalized email), whole groups at a time, the records in pairs
-    among them only as competitors for a group's original. Memory stays flat whatever the
-    size of the connection. Needs the index on (connection_id, app, email_norm).
+    Streams (`decision_stream`): memory stays flat whatever the size of the connection.
     """
     cursor.execute("DELETE FROM contacts WHERE connection_id = ?", (connection_id,))
     counts.reset_contacts(cursor, connection_id)
     writer = _ContactWriter(cursor, connection_id)
-    reader = cursor.connection.cursor()
     cursor.execute("CREATE TEMP TABLE IF NOT EXISTS paired (rid INTEGER PRIMARY KEY)")
     cursor.execute("DELETE FROM temp.paired")
+    try:
+        for decided in decision_stream(
+            cursor, connection_id, settings, shown=writer.shown, since=writer.since
+        ):
+            writer.write(decided)
+    finally:
+        cursor.execute("DELETE FROM temp.paired")
+    counts.add_contacts(cursor, connection_id, writer.tally)
+    return writer.written
+
+
+def decision_stream(
+    cursor: sqlite3.Cursor,
+    connection_id: str,
+    settings: Settings,
+    *,
+    shown: dict[int, tuple[str, str]] | None = None,
+    since: dict[int, str | None] | None = None,
+    matches: Matches | None = None,
+    write_paired: bool = True,
+) -> Iterator[list[Decision]]:
+    """Every contact of a connection as `core.health.decide` decides it under
+    `settings`, a batch at a time; writes nothing but `temp.paired` (none at all
+    without `write_paired`, which then computes that set in SQL: `PAIRED_QUERY`).
+
+    The pairs first, a batch of mappings at a time; then the records by duplicate group
+    (app, normalized email), whole groups at a time, the records in pairs among them only
+    as competitors for a group's original. Needs the index on (connection_id, app,
+    email_norm). `shown` and `since` receive, per batch, the names and emails of its
+    records and the pairs' mapping times (for the contact rows); `matches` replaces the
+    stored matching of records (a what-if).
+    """
+    reader = cursor.connection.cursor()
     try:
         reader.execute(_PAIRS_STREAM, (connection_id,))
         width = _FACTS_WIDTH
         while rows := reader.fetchmany(_BATCH):
-            writer.shown.clear()
-            facts = _facts((row[:width] for row in rows), writer.shown)
-            facts.update(_facts((row[width : 2 * width] for row in rows), writer.shown))
-            writer.since = {row[0]: row[-1] for row in rows}
+            if shown is not None:
+                shown.clear()
+            facts = _facts((row[:width] for row in rows), shown, matches)
+            facts.update(_facts((row[width : 2 * width] for row in rows), shown, matches))
+            if since is not None:
+                since.clear()
+                since.update((row[0], row[-1]) for row in rows)
             pairs = [(row[0], row[width]) for row in rows]
-            cursor.executemany(
-                "INSERT OR IGNORE INTO temp.paired (rid) VALUES (?)",
-                [(rid,) for pair in pairs for rid in pair],
-            )
-            writer.write(decide(settings, facts.values(), pairs))
-        writer.since = {}
-        writer.shown.clear()
-        reader.execute(_GROUPS_STREAM, (connection_id,))
+            if write_paired:
+                cursor.executemany(
+                    "INSERT OR IGNORE INTO temp.paired (rid) VALUES (?)",
+                    [(rid,) for pair in pairs for rid in pair],
+                )
+            yield list(decide(settings, facts.values(), pairs))
+        if since is not None:
+            since.clear()
+        if shown is not None:
+            shown.clear()
+        paired = "temp.paired" if write_paired else PAIRED_QUERY
+        reader.execute(_GROUPS_STREAM.format(paired=paired), (connection_id,))
         avoid = settings.avoid_duplicates
         batch: list[tuple[Any, ...]] = []
         for row in reader:
@@ -243,26 +355,27 @@ def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -
             if len(batch) >= _BATCH and (
                 not avoid or not row[3] or row[1] != batch[-1][1] or row[3] != batch[-1][3]
             ):
-                _decide_group_batch(writer, settings, batch)
+                yield _decide_group_batch(settings, batch, shown, matches)
                 batch = []
             batch.append(row)
         if batch:
-            _decide_group_batch(writer, settings, batch)
+            yield _decide_group_batch(settings, batch, shown, matches)
     finally:
         reader.close()
-        cursor.execute("DELETE FROM temp.paired")
-    counts.add_contacts(cursor, connection_id, writer.tally)
-    return writer.written
 
 
 def _decide_group_batch(
-    writer: _ContactWriter, settings: Settings, batch: list[tuple[Any, ...]]
-) -> None:
+    settings: Settings,
+    batch: list[tuple[Any, ...]],
+    shown: dict[int, tuple[str, str]] | None,
+    matches: Matches | None,
+) -> list[Decision]:
     width = _FACTS_WIDTH
-    writer.shown.clear()
-    facts = _facts((row[:width] for row in batch), writer.shown)
+    if shown is not None:
+        shown.clear()
+    facts = _facts((row[:width] for row in batch), shown, matches)
     paired = [row[0] for row in batch if row[width]]
-    writer.write(decide(settings, facts.values(), (), mapped_elsewhere=paired))
+    return list(decide(settings, facts.values(), (), mapped_elsewhere=paired))
 
 
 def decide_some(

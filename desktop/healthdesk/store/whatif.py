@@ -1,0 +1,169 @@
+"""What if a connection had other settings: its contacts decided again, in memory, on the
+stored records, mappings and events, without writing the database.
+
+The one decision path of an import (`store.decisions.decision_stream`, which hands the
+facts to `core.health.decide`), with the settings changed: records are matched against
+the changed rules of a side as an import would store it (`decisions.matches_under`), and
+nothing is written (the connection reads with SQLite's `query_only`, the pairs' set is
+computed in SQL instead of a temporary table). The new statuses are held as one byte per
+record (a `bytearray` by rid), then compared with the stored ones in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine
+
+from healthdesk.core.compare import Comparison, comparison, tally_moves
+from healthdesk.core.model import STATUS_ORDER, Settings, Side, Status
+from healthdesk.core.rules import compile_side
+from healthdesk.store import decisions
+from healthdesk.store.codec import settings_from_row
+
+#: A status as one byte (0: no contact).
+_CODE = {status.value: index + 1 for index, status in enumerate(STATUS_ORDER)}
+_STATUS = {code: value for value, code in _CODE.items()}
+
+
+class WhatIfCancelled(Exception):
+    """The what-if was stopped by its caller; nothing was written either way."""
+
+
+def stored_settings(engine: Engine, connection_id: str) -> Settings:
+    with engine.connect() as connection:
+        row = connection.exec_driver_sql(
+            "SELECT direction, avoid_duplicates, rules_json FROM connections WHERE id = ?",
+            (connection_id,),
+        ).one()
+    return settings_from_row(*row)
+
+
+@contextmanager
+def _read_only(engine: Engine) -> Iterator[Any]:
+    """A DBAPI cursor in one read transaction of a connection that cannot write."""
+    with engine.connect() as connection:
+        dbapi = connection.connection.driver_connection
+        assert dbapi is not None
+        cursor = dbapi.cursor()
+        cursor.execute("PRAGMA query_only = ON")
+        try:
+            connection.exec_driver_sql("BEGIN")
+            try:
+                yield cursor
+            finally:
+                connection.exec_driver_sql("ROLLBACK")
+        finally:
+            cursor.execute("PRAGMA query_only = OFF")
+            cursor.close()
+
+
+def _changed_sides(stored: Settings, settings: Settings) -> list[Side]:
+    return [side for side in Side if stored.rules_of(side) != settings.rules_of(side)]
+
+
+def _decided(
+    cursor: Any,
+    connection_id: str,
+    settings: Settings,
+    cancelled: Callable[[], bool],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[int, bytearray]:
+    """(base, codes): the status code of each contact under `settings`, by anchor rid."""
+    (stored_row,) = cursor.execute(
+        "SELECT direction, avoid_duplicates, rules_json FROM connections WHERE id = ?",
+        (connection_id,),
+    ).fetchall()
+    stored = settings_from_row(*stored_row)
+    low, high, records = cursor.execute(
+        "SELECT MIN(rid), MAX(rid), COUNT(*) FROM records WHERE connection_id = ?",
+        (connection_id,),
+    ).fetchone()
+    if low is None:
+        return 0, bytearray()
+    matches = None
+    sides = _changed_sides(stored, settings)
+    if sides:
+        predicates = {side: compile_side(settings.rules_of(side)) for side in Side}
+        try:
+            matches = decisions.matches_under(cursor, connection_id, predicates, sides, cancelled)
+        except decisions.DecisionCancelled:
+            raise WhatIfCancelled from None
+    codes = bytearray(high - low + 1)
+    code = _CODE
+    done = 0
+    for batch in decisions.decision_stream(
+        cursor, connection_id, settings, matches=matches, write_paired=False
+    ):
+        for decision in batch:
+            codes[decision.anchor - low] = code[decision.status]
+        done += len(batch)
+        if cancelled():
+            raise WhatIfCancelled
+        if progress is not None:
+            progress(min(done, records), records)
+    return low, codes
+
+
+def whatif_statuses(engine: Engine, connection_id: str, settings: Settings) -> dict[int, Status]:
+    """Each contact's status under `settings` by its key (for tests and small lists)."""
+    with _read_only(engine) as cursor:
+        low, codes = _decided(cursor, connection_id, settings, lambda: False, None)
+    return {low + i: Status(_STATUS[c]) for i, c in enumerate(codes) if c}
+
+
+def whatif(
+    engine: Engine,
+    connection_id: str,
+    settings: Settings,
+    *,
+    cancelled: Callable[[], bool] = lambda: False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Comparison:
+    """The moves from the stored statuses of a connection to those it would have under
+    `settings`. Writes nothing; raises WhatIfCancelled when `cancelled()` turns true;
+    `progress(done, total)` counts contacts decided."""
+    with _read_only(engine) as cursor:
+        low, codes = _decided(cursor, connection_id, settings, cancelled, progress)
+
+        def pairs() -> Iterator[tuple[str | None, str | None]]:
+            cursor.execute(
+                "SELECT rid, status FROM contacts WHERE connection_id = ?", (connection_id,)
+            )
+            size = len(codes)
+            while rows := cursor.fetchmany(10_000):
+                for rid, status in rows:
+                    index = rid - low
+                    now = codes[index] if 0 <= index < size else 0
+                    if now:
+                        codes[index] = 0  # seen: what remains is new
+                    yield status, _STATUS[now] if now else None
+            for now in codes:
+                if now:
+                    yield None, _STATUS[now]
+
+        moves = tally_moves(pairs())
+    return comparison(connection_id, moves)
+
+
+def with_changes(
+    settings: Settings,
+    *,
+    avoid_duplicates: bool | None = None,
+    without_rules: frozenset[str] = frozenset(),
+) -> Settings:
+    """`settings` with Avoid Duplicates set and the rules `without_rules` removed."""
+    from dataclasses import replace
+
+    return replace(
+        settings,
+        avoid_duplicates=settings.avoid_duplicates
+        if avoid_duplicates is None
+        else avoid_duplicates,
+        rules=tuple(rule for rule in settings.rules if rule.id not in without_rules),
+    )
+
+
+__all__ = ["WhatIfCancelled", "stored_settings", "whatif", "whatif_statuses", "with_changes"]
