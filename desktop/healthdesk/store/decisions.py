@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -51,7 +51,7 @@ _PAIRS_STREAM = f"""
     SELECT {_facts_columns("ra")}, {_facts_columns("rb")}, m.since FROM mappings m
     JOIN records ra ON ra.connection_id = m.connection_id AND ra.app = 'a' AND ra.ext_id = m.a_id
     JOIN records rb ON rb.connection_id = m.connection_id AND rb.app = 'b' AND rb.ext_id = m.b_id
-    WHERE m.connection_id = ?
+    WHERE m.connection_id = ?1
 """
 
 #: Every record of a connection by duplicate group (app, normalized email), flagged when
@@ -101,6 +101,11 @@ class Matches:
     flags: bytearray
 
     STORED: ClassVar[int] = 255
+
+    def changed(self) -> list[int]:
+        """The rids whose matching differs from the stored one."""
+        stored = self.STORED
+        return [self.base + i for i, flag in enumerate(self.flags) if flag != stored]
 
     def of(self, rid: int, stored: int) -> bool:
         index = rid - self.base
@@ -259,18 +264,18 @@ def matches_under(
     sides: Iterable[Side],
     cancelled: Callable[[], bool] = lambda: False,
 ) -> Matches:
-    """Whether each record of `sides` would match `predicates`, without storing it (the
-    others as stored): what `rematch` would write, for a what-if."""
+    """Whether each record of `sides` would match `predicates`, without storing it: what
+    `rematch` would write, for a what-if. Records whose matching stays keep `STORED`
+    (so `changed()` are those that `rematch` would change)."""
     low, high = cursor.execute(
         "SELECT MIN(rid), MAX(rid) FROM records WHERE connection_id = ?", (connection_id,)
     ).fetchone()
     if low is None:
         return Matches(0, bytearray())
     flags = bytearray([Matches.STORED]) * (high - low + 1)
-    for done, (rid, _stored, now) in enumerate(
-        _evaluated(cursor, connection_id, predicates, sides)
-    ):
-        flags[rid - low] = now
+    for done, (rid, stored, now) in enumerate(_evaluated(cursor, connection_id, predicates, sides)):
+        if now != stored:
+            flags[rid - low] = now
         if done % 20_000 == 0 and cancelled():
             raise DecisionCancelled
     return Matches(low, flags)
@@ -310,6 +315,7 @@ def decision_stream(
     since: dict[int, str | None] | None = None,
     matches: Matches | None = None,
     write_paired: bool = True,
+    only_pairs_of: Sequence[int] | None = None,
 ) -> Iterator[list[Decision]]:
     """Every contact of a connection as `core.health.decide` decides it under
     `settings`, a batch at a time; writes nothing but `temp.paired` (none at all
@@ -320,11 +326,19 @@ def decision_stream(
     as competitors for a group's original. Needs the index on (connection_id, app,
     email_norm). `shown` and `since` receive, per batch, the names and emails of its
     records and the pairs' mapping times (for the contact rows); `matches` replaces the
-    stored matching of records (a what-if).
+    stored matching of records (a what-if). `only_pairs_of` limits the pairs decided to
+    those of these records (a what-if whose change leaves the other pairs as stored).
     """
     reader = cursor.connection.cursor()
     try:
-        reader.execute(_PAIRS_STREAM, (connection_id,))
+        if only_pairs_of is None:
+            reader.execute(_PAIRS_STREAM, (connection_id,))
+        else:
+            reader.execute(
+                _PAIRS_STREAM + " AND (ra.rid IN (SELECT value FROM json_each(?2)) "
+                "OR rb.rid IN (SELECT value FROM json_each(?2)))",
+                (connection_id, orjson.dumps(list(only_pairs_of)).decode()),
+            )
         width = _FACTS_WIDTH
         while rows := reader.fetchmany(_BATCH):
             if shown is not None:

@@ -85,17 +85,29 @@ def _decided(
         return 0, bytearray()
     matches = None
     sides = _changed_sides(stored, settings)
+    # A pair's status hangs on its records' matching and the direction alone: when
+    # neither changed, it stays as stored (Avoid Duplicates concerns single records).
+    only_pairs_of: list[int] | None = None
+    if settings.direction == stored.direction and not _pending(cursor, connection_id):
+        only_pairs_of = []
     if sides:
         predicates = {side: compile_side(settings.rules_of(side)) for side in Side}
         try:
             matches = decisions.matches_under(cursor, connection_id, predicates, sides, cancelled)
         except decisions.DecisionCancelled:
             raise WhatIfCancelled from None
+        if only_pairs_of is not None:
+            only_pairs_of = matches.changed()
     codes = bytearray(high - low + 1)
     code = _CODE
     done = 0
     for batch in decisions.decision_stream(
-        cursor, connection_id, settings, matches=matches, write_paired=False
+        cursor,
+        connection_id,
+        settings,
+        matches=matches,
+        write_paired=False,
+        only_pairs_of=only_pairs_of,
     ):
         for decision in batch:
             codes[decision.anchor - low] = code[decision.status]
@@ -104,7 +116,29 @@ def _decided(
             raise WhatIfCancelled
         if progress is not None:
             progress(min(done, records), records)
+    if only_pairs_of is not None:
+        # The pairs not decided again keep their stored status.
+        size = len(codes)
+        cursor.execute(
+            "SELECT rid, status FROM contacts WHERE connection_id = ? AND b_rid IS NOT NULL "
+            "AND a_rid IS NOT NULL",
+            (connection_id,),
+        )
+        while rows := cursor.fetchmany(10_000):
+            for rid, status in rows:
+                index = rid - low
+                if 0 <= index < size and not codes[index]:
+                    codes[index] = code[status]
     return low, codes
+
+
+def _pending(cursor: Any, connection_id: str) -> bool:
+    """Whether the stored statuses wait for a full decision (an interrupted pull)."""
+    return bool(
+        cursor.execute(
+            "SELECT 1 FROM pending_decisions WHERE connection_id = ?", (connection_id,)
+        ).fetchall()
+    )
 
 
 def whatif_statuses(engine: Engine, connection_id: str, settings: Settings) -> dict[int, Status]:
