@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from healthdesk.core.model import STATUS_ORDER, Side, Status
 
@@ -27,7 +27,6 @@ Identity = tuple[str, str]
 #: The order of the places everywhere (rows and columns of a matrix, lists of moves).
 PLACE_ORDER: Final[tuple[Place, ...]] = (*(status.value for status in STATUS_ORDER), ABSENT)
 
-K = TypeVar("K")
 V = TypeVar("V")
 
 
@@ -86,34 +85,31 @@ class Comparison:
 
 
 def merge_by_identity(
-    old: Iterable[tuple[K, V]], new: Iterable[tuple[K, V]]
-) -> Iterator[tuple[K, V | None, V | None]]:
+    old: Iterable[tuple[Any, V]], new: Iterable[tuple[Any, V]]
+) -> Iterator[tuple[Any, V | None, V | None]]:
     """Join two streams sorted by identity (ascending, each identity once): every
     identity with its value in each (None where a stream lacks it). Streaming: holds one
     item of each at a time."""
     old_iter, new_iter = iter(old), iter(new)
-    done = object()
-    o = next(old_iter, done)
-    n = next(new_iter, done)
-    while o is not done and n is not done:
-        ok, ov = o  # type: ignore[misc]
-        nk, nv = n  # type: ignore[misc]
-        if ok == nk:
-            yield ok, ov, nv
-            o = next(old_iter, done)
-            n = next(new_iter, done)
-        elif ok < nk:
-            yield ok, ov, None
-            o = next(old_iter, done)
+    o = next(old_iter, None)
+    n = next(new_iter, None)
+    while o is not None and n is not None:
+        if o[0] == n[0]:
+            yield o[0], o[1], n[1]
+            o = next(old_iter, None)
+            n = next(new_iter, None)
+        elif o[0] < n[0]:
+            yield o[0], o[1], None
+            o = next(old_iter, None)
         else:
-            yield nk, None, nv
-            n = next(new_iter, done)
-    while o is not done:
-        yield o[0], o[1], None  # type: ignore[index]
-        o = next(old_iter, done)
-    while n is not done:
-        yield n[0], None, n[1]  # type: ignore[index]
-        n = next(new_iter, done)
+            yield n[0], None, n[1]
+            n = next(new_iter, None)
+    while o is not None:
+        yield o[0], o[1], None
+        o = next(old_iter, None)
+    while n is not None:
+        yield n[0], None, n[1]
+        n = next(new_iter, None)
 
 
 def place(status: str | None) -> Place:
