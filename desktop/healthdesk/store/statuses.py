@@ -9,10 +9,11 @@ without a sort, so that two streams join in one pass holding one row of each.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine
 
 from healthdesk.core.compare import (
@@ -156,9 +157,22 @@ def moved_keys(
     return found
 
 
+def by_name(engine: Engine, keys: Sequence[int]) -> list[int]:
+    """The contacts `keys` in the order of the lists (by name, then key); one statement."""
+    if not keys:
+        return []
+    sql = (
+        "SELECT c.rid FROM contacts c WHERE c.rid IN (SELECT value FROM json_each(?)) "
+        "ORDER BY c.name = '', c.name COLLATE NOCASE, c.rid"
+    )
+    with engine.connect() as db:
+        return [row[0] for row in db.exec_driver_sql(sql, (orjson.dumps(list(keys)).decode(),))]
+
+
 __all__ = [
     "STEP",
     "CompareCancelled",
+    "by_name",
     "compare_databases",
     "contact_total",
     "identity_statuses",

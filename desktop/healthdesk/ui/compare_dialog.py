@@ -43,7 +43,7 @@ from healthdesk.store import pages
 from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.queries import UnknownConnection, get_connection
-from healthdesk.store.statuses import compare_databases, moved_keys
+from healthdesk.store.statuses import by_name, compare_databases, moved_keys
 from healthdesk.ui.comparison_models import PLACE_TITLES, FailureChangesModel
 from healthdesk.ui.comparison_view import ComparisonView, failures_table
 from healthdesk.ui.contacts.status_tabs import ContactTable
@@ -158,7 +158,9 @@ class _MovedSource:
             self.old, self.new, self.connection.id, *self.move, cancelled=work.cancelled
         )
         gone = self.move[1] == ABSENT
-        keys = array("q", [(old if gone else new) or 0 for old, new in found])
+        keys = array(
+            "q", by_name(self.rows_engine, [(old if gone else new) or 0 for old, new in found])
+        )
         source = replace(self, keys=keys)
         fetched = {b: source.fetch(b, work) for b in blocks if b * self.block_size < len(keys)}
         return Loaded(count=len(keys), source=source, blocks=fetched, extra=keys)
@@ -180,8 +182,8 @@ class _MovedSource:
 
 
 class MovedContactsModel(WindowedTableModel):
-    """The contacts that went from one place to another (a cell of the matrix), in the
-    order of their identity, for a QTableView. Columns: Status, Name, Email, IDs; the
+    """The contacts that went from one place to another (a cell of the matrix), by name
+    as every list, for a QTableView. Columns: Status, Name, Email, IDs; the
     contacts no longer there are shown as the snapshot holds them ("Was failing").
 
     Signals:

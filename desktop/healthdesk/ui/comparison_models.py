@@ -137,10 +137,14 @@ class MoveMatrixModel(QAbstractTableModel):
     MoveRole: Final = Qt.ItemDataRole.UserRole + 1
     CountRole: Final = Qt.ItemDataRole.UserRole + 2
 
-    def __init__(self, parent: QObject | None = None, *, absent: bool = True) -> None:
+    def __init__(
+        self, parent: QObject | None = None, *, absent: bool = True, listable: bool = True
+    ) -> None:
         """`absent`: with the row and column of contacts that one state lacks (a what-if
-        decides the same contacts again: it has none)."""
+        decides the same contacts again: it has none). `listable`: a cell of contacts that
+        moved can be chosen (to list them)."""
         super().__init__(parent)
+        self._listable = listable
         self._comparison: Comparison | None = None
         self._titles = ("before", "after")
         self._places = PLACE_ORDER if absent else tuple(p for p in PLACE_ORDER if p != ABSENT)
@@ -199,7 +203,7 @@ class MoveMatrixModel(QAbstractTableModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         count = self.data(index, self.CountRole)
-        if not count or index.row() == index.column():
+        if not count or index.row() == index.column() or not self._listable:
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
@@ -237,14 +241,15 @@ class MoveMatrixModel(QAbstractTableModel):
         who = plural(count, "contact")
         if from_ == to:
             return f"{who}: {STATUS_LABELS[Status(from_)]} {before} and {after}"
+        click = "\nClick to list them." if self._listable else ""
         if from_ == ABSENT:
-            return f"{who} not there {before}: {STATUS_LABELS[Status(to)]} {after}"
+            return f"{who} not there {before}: {STATUS_LABELS[Status(to)]} {after}{click}"
         if to == ABSENT:
-            return f"{who}: {STATUS_LABELS[Status(from_)]} {before}, not there {after}"
-        return (
+            return f"{who}: {STATUS_LABELS[Status(from_)]} {before}, not there {after}{click}"
+        text = (
             f"{who}: {STATUS_LABELS[Status(from_)]} {before}, {STATUS_LABELS[Status(to)]} {after}"
-            "\nClick to list them."
         )
+        return f"{text}\nClick to list them." if self._listable else text
 
 
 class FailureChangesModel(QAbstractTableModel):

@@ -58,8 +58,11 @@ class ComparisonView(QWidget):
 
     move_chosen = Signal(str, str)
 
-    def __init__(self, *, absent: bool = True, parent: QWidget | None = None) -> None:
-        """`absent`: the matrix has a row and a column for contacts one state lacks."""
+    def __init__(
+        self, *, absent: bool = True, listable: bool = True, parent: QWidget | None = None
+    ) -> None:
+        """`absent`: the matrix has a row and a column for contacts one state lacks;
+        `listable`: its cells of contacts that moved can be clicked (`move_chosen`)."""
         super().__init__(parent)
         self.counts_model = CountsModel(self)
         self.counts_view = make_table("counts_view")
@@ -73,7 +76,7 @@ class ComparisonView(QWidget):
         self.counts_view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.counts_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-        self.matrix_model = MoveMatrixModel(self, absent=absent)
+        self.matrix_model = MoveMatrixModel(self, absent=absent, listable=listable)
         self.matrix_view = make_table("matrix_view")
         self.matrix_view.setModel(self.matrix_model)
         self.matrix_view.setShowGrid(True)

@@ -190,7 +190,7 @@ class WhatIfDialog(QDialog):
         status_row.addWidget(self.status_label, 1)
         status_row.addWidget(self.progress, 1)
         status_row.addWidget(self.cancel_button)
-        self.view = ComparisonView(absent=False)
+        self.view = ComparisonView(absent=False, listable=False)
         self.view.set_titles("Now", "What if")
         self.view.matrix_hint.setText(
             "Rows: the status now; columns: the status it would have. Nothing is changed."
@@ -326,8 +326,7 @@ class WhatIfDialog(QDialog):
     @Slot()
     def _on_editor_edited(self, *_args: object) -> None:
         if not self._loading_editor:
-            op = self.op_combo.currentData()
-            self.value_edit.setEnabled(op not in UNARY_OPS)
+            self.value_edit.setEnabled(self._op() not in UNARY_OPS)
             self._edit_timer.start()
 
     @Slot()
@@ -338,7 +337,7 @@ class WhatIfDialog(QDialog):
         if item is None or index is None:
             return
         field = self.field_edit.text().strip()
-        op: Op = self.op_combo.currentData()
+        op = self._op()
         text = self.value_edit.text()
         if not field:
             self.editor_error.setText("A condition needs a field.")
@@ -352,6 +351,10 @@ class WhatIfDialog(QDialog):
             value = text
         self.editor_error.setText("")
         self._set_condition(item.data(0, _RULE), index, Condition(field, op, value))
+
+    def _op(self) -> Op:
+        # The combo hands its data back as plain str.
+        return Op(self.op_combo.currentData())
 
     @Slot(QTreeWidgetItem, QTreeWidgetItem)
     def _on_current_item_changed(
