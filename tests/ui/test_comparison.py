@@ -116,7 +116,7 @@ def test_the_matrix_counts_the_moves_of_the_two_states(
             else:
                 assert index.data() == (f"{count:,}" if count else "·")
             listable = bool(count) and from_ != to
-            assert bool(index.flags() & Qt.ItemFlag.ItemIsEnabled) == listable
+            assert bool(index.flags() & Qt.ItemFlag.ItemIsSelectable) == listable
     counts = dialog.view.counts_model
     for row, status in enumerate(Status):
         before = sum(n for (f, _t), n in expected.items() if f == status.value)
@@ -368,7 +368,9 @@ def test_whatif_follows_each_change_and_writes_nothing(
     assert dialog.comparison is not None
     assert not dialog.comparison.changed
     assert dialog.status_label.text() == "No contact would change status."
-    assert dialog.view.matrix_model.rowCount() == len(Status)  # no "not there"
+    matrix = dialog.view.matrix_model
+    assert matrix.rowCount() == len(Status)  # the same contacts: none is "not there"
+    assert not matrix.listable
 
     dialog.avoid_check.setChecked(not stored.avoid_duplicates)
     expected = whatif(
@@ -473,3 +475,18 @@ def test_whatif_of_the_window(
     assert len(dialogs) == 1
     assert dialogs[0].windowTitle() == f"What If: {window.current_connection().name}"
     dialogs[0].close()
+
+
+def test_the_readme_pictures_render(qapp: Any, tmp_path: Path) -> None:
+    """tests/ui/comparison_screenshots.py makes resources/screenshots/{compare,whatif}.png."""
+    from PySide6.QtGui import QImage
+
+    from tests.ui.comparison_screenshots import render
+
+    written = render(tmp_path)
+    assert [path.name for path in written] == ["compare.png", "whatif.png"]
+    for path in written:
+        image = QImage(str(path))
+        assert image.width() >= 900
+        assert image.height() >= 480
+        assert path.stat().st_size < 300_000  # small enough for the README

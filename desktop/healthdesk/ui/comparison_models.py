@@ -203,9 +203,15 @@ class MoveMatrixModel(QAbstractTableModel):
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
         count = self.data(index, self.CountRole)
-        if not count or index.row() == index.column() or not self._listable:
+        if not count or index.row() == index.column():
             return Qt.ItemFlag.NoItemFlags
+        if not self._listable:
+            return Qt.ItemFlag.ItemIsEnabled
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    @property
+    def listable(self) -> bool:
+        return self._listable
 
     def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         comparison = self._comparison

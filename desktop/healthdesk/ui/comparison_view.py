@@ -148,7 +148,7 @@ class ComparisonView(QWidget):
 
     @Slot(QModelIndex)
     def _on_matrix_clicked(self, index: QModelIndex) -> None:
-        if not index.isValid() or not index.flags() & Qt.ItemFlag.ItemIsEnabled:
+        if not index.isValid() or not index.flags() & Qt.ItemFlag.ItemIsSelectable:
             return
         move = self.matrix_model.move_at(index)
         if move is not None:
