@@ -490,3 +490,21 @@ def test_the_readme_pictures_render(qapp: Any, tmp_path: Path) -> None:
         assert image.width() >= 900
         assert image.height() >= 480
         assert path.stat().st_size < 300_000  # small enough for the README
+
+
+def test_new_data_decides_the_whatif_and_the_comparison_again(
+    qtbot: QtBot,
+    operations: Operations,
+    states: tuple[Path, Path, Engine],
+    catalog: Catalog,
+) -> None:
+    engine = states[2]
+    whatif_dialog = open_whatif(qtbot, operations, engine)
+    compare_dialog = open_compare(qtbot, operations, states, catalog)
+    first = compare_dialog.comparison
+    with qtbot.waitSignal(whatif_dialog.decided):
+        operations.notify_changed(CID)
+    assert compare_dialog.comparison is not first
+    assert compare_dialog.comparison == first  # the same data: the same numbers
+    with qtbot.assertNotEmitted(whatif_dialog.decided):
+        operations.notify_changed("c-other")

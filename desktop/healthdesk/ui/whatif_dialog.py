@@ -214,6 +214,8 @@ class WhatIfDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(1240, 560)
         splitter.setSizes([420, 820])
+        # New data (an import, a live page): "now" is another state, decide again.
+        operations.changed.connect(self._on_operations_changed)
         self.reset()
 
     # -- the settings -------------------------------------------------------------------
@@ -428,6 +430,11 @@ class WhatIfDialog(QDialog):
 
     def _on_failed(self, exc: BaseException) -> None:
         self._idle(f"Could not decide: {error_text(exc)}")
+
+    @Slot(str)
+    def _on_operations_changed(self, connection_id: str) -> None:
+        if connection_id == self._connection.id:
+            self.decide()
 
     def done(self, result: int) -> None:
         self._operations.cancel(self)
