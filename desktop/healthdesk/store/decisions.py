@@ -57,7 +57,8 @@ _PAIRS_STREAM = f"""
 #: Every record of a connection by duplicate group (app, normalized email), flagged when
 #: it is in a pair (its rid in `{paired}`: the temporary table `paired`, which the pairs'
 #: pass fills, or `PAIRED_QUERY` on a connection that must not write); a paired record's
-#: latest write is not needed here (its pair is decided already).
+#: latest write is not needed here (its pair is decided already). `{singles}` may leave
+#: the paired records out (they matter only to duplicate checks).
 _GROUPS_STREAM = f"""
     SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
         CASE WHEN r.rid IN {{paired}} THEN NULL ELSE
@@ -65,7 +66,7 @@ _GROUPS_STREAM = f"""
          WHERE e.connection_id = r.connection_id AND e.app = r.app
            AND e.ext_id = r.ext_id AND e.outcome IN ({_WRITES})) END,
         r.name, r.email, r.rid IN {{paired}}
-    FROM records r WHERE r.connection_id = ?1 ORDER BY r.app, r.email_norm
+    FROM records r WHERE r.connection_id = ?1 {{singles}} ORDER BY r.app, r.email_norm
 """
 
 #: The records in a pair (both of a mapping's records stored), as `_PAIRS_STREAM` reads
@@ -360,7 +361,10 @@ def decision_stream(
         if shown is not None:
             shown.clear()
         paired = "temp.paired" if write_paired else PAIRED_QUERY
-        reader.execute(_GROUPS_STREAM.format(paired=paired), (connection_id,))
+        # Without duplicate checks a record in a pair competes with no one: only the
+        # single records are read.
+        singles = "" if settings.avoid_duplicates else f"AND r.rid NOT IN {paired}"
+        reader.execute(_GROUPS_STREAM.format(paired=paired, singles=singles), (connection_id,))
         avoid = settings.avoid_duplicates
         batch: list[tuple[Any, ...]] = []
         for row in reader:
