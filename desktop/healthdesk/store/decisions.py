@@ -57,8 +57,9 @@ _PAIRS_STREAM = f"""
 #: Every record of a connection by duplicate group (app, normalized email), flagged when
 #: it is in a pair (its rid in `{paired}`: the temporary table `paired`, which the pairs'
 #: pass fills, or `PAIRED_QUERY` on a connection that must not write); a paired record's
-#: latest write is not needed here (its pair is decided already). `{singles}` may leave
-#: the paired records out (they matter only to duplicate checks).
+#: latest write is not needed here (its pair is decided already). `{where}`: with
+#: duplicate checks `_GROUPS_WITH_SINGLES`; without, `_SINGLES_IN_TABLE_ORDER`: only the
+#: single records, in table order (a record in a pair then competes with no one).
 _GROUPS_STREAM = f"""
     SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
         CASE WHEN r.rid IN {{paired}} THEN NULL ELSE
@@ -66,11 +67,30 @@ _GROUPS_STREAM = f"""
          WHERE e.connection_id = r.connection_id AND e.app = r.app
            AND e.ext_id = r.ext_id AND e.outcome IN ({_WRITES})) END,
         r.name, r.email, r.rid IN {{paired}}
-    FROM records r WHERE r.connection_id = ?1 {{singles}} ORDER BY r.app, r.email_norm
+    FROM records r WHERE {{where}}
+"""
+
+#: The records of a connection by duplicate group, the records in a pair only in groups
+#: that hold a single record (elsewhere they compete with no one); the index on
+#: (connection_id, app, email_norm) answers whether a group does.
+_GROUPS_WITH_SINGLES = """
+    r.connection_id = ?1 AND (r.rid NOT IN {paired} OR (r.email_norm <> '' AND EXISTS (
+        SELECT 1 FROM records s WHERE s.connection_id = ?1 AND s.app = r.app
+            AND s.email_norm = r.email_norm AND s.rid NOT IN {paired})))
+    ORDER BY r.app, r.email_norm
+"""
+
+#: The single records of a connection in table order (its run of rids read in sequence,
+#: not through an index a row at a time).
+_SINGLES_IN_TABLE_ORDER = """
+    r.rid BETWEEN (SELECT MIN(rid) FROM records WHERE connection_id = ?1)
+        AND (SELECT MAX(rid) FROM records WHERE connection_id = ?1)
+    AND +r.connection_id = ?1 AND r.rid NOT IN {paired}
 """
 
 #: The records in a pair (both of a mapping's records stored), as `_PAIRS_STREAM` reads
-#: them: the set `temp.paired` holds after the pairs' pass, computed by SQLite instead.
+#: them: the set `temp.paired` holds after the pairs' pass, computed by SQLite instead
+#: (a connection that must not write cannot fill a temporary table).
 #: Its one parameter (?1) is the connection id.
 PAIRED_QUERY = """(
     SELECT ra.rid FROM mappings m
@@ -360,11 +380,14 @@ def decision_stream(
             since.clear()
         if shown is not None:
             shown.clear()
-        paired = "temp.paired" if write_paired else PAIRED_QUERY
-        # Without duplicate checks a record in a pair competes with no one: only the
-        # single records are read.
-        singles = "" if settings.avoid_duplicates else f"AND r.rid NOT IN {paired}"
-        reader.execute(_GROUPS_STREAM.format(paired=paired, singles=singles), (connection_id,))
+        # Without writing, the pairs' set is computed once by SQLite (a CTE) instead.
+        paired = "temp.paired" if write_paired else "paired_rids"
+        head = "" if write_paired else f"WITH paired_rids(rid) AS MATERIALIZED {PAIRED_QUERY}"
+        if settings.avoid_duplicates:
+            where = _GROUPS_WITH_SINGLES.format(paired=paired)
+        else:
+            where = _SINGLES_IN_TABLE_ORDER.format(paired=paired)
+        reader.execute(head + _GROUPS_STREAM.format(paired=paired, where=where), (connection_id,))
         avoid = settings.avoid_duplicates
         batch: list[tuple[Any, ...]] = []
         for row in reader:

@@ -22,6 +22,7 @@ from healthdesk.core.model import STATUS_ORDER, Settings, Side, Status
 from healthdesk.core.rules import compile_side
 from healthdesk.store import decisions
 from healthdesk.store.codec import settings_from_row
+from healthdesk.store.db import READ_CACHE_KIB, WRITE_CACHE_KIB
 
 #: A status as one byte (0: no contact).
 _CODE = {status.value: index + 1 for index, status in enumerate(STATUS_ORDER)}
@@ -49,6 +50,9 @@ def _read_only(engine: Engine) -> Iterator[Any]:
         assert dbapi is not None
         cursor = dbapi.cursor()
         cursor.execute("PRAGMA query_only = ON")
+        # The records are read by email group, all over the file: the writers' cache, for
+        # the time of the what-if only.
+        cursor.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
         try:
             connection.exec_driver_sql("BEGIN")
             try:
@@ -56,6 +60,7 @@ def _read_only(engine: Engine) -> Iterator[Any]:
             finally:
                 connection.exec_driver_sql("ROLLBACK")
         finally:
+            cursor.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
             cursor.execute("PRAGMA query_only = OFF")
             cursor.close()
 
@@ -72,11 +77,7 @@ def _decided(
     progress: Callable[[int, int], None] | None,
 ) -> tuple[int, bytearray]:
     """(base, codes): the status code of each contact under `settings`, by anchor rid."""
-    (stored_row,) = cursor.execute(
-        "SELECT direction, avoid_duplicates, rules_json FROM connections WHERE id = ?",
-        (connection_id,),
-    ).fetchall()
-    stored = settings_from_row(*stored_row)
+    stored = _stored(cursor, connection_id)
     low, high, records = cursor.execute(
         "SELECT MIN(rid), MAX(rid), COUNT(*) FROM records WHERE connection_id = ?",
         (connection_id,),
@@ -132,6 +133,25 @@ def _decided(
     return low, codes
 
 
+def _stored(cursor: Any, connection_id: str) -> Settings:
+    (row,) = cursor.execute(
+        "SELECT direction, avoid_duplicates, rules_json FROM connections WHERE id = ?",
+        (connection_id,),
+    ).fetchall()
+    return settings_from_row(*row)
+
+
+def _unchanged(cursor: Any, connection_id: str) -> dict[tuple[str, str], int]:
+    """The moves of a what-if that changes nothing: each status to itself."""
+    return {
+        (status, status): count
+        for status, count in cursor.execute(
+            "SELECT status, SUM(count) FROM contact_counts WHERE connection_id = ? GROUP BY status",
+            (connection_id,),
+        )
+    }
+
+
 def _pending(cursor: Any, connection_id: str) -> bool:
     """Whether the stored statuses wait for a full decision (an interrupted pull)."""
     return bool(
@@ -160,6 +180,9 @@ def whatif(
     `settings`. Writes nothing; raises WhatIfCancelled when `cancelled()` turns true;
     `progress(done, total)` counts contacts decided."""
     with _read_only(engine) as cursor:
+        if settings == _stored(cursor, connection_id) and not _pending(cursor, connection_id):
+            # Nothing changed: every contact stays as stored (the maintained counts).
+            return comparison(connection_id, _unchanged(cursor, connection_id))
         low, codes = _decided(cursor, connection_id, settings, cancelled, progress)
 
         def pairs() -> Iterator[tuple[str | None, str | None]]:
