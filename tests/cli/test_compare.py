@@ -135,3 +135,35 @@ def test_compare_names_the_file_that_lacks_the_connection(
     assert result.code == 2
     assert str(snapshot) in result.err
     assert "no connection 'c-hs-mc'" in result.err
+
+
+def test_compare_snapshot_is_compare_with_a_database(
+    run: Run, snapshots: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """store.statuses.compare_snapshot (for reports): a snapshot against a database."""
+    from healthdesk.config import load_catalog
+    from healthdesk.reports.compare import comparison_dict
+    from healthdesk.store.queries import UnknownConnection, get_connection
+    from healthdesk.store.statuses import compare_snapshot
+
+    old, new = snapshots
+    db = tmp_path / "now.sqlite3"
+    engine = open_db(db)
+    try:
+        import_snapshots(engine, [new])
+        connection = get_connection(engine, "c-sf-hs")
+        result = compare_snapshot(old, engine, connection, load_catalog())
+        printed = json.loads(
+            run("compare", old, "--db", db, "--connection", "c-sf-hs", "--json").out
+        )
+        assert comparison_dict(result) == printed
+        with pytest.raises(UnknownConnection):
+            compare_snapshot(write_other(tmp_path), engine, connection, load_catalog())
+    finally:
+        engine.dispose()
+
+
+def write_other(folder: Path) -> Path:
+    from tests.helpers.feed import connection, write
+
+    return write(folder / "other.jsonl", [connection("c-other")])

@@ -9,8 +9,10 @@ without a sort, so that two streams join in one pass holding one row of each.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -136,6 +138,31 @@ def compare_databases(
     return comparison(connection.id, moves, failures)
 
 
+def compare_snapshot(
+    snapshot: Path,
+    engine: Engine,
+    connection: Connection,
+    catalog: Catalog,
+    *,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Comparison:
+    """The moves since a snapshot file of `connection` (before) to `engine` (after, e.g.
+    your database): the snapshot is imported into a temporary database, removed after.
+    Raises FeedError for a broken file and UnknownConnection when it lacks the connection."""
+    from healthdesk.store.db import open_db
+    from healthdesk.store.imports import import_snapshots
+    from healthdesk.store.queries import get_connection
+
+    with tempfile.TemporaryDirectory(prefix="healthdesk-compare-") as folder:
+        imported = open_db(Path(folder) / "snapshot.sqlite3")
+        try:
+            import_snapshots(imported, [snapshot], should_cancel=cancelled)
+            get_connection(imported, connection.id)
+            return compare_databases(imported, engine, connection, catalog, cancelled=cancelled)
+        finally:
+            imported.dispose()
+
+
 def moved_keys(
     old: Engine,
     new: Engine,
@@ -174,6 +201,7 @@ __all__ = [
     "CompareCancelled",
     "by_name",
     "compare_databases",
+    "compare_snapshot",
     "contact_total",
     "identity_statuses",
     "moved_keys",
