@@ -56,10 +56,11 @@ _PAIRS_STREAM = f"""
 
 #: Every record of a connection by duplicate group (app, normalized email), flagged when
 #: it is in a pair (its rid in `{paired}`: the temporary table `paired`, which the pairs'
-#: pass fills, or `PAIRED_QUERY` on a connection that must not write); a paired record's
-#: latest write is not needed here (its pair is decided already). `{where}`: with
-#: duplicate checks `_GROUPS_WITH_SINGLES`; without, `_SINGLES_IN_TABLE_ORDER`: only the
-#: single records, in table order (a record in a pair then competes with no one).
+#: pass fills, or the CTE `paired_rids` of `PAIRED_QUERY` on a connection that must not
+#: write); a paired record's latest write is not needed here (its pair is decided
+#: already). `{where}`: with duplicate checks `_GROUPS_WITH_SINGLES`; without,
+#: `_SINGLES_IN_TABLE_ORDER`: only the single records, in table order (a record in a pair
+#: then competes with no one).
 _GROUPS_STREAM = f"""
     SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
         CASE WHEN r.rid IN {{paired}} THEN NULL ELSE
