@@ -312,8 +312,9 @@ def test_a_snapshot_without_the_connection_says_so(
     _old, new, engine = states
     dialog = open_compare(qtbot, operations, (other, new, engine), catalog)
     assert dialog.comparison is None
-    assert dialog.status_label.text().startswith(
-        f"Could not compare: other.jsonl does not hold the connection {CID}"
+    assert dialog.status_label.text() == (
+        f"Could not compare: other.jsonl does not hold this connection ({CID}); "
+        "it holds: c-other (HubSpot ⇄ Mailchimp)"
     )
     assert dialog.again_button.isVisible()
 

@@ -42,7 +42,7 @@ from healthdesk.feed.items import FeedError
 from healthdesk.store import pages
 from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
-from healthdesk.store.queries import UnknownConnection, get_connection
+from healthdesk.store.queries import UnknownConnection, get_connection, list_connections
 from healthdesk.store.statuses import by_name, compare_databases, moved_keys
 from healthdesk.ui.comparison_models import PLACE_TITLES, FailureChangesModel
 from healthdesk.ui.comparison_view import ComparisonView, failures_table
@@ -50,6 +50,7 @@ from healthdesk.ui.contacts.status_tabs import ContactTable
 from healthdesk.ui.icons import status_icon
 from healthdesk.ui.messages import error_text
 from healthdesk.ui.operations import Operations, Work
+from healthdesk.ui.style import error_colour, placeholder, text_colour
 from healthdesk.ui.text import plain_label, plain_tooltip
 from healthdesk.ui.windowed_model import PLACEHOLDER, Entry, Loaded, WindowedTableModel
 
@@ -103,9 +104,11 @@ def compare_with_snapshot(
             )
         try:
             get_connection(imported, connection.id)
-        except UnknownConnection as exc:
+        except UnknownConnection:
+            held = ", ".join(f"{c.id} ({c.name})" for c in list_connections(imported))
             raise SnapshotMismatch(
-                f"{snapshot.name} does not hold the connection {connection.id}: {exc}"
+                f"{snapshot.name} does not hold this connection ({connection.id}); "
+                f"it holds: {held or 'no connection'}"
             ) from None
 
         def compared_progress(done: int, total: int) -> None:
@@ -445,8 +448,9 @@ class CompareDialog(QDialog):
     def running(self) -> bool:
         return self._operations.busy(self, "compare")
 
-    def _set_running(self, running: bool, text: str) -> None:
+    def _set_running(self, running: bool, text: str, *, error: bool = False) -> None:
         self.status_label.setText(text)
+        text_colour(self.status_label, error_colour if error else placeholder)
         self.progress.setVisible(running)
         self.progress.setRange(0, 0)
         self.cancel_button.setVisible(running)
@@ -489,7 +493,7 @@ class CompareDialog(QDialog):
             text = str(exc)
         else:
             text = error_text(exc)
-        self._set_running(False, f"Could not compare: {text}")
+        self._set_running(False, f"Could not compare: {text}", error=True)
 
     @Slot(str)
     def _on_operations_changed(self, connection_id: str) -> None:

@@ -38,6 +38,7 @@ from healthdesk.store.whatif import whatif
 from healthdesk.ui.comparison_view import ComparisonView
 from healthdesk.ui.messages import error_text
 from healthdesk.ui.operations import Operations, Work
+from healthdesk.ui.style import error_colour, placeholder, text_colour
 from healthdesk.ui.text import plain_label, plain_tooltip
 
 __all__ = ["OP_WORDS", "WhatIfDialog"]
@@ -144,6 +145,7 @@ class WhatIfDialog(QDialog):
         self.value_edit.setObjectName("whatif_value")
         self.value_edit.setPlaceholderText("a value (one of: values separated by commas)")
         self.editor_error = plain_label(name="whatif_editor_error", wrap=True)
+        text_colour(self.editor_error, error_colour)
         self.editor = QWidget()
         form = QFormLayout(self.editor)
         form.setContentsMargins(0, 0, 0, 0)
@@ -406,8 +408,9 @@ class WhatIfDialog(QDialog):
             self._operations.cancel(self, "whatif")
             self._idle("Cancelled: the numbers shown are of an earlier change.")
 
-    def _idle(self, text: str) -> None:
+    def _idle(self, text: str, *, error: bool = False) -> None:
         self.status_label.setText(text)
+        text_colour(self.status_label, error_colour if error else placeholder)
         self.progress.hide()
         self.cancel_button.hide()
 
@@ -429,7 +432,7 @@ class WhatIfDialog(QDialog):
         self.decided.emit(comparison)
 
     def _on_failed(self, exc: BaseException) -> None:
-        self._idle(f"Could not decide: {error_text(exc)}")
+        self._idle(f"Could not decide: {error_text(exc)}", error=True)
 
     @Slot(str)
     def _on_operations_changed(self, connection_id: str) -> None:
