@@ -374,6 +374,7 @@ class CompareDialog(QDialog):
         self.view.move_chosen.connect(self.show_move)
         self.failures_model = FailureChangesModel(self)
         self.failures_view = failures_table(self.failures_model)
+        self.failures_view.setAccessibleName("Failure groups that changed")
 
         self.contacts_label = plain_label(
             "Click a number of the matrix to list the contacts that moved.",
@@ -383,6 +384,7 @@ class CompareDialog(QDialog):
         )
         self.contacts_table = ContactTable()
         self.contacts_table.setObjectName("moved_contacts")
+        self.contacts_table.setAccessibleName("Contacts that moved")
         self.contacts_table.setSortingEnabled(False)
         self.contacts_table.activated.connect(self._on_contacts_activated)
         self.contacts_table.hide()

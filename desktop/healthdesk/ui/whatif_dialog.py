@@ -129,6 +129,7 @@ class WhatIfDialog(QDialog):
         self.avoid_check.toggled.connect(self._on_changed)
         self.rules_tree = QTreeWidget()
         self.rules_tree.setObjectName("whatif_rules")
+        self.rules_tree.setAccessibleName("Rules")
         self.rules_tree.setHeaderHidden(True)
         self.rules_tree.setWordWrap(True)
         self.rules_tree.setUniformRowHeights(False)
