@@ -19,7 +19,14 @@ from typing import NoReturn, TextIO
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 
-from healthdesk import __version__, cli_forget, cli_report, cli_retry
+from healthdesk import (
+    __version__,
+    cli_compare,
+    cli_forget,
+    cli_report,
+    cli_retry,
+    cli_whatif,
+)
 from healthdesk.core.failures import CatalogError
 from healthdesk.core.model import STATUS_ORDER, Side
 from healthdesk.feed.items import FeedError
@@ -205,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_forget.add_parser(commands)
     cli_retry.add_parser(commands)
     cli_report.add_parser(commands)
+    cli_compare.add_parser(commands)
+    cli_whatif.add_parser(commands)
 
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
     gen.add_argument("--contacts", type=_positive, default=2000, help="about this many contacts")
@@ -533,6 +542,8 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "forget": cli_forget.run,
     "retry": cli_retry.run,
     "report": cli_report.run,
+    "compare": cli_compare.run,
+    "whatif": cli_whatif.run,
     "bench": _cmd_bench,
 }
 

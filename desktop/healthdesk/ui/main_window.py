@@ -57,6 +57,7 @@ from healthdesk.store.pages import ContactFilter
 from healthdesk.store.queries import Summary, list_connections
 from healthdesk.ui.actions.action_contacts import ActionContactsDialog
 from healthdesk.ui.appearance import appearance_menu
+from healthdesk.ui.comparison_control import ComparisonControl
 from healthdesk.ui.connections.config_panel import ActionsPanel, ConfigPanel
 from healthdesk.ui.connections.list_model import ConnectionDelegate, ConnectionListModel
 from healthdesk.ui.connections.state_banner import StateBanner
@@ -168,6 +169,14 @@ class MainWindow(QMainWindow):
             operations=self.operations, engine=engine, catalog=self._catalog, parent_widget=self
         )
         self.report_control.folder = self.imports.folder
+        self.comparisons = ComparisonControl(
+            operations=self.operations,
+            engine=engine,
+            catalog=self._catalog,
+            folder=self.imports.folder,
+            parent_widget=self,
+        )
+        self.comparisons.contact_activated.connect(self.open_contact_key)
 
         self.summary_reader = SummaryReader(
             operations=self.operations, engine=engine, catalog=self._catalog, parent=self
@@ -379,6 +388,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.watcher.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.comparisons.compare_action)
+        file_menu.addAction(self.comparisons.whatif_action)
         file_menu.addAction(self.report_control.action)
         file_menu.addAction(self.report_control.redacted_action)
         file_menu.addAction(self.forget_control.action)
@@ -578,6 +589,7 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(connection is not None)
         self.forget_control.set_connection(connection)
         self.report_control.set_connection(connection)
+        self.comparisons.set_connection(connection)
         if connection is not None:
             self._settings.setValue(_KEY_LAST, connection.id)
         self.connection_changed.emit(connection.id if connection else "")
