@@ -118,9 +118,10 @@ APT_PACKAGES=(
     libxcb-render0 libxcb-shape0 libxcb-util1 libxcb-xkb1 libxkbcommon-x11-0
 )
 # With --dev, the freedesktop tools tests/packaging/ runs (desktop-file-validate,
-# appstreamcli, update-mime-database and update-desktop-database, gio).
+# appstreamcli, update-mime-database and update-desktop-database, gio), and poppler's
+# pdftotext, with which tests read the PDF support reports.
 if [ "$DEV" = 1 ]; then
-    APT_PACKAGES+=(desktop-file-utils appstream shared-mime-info libglib2.0-bin)
+    APT_PACKAGES+=(desktop-file-utils appstream shared-mime-info libglib2.0-bin poppler-utils)
 fi
 # Debian strips venv's ensurepip out of its Python into python3.X-venv.
 if [ "$NEED_VENV" = 1 ] && ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then

@@ -66,3 +66,17 @@ def test_the_bundled_files_the_app_reads_are_there() -> None:
     migrations = importlib.resources.files("healthdesk.store") / "migrations"
     assert (migrations / "env.py").is_file()
     assert (migrations / "script.py.mako").is_file()
+
+
+def test_one_version_for_the_package_the_cli_and_the_window() -> None:
+    import importlib.metadata
+
+    import healthdesk
+    from healthdesk.cli import build_parser
+
+    assert "version" not in PYPROJECT["project"]  # no second copy to forget
+    assert PYPROJECT["project"]["dynamic"] == ["version"]
+    assert SETUPTOOLS["dynamic"]["version"] == {"attr": "healthdesk.__version__"}
+    assert importlib.metadata.version("healthdesk") == healthdesk.__version__
+    version_action = next(a for a in build_parser()._actions if "--version" in a.option_strings)
+    assert version_action.version == f"healthdesk {healthdesk.__version__}"  # type: ignore[attr-defined]

@@ -19,7 +19,14 @@ from typing import NoReturn, TextIO
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 
-from healthdesk import __version__, cli_forget
+from healthdesk import (
+    __version__,
+    cli_compare,
+    cli_forget,
+    cli_report,
+    cli_retry,
+    cli_whatif,
+)
 from healthdesk.core.failures import CatalogError
 from healthdesk.core.model import STATUS_ORDER, Side
 from healthdesk.feed.items import FeedError
@@ -158,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_contact_ref,
         help="open the contact holding this record, e.g. a:101 or b:mc-77",
     )
+    shot.add_argument(
+        "--appearance",
+        choices=["light", "dark"],
+        default="light",
+        help="the colour scheme (default: light, whatever the desktop's)",
+    )
 
     syn = commands.add_parser(
         "sync", help="pull connections from a sync service (with --follow, keep them live)"
@@ -197,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     cli_forget.add_parser(commands)
+    cli_retry.add_parser(commands)
+    cli_report.add_parser(commands)
+    cli_compare.add_parser(commands)
+    cli_whatif.add_parser(commands)
 
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
     gen.add_argument("--contacts", type=_positive, default=2000, help="about this many contacts")
@@ -486,6 +503,7 @@ def _cmd_screenshot(args: argparse.Namespace, out: TextIO) -> None:
         size=QSize(*args.size),
         search=args.search,
         contact=args.contact,
+        dark=args.appearance == "dark",
     )
     out.write(f"Wrote {path}\n")
 
@@ -529,6 +547,10 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "serve": _cmd_serve,
     "sync": _cmd_sync,
     "forget": cli_forget.run,
+    "retry": cli_retry.run,
+    "report": cli_report.run,
+    "compare": cli_compare.run,
+    "whatif": cli_whatif.run,
     "bench": _cmd_bench,
 }
 
@@ -563,6 +585,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         UnknownContact,
         DatabaseBusy,
         cli_forget.ForgetRefused,
+        cli_retry.RetryRefused,
+        cli_report.ReportRefused,
     ) as exc:
         return _fail(str(exc))
     except ImportCancelled:

@@ -17,7 +17,7 @@ from tests.cli.conftest import Run
 
 
 def test_bench_prints_every_import_figure_with_its_target(run: Run, tmp_path: Path) -> None:
-    result = run("bench", "--contacts", "40", "--json", "--keep", tmp_path)
+    result = run("bench", "--contacts", "40", "--suite", "import", "--json", "--keep", tmp_path)
 
     assert result.code == 0, result.err
     report = json.loads(result.out)
@@ -30,6 +30,23 @@ def test_bench_prints_every_import_figure_with_its_target(run: Run, tmp_path: Pa
         "re-import, unchanged",
         "re-import, 1% of items changed",
         "pull over loopback",
+    ):
+        assert figures[name]["target"], name
+        assert isinstance(figures[name]["ok"], bool), name
+        assert figures[name]["value"] > 0, name
+    floor = figures["floor (read, parse, insert one table)"]
+    assert floor["ok"] is None
+    with gzip.open(tmp_path / "snapshot-40-1.healthsnap") as lines:
+        count = sum(1 for _ in lines)
+    assert floor["detail"] == f"{count:,} lines"
+
+
+def test_bench_prints_every_search_figure_with_its_target(run: Run, tmp_path: Path) -> None:
+    result = run("bench", "--contacts", "40", "--suite", "search", "--json", "--keep", tmp_path)
+
+    assert result.code == 0, result.err
+    figures = {figure["name"]: figure for figure in json.loads(result.out)["figures"]}
+    for name in (
         "search p95, 1 letter",
         "search p95, 2 letters",
         "search p95, 3 letters",
@@ -43,11 +60,9 @@ def test_bench_prints_every_import_figure_with_its_target(run: Run, tmp_path: Pa
         assert figures[name]["target"], name
         assert isinstance(figures[name]["ok"], bool), name
         assert figures[name]["value"] > 0, name
-    floor = figures["floor (read, parse, insert one table)"]
-    assert floor["ok"] is None
-    with gzip.open(tmp_path / "snapshot-40-1.healthsnap") as lines:
-        count = sum(1 for _ in lines)
-    assert floor["detail"] == f"{count:,} lines"
+    for name in ("import with search index", "database size with search index"):
+        assert figures[name]["ok"] is None
+        assert figures[name]["value"] > 0, name
 
 
 def test_the_table_marks_each_target_met_or_missed() -> None:
@@ -78,3 +93,45 @@ def test_the_changed_copy_changes_one_item_in_a_hundred(tmp_path: Path) -> None:
     ]
     assert differing == expected
     assert changed == len(expected)
+
+
+def test_bench_window_suite_prints_every_window_figure(run: Run, tmp_path: Path) -> None:
+    from healthdesk.bench.window import LIVE_ITEMS
+    from healthdesk.core.model import STATUS_ORDER
+    from healthdesk.core.words import STATUS_LABELS
+    from healthdesk.store.db import open_db
+    from healthdesk.store.queries import counts, list_connections
+
+    result = run("bench", "--contacts", "60", "--suite", "window", "--json", "--keep", tmp_path)
+
+    assert result.code == 0, result.err
+    figures = {figure["name"]: figure for figure in json.loads(result.out)["figures"]}
+    assert not any(name.startswith("import") for name in figures)  # one suite only
+    # The tabs of the biggest connection, with the counts the database holds.
+    engine = open_db(tmp_path / "pull.sqlite3")
+    try:
+        sizes = {c.id: counts(engine, c.id) for c in list_connections(engine)}
+    finally:
+        engine.dispose()
+    biggest = max(sizes.values(), key=lambda c: sum(c.values()))
+    for status in STATUS_ORDER:
+        name = f"{STATUS_LABELS[status]} tab, {biggest[status]:,} rows: first rows"
+        assert figures[name]["unit"] == "ms", name
+        assert isinstance(figures[name]["ok"], bool)
+    for name in (
+        "GUI-thread time per step (connection, tabs)",
+        "summary, counts and failure tree",
+        "timeline page",
+        "live: GUI loop late by at most",
+        "window peak memory",
+        "`find`, whole process",
+        "`summary --json`, whole process",
+        "`screenshot`, whole process",
+    ):
+        assert figures[name]["target"], name
+        assert isinstance(figures[name]["ok"], bool), name
+    live = next(
+        f for f in figures.values() if f["name"].startswith("live:") and "applied" in f["name"]
+    )
+    applied = int(live["name"].split()[1].replace(",", ""))
+    assert applied >= LIVE_ITEMS

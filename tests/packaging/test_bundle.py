@@ -12,7 +12,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 
+from healthdesk.ui.single_instance import InstanceServer, server_name
 from tests.packaging.conftest import PACKAGING, ROOT
 
 pytestmark = [
@@ -83,3 +85,43 @@ def test_the_bundled_demo_and_the_window(healthdesk: Path, tmp_path: Path) -> No
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", data[16:24]) == (1400, 900)
+
+
+def test_the_bundle_hands_a_snapshot_to_the_open_window(
+    healthdesk: Path, tmp_path: Path, qtbot: QtBot
+) -> None:
+    # The bundle's QtNetwork (the local socket) reaches a window listening here.
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    db = tmp_path / "open.sqlite3"
+    db.touch()
+    old = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    try:
+        server = InstanceServer(server_name(db))
+        assert server.listen()
+    finally:
+        if old is None:
+            del os.environ["XDG_RUNTIME_DIR"]
+        else:
+            os.environ["XDG_RUNTIME_DIR"] = old
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_RUNTIME_DIR": str(runtime),
+    }
+    demo = ROOT / "data" / "demo.healthsnap"
+    with qtbot.waitSignal(server.files_received, timeout=60_000) as received:
+        second = subprocess.Popen(
+            [str(healthdesk), "--db", str(db), str(demo)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    qtbot.waitUntil(lambda: second.poll() is not None, timeout=60_000)
+    second.communicate()
+    assert second.returncode == 0
+    assert received.args == [[demo.resolve()]]
+    server.close()

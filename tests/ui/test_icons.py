@@ -98,3 +98,17 @@ def test_icons_are_cached(qtbot: QtBot) -> None:
 def test_an_invalid_svg_is_refused(qtbot: QtBot) -> None:
     with pytest.raises(ValueError, match="SVG"):
         render_svg(b"<not an svg", 16)
+
+
+@pytest.mark.parametrize("logical", [16, 20, 24, 32, 48])
+def test_icons_are_drawn_for_the_screen_not_scaled_at_200_percent(
+    qtbot: QtBot, logical: int
+) -> None:
+    # At 200% an icon of 16 logical pixels takes 32 device pixels: they must be the SVG
+    # drawn at 32, not 16 blown up (blurred).
+    pixmap = status_icon(Status.FAILING).pixmap(QSize(logical, logical), 2.0)
+    assert pixmap.devicePixelRatio() == 2.0
+    assert pixmap.width() == 2 * logical
+    drawn = render_svg(svg_data(STATUS_ICON_FILES[Status.FAILING]), 2 * logical)
+    image = pixmap.toImage().convertToFormat(drawn.format())
+    assert image == drawn

@@ -17,6 +17,7 @@ from PySide6.QtGui import QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
+import healthdesk
 from healthdesk.config import load_catalog
 from healthdesk.core.model import STATUS_ORDER, Outcome, Side, Status
 from healthdesk.reports.summary import STATUS_LABELS
@@ -413,6 +414,7 @@ def test_about_box_is_plain_text(
     assert box.isVisible()
     assert box.textFormat() == Qt.TextFormat.PlainText
     assert "Health Desk" in box.text()
+    assert healthdesk.__version__ in box.text()  # the one version, as --version says it
     box.close()
 
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
-from healthdesk.core.failures import Catalog
+from healthdesk.core.failures import Catalog, Owner
 from healthdesk.core.model import Connection, Side, Status
 from healthdesk.store.pages import ContactFilter
 from healthdesk.store.queries import counts, get_connection, summary
@@ -189,7 +189,10 @@ def test_display_roles(make_tree: Any) -> None:
     assert isinstance(app.data(Qt.ItemDataRole.DecorationRole), QIcon)
     assert model.index(0, 1).data(Qt.ItemDataRole.TextAlignmentRole) is not None
     fingerprint = model.index(0, 0, model.index(0, 0, app))
-    assert fingerprint.data(Qt.ItemDataRole.ToolTipRole) == plain_tooltip(LOOKS_FAKE)
+    owner = Owner(fingerprint.data(model.OwnerRole))  # a str once through Qt
+    assert fingerprint.data(Qt.ItemDataRole.ToolTipRole) == plain_tooltip(
+        f"{LOOKS_FAKE}\n\nWho fixes it: {owner.label}"
+    )
     assert model.flags(fingerprint) & Qt.ItemFlag.ItemNeverHasChildren
     assert model.rowCount(model.index(0, 1)) == 0
 

@@ -49,5 +49,6 @@ def suites() -> dict[str, Suite]:
     """The suites, by name, in the order they run."""
     from healthdesk.bench.imports import import_suite
     from healthdesk.bench.search import search_suite
+    from healthdesk.bench.window import window_suite
 
-    return {"import": import_suite, "search": search_suite}
+    return {"import": import_suite, "window": window_suite, "search": search_suite}

@@ -2,9 +2,9 @@
 
     python -m healthdesk.bench.child TASK ARGS_JSON
 
-Tasks: `floor`, `import`, `pull`, `search`, `tabs` (see `TASKS`). The time covers the
-task only (not the interpreter's start); the peak memory is this process's, and that of
-its largest child process when the task starts any.
+Tasks: `floor`, `import`, `pull`, `window`, `search`, `tabs` (see `TASKS`). The time
+covers the task only (not the interpreter's start); the peak memory is this process's,
+and that of its largest child process when the task starts any.
 """
 
 from __future__ import annotations
@@ -65,6 +65,12 @@ def _pull(args: dict[str, Any]) -> dict[str, Any]:
     return {"items": items}
 
 
+def _window(args: dict[str, Any]) -> dict[str, Any]:
+    from healthdesk.bench.window_child import measure_window
+
+    return measure_window(args)
+
+
 def _search(args: dict[str, Any]) -> dict[str, Any]:
     from healthdesk.bench.typing import measure_typing
 
@@ -81,6 +87,7 @@ TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "floor": _floor,
     "import": _import,
     "pull": _pull,
+    "window": _window,
     "search": _search,
     "tabs": _tabs,
 }

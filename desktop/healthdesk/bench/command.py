@@ -27,7 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--keep", metavar="DIR", help="work in DIR and keep its files (snapshots are reused)"
     )
     parser.add_argument(
-        "--only", metavar="SUITE", choices=list(suites()), help="run one suite: %(choices)s"
+        "--suite",
+        action="append",
+        choices=list(suites()),
+        help="run only this suite (repeatable; default: all, in order)",
     )
 
 
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace, out: TextIO) -> None:
     figures: list[Figure] = []
     try:
         for name, suite in suites().items():
-            if args.only in (None, name):
+            if not args.suite or name in args.suite:
                 figures.extend(suite(context))
     finally:
         if not args.keep:

@@ -94,11 +94,13 @@ def _fresh(path: Path) -> Path:
 
 
 @contextmanager
-def _service(snapshot: Path) -> Iterator[str]:
-    """`healthdesk serve` on a free loopback port, in a process of its own; its URL."""
+def _service(snapshot: Path, *, simulate: float | None = None) -> Iterator[str]:
+    """`healthdesk serve` on a free loopback port, in a process of its own; its URL.
+    With `simulate`, it appends about that many live items per second."""
     env = {**os.environ, "HEALTHDESK_TOKEN": _TOKEN}
+    extra = ["--simulate", str(simulate)] if simulate else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "healthdesk", "serve", str(snapshot), "--port", "0"],
+        [sys.executable, "-m", "healthdesk", "serve", str(snapshot), "--port", "0", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -33,6 +33,7 @@ from healthdesk.store.search_index import forget_connection_texts, forget_search
 _TABLES = (
     "contact_counts",
     "event_counts",
+    "activity_days",
     "search_docs",
     "contacts",
     "pending_decisions",
@@ -40,6 +41,7 @@ _TABLES = (
     "mappings",
     "records",
     "feed_cursors",
+    "retry_audit",
 )
 
 

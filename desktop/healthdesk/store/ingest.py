@@ -31,7 +31,7 @@ from healthdesk.core.model import (
 from healthdesk.core.rules import Predicate, compile_side
 from healthdesk.feed.items import FeedError
 from healthdesk.feed.reader import Located
-from healthdesk.store import counts, decisions
+from healthdesk.store import activity, counts, decisions
 from healthdesk.store.codec import rules_to_json, settings_from_row
 from healthdesk.store.schema import create_index_sql, deferrable_indexes
 
@@ -446,6 +446,7 @@ class Ingestor:
         known = self._known_events([entry[0] for entry in events])
         rows: list[tuple[object, ...]] = []
         tallies: dict[str, Counter[counts.EventKey]] = {}
+        days: dict[str, activity.DayTally] = {}
         work_of = self._work
         for event, digest, line in events:
             if known and (event.connection, event.seq) in known:
@@ -467,6 +468,10 @@ class Ingestor:
             if tally is None:
                 tally = tallies[event.connection] = Counter()
             tally[(event.target, event.outcome)] += 1
+            day_tally = days.get(event.connection)
+            if day_tally is None:
+                day_tally = days[event.connection] = activity.DayTally()
+            day_tally.add(event.at, event.outcome, event.seq)
             work = work_of[event.connection]
             if work.tracks_changes and event.outcome in WRITE_OUTCOMES:
                 work.dirty_records.add((event.app, event.id))
@@ -484,6 +489,7 @@ class Ingestor:
         for connection_id, tally in tallies.items():
             if inserted == len(rows):
                 counts.add_events(self._cursor, connection_id, tally)
+                activity.add(self._cursor, connection_id, days[connection_id])
             else:
                 # Some seqs were repeats: which ones, only the table knows.
                 self._recount_events.add(connection_id)
@@ -517,6 +523,7 @@ class Ingestor:
         self.flush()
         for connection_id in sorted(self._recount_events):
             counts.recount_events(self._cursor, connection_id)
+            activity.recount(self._cursor, connection_id)
         # Deciding reads events by record and records by email group: those indexes are
         # worth having first.
         self._build_deferred("events")

@@ -140,6 +140,11 @@ def _where(connection_id: str, contact_filter: ContactFilter) -> tuple[str, list
     return sql, params
 
 
+def filter_sql(connection_id: str, contact_filter: ContactFilter) -> tuple[str, list[Any]]:
+    """The SQL condition (on contacts aliased `c`) of a list's filter, and its parameters."""
+    return _where(connection_id, contact_filter)
+
+
 def _sort(sort: SortKey, category_of: CategoryOf | None) -> tuple[str, str]:
     if sort is SortKey.CATEGORY and category_of is None:
         raise ValueError("sorting by category needs category_of")

@@ -260,6 +260,54 @@ class SearchDocRow(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+class RetryAuditRow(Base):
+    """One retry the agent asked of the sync service, for the audit log (store.retries).
+
+    Who (`agent`: the configured agent name, else the OS user), when (`at`, canonical
+    UTC), which connection, which group (`scope`: the failure group's path, or "N selected
+    contacts"), how many contacts were asked, the service and the request's idempotency
+    key. Written before the request is sent (`outcome` "sent"), then completed with the
+    answer: `outcome` "answered" and what the service queued, or "refused: <why>".
+    `after_seq` is the connection's latest event seq when the retry was asked: the
+    timeline shows the entry right after that event.
+    """
+
+    __tablename__ = "retry_audit"
+    __table_args__ = (Index("ix_retry_audit_timeline", "connection_id", "after_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[str] = mapped_column(Text)
+    at: Mapped[str] = mapped_column(Text)
+    agent: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    requested: Mapped[int] = mapped_column(Integer)
+    queued: Mapped[int] = mapped_column(Integer)
+    already_queued: Mapped[int] = mapped_column(Integer)
+    unknown: Mapped[int] = mapped_column(Integer)
+    service_url: Mapped[str] = mapped_column(Text)
+    request_key: Mapped[str] = mapped_column(Text)
+    after_seq: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(Text)
+
+
+class ActivityDayRow(Base):
+    """How many events of a connection had an outcome on a (UTC) day, and the lowest and
+    highest seq among them (the range the timeline of that day reads).
+
+    Kept up to date by the ingest (store.activity) as events are inserted.
+    """
+
+    __tablename__ = "activity_days"
+
+    connection_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    #: YYYY-MM-DD, the first ten characters of the events' canonical UTC `at`.
+    day: Mapped[str] = mapped_column(Text, primary_key=True)
+    outcome: Mapped[str] = mapped_column(Text, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    min_seq: Mapped[int] = mapped_column(Integer)
+    max_seq: Mapped[int] = mapped_column(Integer)
+
+
 #: Secondary indexes that no write of an import reads, so that a bulk import into an
 #: empty database may drop them and build them once at its end.
 DEFERRABLE_INDEXES = (

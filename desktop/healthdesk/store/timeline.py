@@ -28,17 +28,20 @@ from sqlalchemy import Engine
 from healthdesk.core.contacts import ContactView
 from healthdesk.core.model import Outcome, Side
 from healthdesk.core.words import ACTION_OUTCOMES
-from healthdesk.store import pages
+from healthdesk.store import activity, pages
+from healthdesk.store.retries import RetryAudit, audit_entries
 
 __all__ = [
     "ACTION_OUTCOMES",
     "ActionContacts",
     "TimelineEntry",
+    "TimelinePage",
     "action_contact_keys",
     "count",
     "count_action_contacts",
     "page",
     "page_action_contacts",
+    "page_with_retries",
 ]
 
 #: The outcomes the summary of performed actions counts (writes into the target app).
@@ -108,25 +111,45 @@ def count(engine: Engine, connection_id: str) -> int:
 
 
 def page(
-    engine: Engine, connection_id: str, *, before_seq: int | None, limit: int
+    engine: Engine,
+    connection_id: str,
+    *,
+    before_seq: int | None,
+    limit: int,
+    day: str | None = None,
 ) -> list[TimelineEntry]:
     """Up to `limit` events, most recent first (seq descending), all older than
     `before_seq` (None: from the most recent). The next page starts before the last
-    entry's `seq`; a page shorter than `limit` is the last one."""
+    entry's `seq`; a page shorter than `limit` is the last one.
+
+    `day` ("YYYY-MM-DD", UTC): only that day's events, read within the day's seq range
+    (store.activity), so an old day costs no walk through the newer history.
+    """
     if limit <= 0:
         return []
+    low, high = 0, 2**63 - 1
+    day_filter = ""
+    if day is not None:
+        found = activity.day_range(engine, connection_id, day)
+        if found is None:
+            return []
+        low, high = found
+        day_filter = "AND substr(e.at, 1, 10) = ?"
     sql = f"""
         SELECT e.seq, e.at, e.app, e.ext_id, r.name, e.outcome, e.target,
             e.error_code, e.error_message, {_CONTACT_OF_RECORD}
         FROM events e {_JOIN_RECORD}
-        WHERE e.connection_id = ? AND e.seq < ?
+        WHERE e.connection_id = ? AND e.seq < ? AND e.seq BETWEEN ? AND ? {day_filter}
         ORDER BY e.seq DESC
         LIMIT ?
     """
     # seq is an SQLite integer: 2**63 - 1 is above any of them.
     before = before_seq if before_seq is not None else 2**63 - 1
+    params: tuple[object, ...] = (connection_id, before, low, high)
+    if day is not None:
+        params += (day,)
     with engine.connect() as db:
-        result = db.exec_driver_sql(sql, (connection_id, before, limit))
+        result = db.exec_driver_sql(sql, (*params, limit))
         return [
             TimelineEntry(
                 seq=seq,
@@ -142,6 +165,49 @@ def page(
             )
             for (seq, at, app, ext_id, name, outcome, target, code, message, key) in result
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelinePage:
+    """A page of the timeline: events and the retries asked among them, most recent
+    first. `events` is how many of the entries are events (a page with fewer than its
+    limit is the last one); the next page starts before `next_seq` (None: the end)."""
+
+    entries: list[TimelineEntry | RetryAudit]
+    events: int
+    next_seq: int | None
+
+
+def page_with_retries(
+    engine: Engine,
+    connection_id: str,
+    *,
+    before_seq: int | None,
+    limit: int,
+    day: str | None = None,
+) -> TimelinePage:
+    """`page`, with the retries the agent asked (store.retries' audit log) among the
+    events: a retry asked when event N was the latest comes right above event N. Every
+    retry of the range is on the page; the last page also has those before any event.
+    With `day`, that day's events and the retries asked that day (UTC)."""
+    events = page(engine, connection_id, before_seq=before_seq, limit=limit, day=day)
+    last = len(events) < limit
+    low = None if last else events[-1].seq
+    retries = audit_entries(engine, connection_id, low_seq=low, before_seq=before_seq)
+    if day is not None:
+        retries = [retry for retry in retries if retry.at[:10] == day]
+    entries: list[TimelineEntry | RetryAudit] = []
+    pending = iter(retries)
+    retry = next(pending, None)
+    for event in events:
+        while retry is not None and retry.after_seq >= event.seq:
+            entries.append(retry)
+            retry = next(pending, None)
+        entries.append(event)
+    while retry is not None:
+        entries.append(retry)
+        retry = next(pending, None)
+    return TimelinePage(entries, len(events), None if last else events[-1].seq)
 
 
 def _check_action(outcome: Outcome) -> None:

@@ -2,9 +2,11 @@
 
 Start-up opens the database (the user's own by default), importing the bundled demo into
 an empty one, on a worker thread; then shows the window and imports the snapshot files
-given on the command line (with progress and Cancel). All background work, the opening
-of the database included, runs through one `Operations`. Shutdown has one order: the
-window stops live sync and drains that background work, then the database is closed.
+given on the command line (with progress and Cancel). A window already open on the same
+database takes the files instead (ui/single_instance.py), and this process ends. All
+background work, the opening of the database included, runs through one `Operations`.
+Shutdown has one order: the window stops live sync and drains that background work, then
+the database is closed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from healthdesk.ui.gc_guard import GuiThreadCollector
 from healthdesk.ui.main_window import APPLICATION, ORGANIZATION, MainWindow
 from healthdesk.ui.messages import error_text
 from healthdesk.ui.operations import Operations, Work
+from healthdesk.ui.single_instance import InstanceServer, hand_over, server_name
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -81,6 +84,28 @@ async def _main(app: QApplication, *, db_path: Path | None, files: list[Path]) -
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
     path = db_path if db_path is not None else default_db_path()
+    name = server_name(path)
+    if hand_over(name, files):
+        sys.stderr.write(_handed_text(files, path))
+        return EXIT_OK
+    instance = InstanceServer(name)
+    if not instance.listen():  # another window started on it in the meantime
+        sys.stderr.write(_handed_text([], path))
+        return EXIT_OK
+    try:
+        return await _open_window(closed, path, files, instance)
+    finally:
+        instance.close()
+
+
+def _handed_text(files: Sequence[Path], path: Path) -> str:
+    what = f"{len(files)} snapshot file(s) handed" if files else "brought to the front"
+    return f"healthdesk: the window open on {path}: {what}\n"
+
+
+async def _open_window(
+    closed: asyncio.Event, path: Path, files: list[Path], instance: InstanceServer
+) -> int:
     operations = Operations()
 
     starting = QProgressDialog("Opening the database…", "", 0, 0)
@@ -100,6 +125,7 @@ async def _main(app: QApplication, *, db_path: Path | None, files: list[Path]) -
     starting.deleteLater()
 
     window = MainWindow(engine=engine, operations=operations, db_path=path)
+    instance.files_received.connect(window.receive_files)
     window.show()
     if demo:
         window.statusBar().showMessage(

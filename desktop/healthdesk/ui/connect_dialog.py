@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from healthdesk.sync import credentials
 from healthdesk.sync.credentials import CredentialsError, normalize_url
+from healthdesk.ui.style import error_colour, text_colour
 
 __all__ = ["DEFAULT_URL", "ConnectDialog"]
 
@@ -79,7 +80,7 @@ class ConnectDialog(QDialog):
         self.error_label.setObjectName("connect_error")
         self.error_label.setTextFormat(Qt.TextFormat.PlainText)
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #b3261e;")
+        text_colour(self.error_label, error_colour)
         self.error_label.hide()
 
         form = QFormLayout()

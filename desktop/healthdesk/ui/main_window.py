@@ -31,6 +31,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
@@ -49,12 +50,14 @@ from healthdesk import __version__
 from healthdesk.config import load_catalog
 from healthdesk.core.contacts import ContactView
 from healthdesk.core.failures import Catalog
-from healthdesk.core.model import Connection, Outcome, Side, Status
+from healthdesk.core.model import STATUS_ORDER, Connection, Outcome, Side, Status
 from healthdesk.core.words import STATUS_LABELS, plural
 from healthdesk.store.ingest import IngestReport
 from healthdesk.store.pages import ContactFilter
 from healthdesk.store.queries import Summary, list_connections
 from healthdesk.ui.actions.action_contacts import ActionContactsDialog
+from healthdesk.ui.appearance import appearance_menu
+from healthdesk.ui.comparison_control import ComparisonControl
 from healthdesk.ui.connections.config_panel import ActionsPanel, ConfigPanel
 from healthdesk.ui.connections.list_model import ConnectionDelegate, ConnectionListModel
 from healthdesk.ui.connections.state_banner import StateBanner
@@ -71,14 +74,19 @@ from healthdesk.ui.forget_control import ForgetControl
 from healthdesk.ui.icons import app_icon
 from healthdesk.ui.import_control import ImportControl, local_files
 from healthdesk.ui.imports import SnapshotImporter
+from healthdesk.ui.keyboard import FocusRing, chain
 from healthdesk.ui.live import LiveSync
 from healthdesk.ui.live_control import LiveControl
 from healthdesk.ui.messages import Messages, show_error
 from healthdesk.ui.operations import Operations, Work
+from healthdesk.ui.overview.status_breakdown import StatusBreakdown
+from healthdesk.ui.report_control import ReportControl
+from healthdesk.ui.retry_control import RetryControl
 from healthdesk.ui.search.search_bar import SearchBar
 from healthdesk.ui.style import mute
 from healthdesk.ui.text import isolate, plain_label, plain_tooltip
 from healthdesk.ui.timeline.timeline_dock import TimelineDock
+from healthdesk.ui.watch import Watcher
 
 ORGANIZATION = "HealthDesk"
 APPLICATION = "Health Desk"
@@ -157,6 +165,18 @@ class MainWindow(QMainWindow):
             operations=self.operations, engine=engine, parent_widget=self
         )
         self.forget_control.live_running = self.live_control.is_running
+        self.report_control = ReportControl(
+            operations=self.operations, engine=engine, catalog=self._catalog, parent_widget=self
+        )
+        self.report_control.folder = self.imports.folder
+        self.comparisons = ComparisonControl(
+            operations=self.operations,
+            engine=engine,
+            catalog=self._catalog,
+            folder=self.imports.folder,
+            parent_widget=self,
+        )
+        self.comparisons.contact_activated.connect(self.open_contact_key)
 
         self.summary_reader = SummaryReader(
             operations=self.operations, engine=engine, catalog=self._catalog, parent=self
@@ -167,6 +187,29 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.list_actions = ListActions(
             operations=self.operations, tabs=self.tabs, catalog=self._catalog, parent=self
+        )
+        self.retry_control = RetryControl(
+            operations=self.operations,
+            engine=engine,
+            live=self.live_control.live,
+            settings=self._settings,
+            failure_view=self.failure_panel.view,
+            tabs=self.tabs,
+            connection=lambda: self._connection,
+            spawn=self.live_control.spawn,
+            parent_widget=self,
+        )
+        self.watcher = Watcher(
+            operations=self.operations,
+            engine=engine,
+            live=self.live_control.live,
+            settings=self._settings,
+            catalog=self._catalog,
+            connections=self.connections_model.connections,
+            select_connection=self.select_connection,
+            summary_reader=self.summary_reader,
+            failure_panel=self.failure_panel,
+            parent_widget=self,
         )
         # The parts, under the names the rest of the application and the tests use.
         self.importer: SnapshotImporter = self.imports.importer
@@ -183,6 +226,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_status_bar()
+        self._build_keyboard()
         self._restore_settings()
         database = engine.url.database
         if database and database != ":memory:":
@@ -216,6 +260,12 @@ class MainWindow(QMainWindow):
         self.tabs.contact_activated.connect(self.open_contact_key)
         self.tabs.failing_filter_cleared.connect(self._on_tabs_failing_filter_cleared)
         self.tabs.load_failed.connect(self._on_tabs_load_failed)
+        self.status_breakdown = StatusBreakdown()
+        self.status_breakdown.status_chosen.connect(self.tabs.set_current_status)
+        self.tabs.currentChanged.connect(
+            lambda: self.status_breakdown.set_current(self.tabs.current_status())
+        )
+        self.status_breakdown.set_current(self.tabs.current_status())
 
         glance = QHBoxLayout()
         glance.setSpacing(32)
@@ -230,6 +280,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.search_bar)
         layout.addWidget(self.banner)
         layout.addLayout(glance)
+        layout.addWidget(self.status_breakdown)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -275,7 +326,7 @@ class MainWindow(QMainWindow):
         self.timeline_dock = TimelineDock(operations=self.operations, parent=self)
         self.timeline_dock.contact_activated.connect(self.open_contact_key)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.timeline_dock)
-        self.resizeDocks([self.timeline_dock], [170], Qt.Orientation.Vertical)
+        self.resizeDocks([self.timeline_dock], [240], Qt.Orientation.Vertical)
 
     def _action(
         self,
@@ -318,7 +369,12 @@ class MainWindow(QMainWindow):
         self.about_action = self._action("&About Health Desk", self.show_about, name="about_action")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.tabs.set_context_actions(
-            [self.copy_action, self.copy_email_action, self.copy_id_action]
+            [
+                self.copy_action,
+                self.copy_email_action,
+                self.copy_id_action,
+                self.retry_control.selection_action,
+            ]
         )
 
     def _build_menus(self) -> None:
@@ -329,8 +385,13 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.live_control.connect_action)
         file_menu.addAction(self.live_control.disconnect_action)
+        file_menu.addAction(self.watcher.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.comparisons.compare_action)
+        file_menu.addAction(self.comparisons.whatif_action)
+        file_menu.addAction(self.report_control.action)
+        file_menu.addAction(self.report_control.redacted_action)
         file_menu.addAction(self.forget_control.action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -339,6 +400,7 @@ class MainWindow(QMainWindow):
             edit_menu.addAction(action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.find_action)
+        edit_menu.addActions([self.retry_control.group_action, self.retry_control.selection_action])
         view_menu = bar.addMenu("&View")
         for dock in (
             self.connections_dock,
@@ -348,11 +410,40 @@ class MainWindow(QMainWindow):
         ):
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
+        view_menu.addMenu(appearance_menu(self, self._settings))
         view_menu.addAction(self.refresh_action)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.explain_action)
         help_menu.addSeparator()
         help_menu.addAction(self.about_action)
+
+    def _build_keyboard(self) -> None:
+        """Names for screen readers, a visible focus, and Tab in reading order: the
+        connections, the search, the counts, the lists, the failure reasons, the
+        activity, then the contact."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            FocusRing.install(app)
+        self.connections_view.setAccessibleName("Connections")
+        self.failures_view.setAccessibleName("Failure reasons")
+        self.timeline_dock.view.setAccessibleName("Activity")
+        self.tabs.tabBar().setAccessibleName("Status lists")
+        chain(
+            [
+                self.connections_view,
+                self.search_bar.line_edit,
+                *self.actions_panel.number_labels.values(),
+                self.status_breakdown,
+                self.tabs.tabBar(),
+                *(self.tabs.view(status) for status in STATUS_ORDER),
+                self.failures_view,
+                self.timeline_dock.activity.chart,
+                self.timeline_dock.activity.show_all_button,
+                self.timeline_dock.view,
+                self.contact_dock,
+                self.connections_view,  # and round again
+            ]
+        )
 
     def _build_status_bar(self) -> None:
         # A normal widget: temporary messages cover it, then it shows again.
@@ -490,11 +581,15 @@ class MainWindow(QMainWindow):
         self.timeline_dock.set_connection(self._engine if connection else None, connection)
         self.contact_dock.set_connection(connection)
         self.failure_panel.set_connection(connection)
+        self.status_breakdown.set_counts(None)
         self.summary_reader.set_connection(connection)
+        self.retry_control.update_actions()
         title = f"{connection.name} {_DASH} {APPLICATION}" if connection else APPLICATION
         self.setWindowTitle(title)
         self.export_action.setEnabled(connection is not None)
         self.forget_control.set_connection(connection)
+        self.report_control.set_connection(connection)
+        self.comparisons.set_connection(connection)
         if connection is not None:
             self._settings.setValue(_KEY_LAST, connection.id)
         self.connection_changed.emit(connection.id if connection else "")
@@ -504,6 +599,7 @@ class MainWindow(QMainWindow):
         self.failure_panel.set_summary(summary)
         self.actions_panel.set_summary(summary)
         self.tabs.set_totals(summary.counts)
+        self.status_breakdown.set_counts(summary.counts)
         self._count_label.setText(plural(summary.total, "contact"))
 
     @Slot(str)
@@ -566,6 +662,17 @@ class MainWindow(QMainWindow):
     def import_files(self, paths: Sequence[Path]) -> bool:
         """Import snapshot files in the background, then show what they brought."""
         return self.imports.import_files(paths)
+
+    @Slot(list)
+    def receive_files(self, paths: list[Path]) -> None:
+        """Files handed by another start of the app on this database (a snapshot opened
+        from the file manager): the window comes to the front and imports them."""
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if paths:
+            self.import_files(paths)  # says so itself when an import is running
 
     @Slot(object)
     def _on_imports_imported(self, report: IngestReport) -> None:

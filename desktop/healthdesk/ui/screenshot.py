@@ -22,6 +22,8 @@ from healthdesk.core.model import Side, Status
 from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.queries import UnknownContact, get_connection, list_connections
+from healthdesk.ui.appearance import SETTINGS_KEY as APPEARANCE_KEY
+from healthdesk.ui.appearance import Appearance, AppearanceControl
 from healthdesk.ui.operations import SynchronousOperations
 
 #: The --tab names: the status values, and "duplicates" as the tab says it.
@@ -63,11 +65,13 @@ def render(
     size: QSize = DEFAULT_SIZE,
     search: str | None = None,
     contact: tuple[Side, str] | None = None,
+    dark: bool = False,
 ) -> Path:
     """Render the window showing `connection_id` (default: the first connection) on `tab`
     (default: In sync) at `size` to the PNG `out`; return `out`. With `search`, the search
     bar holds that text and shows its results; with `contact` ((app, record id)), the
-    Contact dock shows the contact holding that record.
+    Contact dock shows the contact holding that record; with `dark`, the window is in
+    its dark scheme (else light, whatever the desktop's).
 
     Exactly one of `db_path` (an existing database) and `file` (a snapshot) is given.
     Raises UnknownConnection (naming the choices), FeedError for a broken snapshot,
@@ -102,6 +106,8 @@ def render(
                 connections = list_connections(engine)
                 chosen = connections[0].id if connections else None
             settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
+            scheme = Appearance.DARK if dark else Appearance.LIGHT
+            settings.setValue(APPEARANCE_KEY, scheme.value)
             operations = SynchronousOperations()
             window = MainWindow(
                 engine=engine,
@@ -149,6 +155,7 @@ def render(
                 window.close()
                 window.deleteLater()
                 operations.deleteLater()
+                AppearanceControl.of(app).apply(Appearance.SYSTEM)
                 app.processEvents()
         finally:
             engine.dispose()

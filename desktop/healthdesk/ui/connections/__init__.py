@@ -12,26 +12,27 @@ from dataclasses import dataclass
 
 from healthdesk.core.model import Connection, Direction, Phase
 from healthdesk.reports.summary import DIRECTION_ARROWS
+from healthdesk.ui.style import ToneName
 
 __all__ = ["PHASE_BADGES", "Badge", "apps_text", "direction_text"]
 
 
 @dataclass(frozen=True, slots=True)
 class Badge:
-    """How a sync phase looks: a short word and its colours (text, background)."""
+    """How a sync phase looks: a short word and its tone (`ui.style.tone` gives its
+    colours in the scheme shown)."""
 
     text: str
-    foreground: str
-    background: str
+    tone: ToneName
 
 
 PHASE_BADGES: dict[Phase, Badge] = {
-    Phase.ACTIVE: Badge("Active", "#1b5e20", "#e3f1e4"),
-    Phase.SCANNING: Badge("Scanning", "#0d47a1", "#e1ecfa"),
-    Phase.SYNCING: Badge("Syncing", "#0d47a1", "#e1ecfa"),
-    Phase.PAUSED: Badge("Paused", "#424242", "#ececec"),
-    Phase.LOCKED: Badge("Waiting", "#6d4c00", "#fff3cd"),
-    Phase.ERROR: Badge("Error", "#b71c1c", "#fde4e4"),
+    Phase.ACTIVE: Badge("Active", "success"),
+    Phase.SCANNING: Badge("Scanning", "info"),
+    Phase.SYNCING: Badge("Syncing", "info"),
+    Phase.PAUSED: Badge("Paused", "neutral"),
+    Phase.LOCKED: Badge("Waiting", "warning"),
+    Phase.ERROR: Badge("Error", "error"),
 }
 
 

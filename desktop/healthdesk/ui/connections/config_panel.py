@@ -19,6 +19,7 @@ from healthdesk.core.model import Connection, Outcome, Side
 from healthdesk.core.rules import describe_rule
 from healthdesk.store.queries import Summary
 from healthdesk.ui.connections import apps_text, direction_text
+from healthdesk.ui.keyboard import RING_MARGIN
 from healthdesk.ui.style import mute
 from healthdesk.ui.text import plain_label, plain_tooltip
 
@@ -180,9 +181,10 @@ class ActionsPanel(QFrame):
         super().__init__(parent)
         self.setObjectName("actions_panel")
         self._grid = QGridLayout(self)
-        self._grid.setContentsMargins(0, 0, 0, 0)
+        # Room for the focus ring around the numbers at the panel's right and bottom edges.
+        self._grid.setContentsMargins(0, 0, RING_MARGIN, RING_MARGIN)
         self._grid.setHorizontalSpacing(16)
-        self._grid.setVerticalSpacing(2)
+        self._grid.setVerticalSpacing(RING_MARGIN)
         self._title = _label("Writes into", muted=True)
         self._grid.addWidget(self._title, 0, 0)
         for column, word in ((1, "Created"), (2, "Updated")):
@@ -211,10 +213,13 @@ class ActionsPanel(QFrame):
         for (side, outcome), label in self.number_labels.items():
             app = connection.app(side).name if connection else ""
             label.setToolTip(plain_tooltip(f"List the contacts {outcome.value} in {app}"))
-        for label in self.number_labels.values():
             label.setText(_NOT_YET if connection else "")
+            label.setAccessibleName(f"Contacts {outcome.value} in {app}")
 
     def set_summary(self, summary: Summary) -> None:
         self.set_connection(summary.connection)
         for (side, outcome), label in self.number_labels.items():
             label.setText(f"{summary.actions[side][outcome]:,}")
+            label.setAccessibleName(
+                f"{label.text()} contacts {outcome.value} in {summary.connection.app(side).name}"
+            )

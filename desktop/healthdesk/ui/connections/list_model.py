@@ -21,13 +21,13 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 from healthdesk.core.model import Connection
 from healthdesk.reports.summary import state_text
 from healthdesk.ui.connections import PHASE_BADGES, apps_text
+from healthdesk.ui.style import tone
 from healthdesk.ui.text import plain_tooltip
 
 _Index = QModelIndex | QPersistentModelIndex
 
 #: The marker of a connection followed live from a sync service, and its colour.
 LIVE_TEXT = "\u25cf Live"
-LIVE_COLOR = "#1e8e3e"
 
 
 class ConnectionListModel(QAbstractListModel):
@@ -216,10 +216,11 @@ class ConnectionDelegate(QStyledItemDelegate):
             )
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(badge.background))
+            colours = tone(badge.tone, palette)
+            painter.setBrush(QColor(colours.background))
             painter.drawRoundedRect(badge_rect, badge_height / 2, badge_height / 2)
             painter.setFont(badge_font)
-            painter.setPen(QColor(badge.foreground))
+            painter.setPen(QColor(colours.foreground))
             painter.drawText(badge_rect, int(Qt.AlignmentFlag.AlignCenter), badge.text)
         if live:
             right = rect.right() - (badge_width + 4 if badge else 0)
@@ -227,7 +228,8 @@ class ConnectionDelegate(QStyledItemDelegate):
                 right - live_width + 1, name_rect.top(), live_width, name_rect.height()
             )
             painter.setFont(badge_font)
-            painter.setPen(palette.color(text_role) if selected else QColor(LIVE_COLOR))
+            live_colour = QColor(tone("success", palette).foreground)
+            painter.setPen(palette.color(text_role) if selected else live_colour)
             painter.drawText(
                 live_rect,
                 int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),

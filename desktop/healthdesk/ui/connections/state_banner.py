@@ -13,13 +13,14 @@ from collections.abc import Collection
 from typing import Any
 from urllib.parse import quote, unquote
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout
 
 from healthdesk.core.model import Connection, Phase
 from healthdesk.reports.summary import state_text
 from healthdesk.ui.connections import PHASE_BADGES
+from healthdesk.ui.style import PALETTE_EVENTS, tone
 from healthdesk.ui.text import plain_label
 
 #: The scheme of the locked banner's link: "connection:<quoted id>".
@@ -55,6 +56,7 @@ class StateBanner(QFrame):
 
     def __init__(self, *, parent: Any = None) -> None:
         super().__init__(parent)
+        self._phase: Phase | None = None
         self.setObjectName("state_banner")
         self.name_label = QLabel()
         self.name_label.setObjectName("connection_name")
@@ -128,11 +130,19 @@ class StateBanner(QFrame):
         self.state_label.setToolTip("")
 
     def _paint(self, phase: Phase) -> None:
-        badge = PHASE_BADGES[phase]
-        self._strip.setStyleSheet(
-            f"QFrame#state_strip {{ background: {badge.background}; border-radius: 4px; }}"
-            f"QLabel {{ color: {badge.foreground}; background: transparent; }}"
+        self._phase = phase
+        colours = tone(PHASE_BADGES[phase].tone)
+        sheet = (
+            f"QFrame#state_strip {{ background: {colours.background}; border-radius: 4px; }}"
+            f"QLabel {{ color: {colours.foreground}; background: transparent; }}"
         )
+        if self._strip.styleSheet() != sheet:
+            self._strip.setStyleSheet(sheet)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in PALETTE_EVENTS and self._phase is not None:
+            self._paint(self._phase)  # the colours of the scheme now shown
 
     @Slot(str)
     def _on_state_label_link_activated(self, link: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractItemModel,
     QByteArray,
+    QEvent,
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
@@ -44,7 +45,9 @@ from healthdesk.core.words import STATUS_LABELS
 from healthdesk.store.pages import ContactFilter
 from healthdesk.ui.contacts.table_model import ContactTableModel
 from healthdesk.ui.icons import status_icon
+from healthdesk.ui.keyboard import tab_leaves
 from healthdesk.ui.operations import Operations
+from healthdesk.ui.style import PALETTE_EVENTS, tone
 from healthdesk.ui.text import plain_label, plain_tooltip
 
 #: What an empty list says, so that an empty tab reads as good news, not as a bug.
@@ -87,6 +90,7 @@ class ContactTable(QTableView):
         self._applying = False
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        tab_leaves(self)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setWordWrap(False)
         self.setAlternatingRowColors(True)
@@ -197,10 +201,7 @@ class _FilterBar(QFrame):
     def __init__(self, *, parent: Any = None) -> None:
         super().__init__(parent)
         self.setObjectName("failing_filter_bar")
-        self.setStyleSheet(
-            "QFrame#failing_filter_bar { background: #fff3cd; border-radius: 4px; }"
-            "QFrame#failing_filter_bar QLabel { color: #5d4300; }"
-        )
+        self._paint()
         self.label = plain_label()
         self.label.setWordWrap(False)
         self.label.setMinimumWidth(50)
@@ -211,6 +212,21 @@ class _FilterBar(QFrame):
         layout.setContentsMargins(8, 3, 4, 3)
         layout.addWidget(self.label, 1)
         layout.addWidget(button)
+
+    def _paint(self) -> None:
+        colours = tone("warning")
+        sheet = (
+            f"QFrame#failing_filter_bar {{ background: {colours.background};"
+            f" border-radius: 4px; }}"
+            f"QFrame#failing_filter_bar QLabel {{ color: {colours.foreground}; }}"
+        )
+        if self.styleSheet() != sheet:
+            self.setStyleSheet(sheet)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in PALETTE_EVENTS:
+            self._paint()  # the colours of the scheme now shown
 
     def set_text(self, text: str) -> None:
         metrics = self.label.fontMetrics()
@@ -226,6 +242,7 @@ class _StatusPage(QWidget):
         self.status = status
         self.view = ContactTable()
         self.view.setObjectName(f"table_{status.value}")
+        self.view.setAccessibleName(f"{STATUS_LABELS[status]} contacts")
         self.empty = QLabel(EMPTY_TEXTS[status])
         self.empty.setObjectName(f"empty_{status.value}")
         self.empty.setTextFormat(Qt.TextFormat.PlainText)
@@ -277,6 +294,12 @@ class StatusTabs(QTabWidget):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("status_tabs")
+        # Tab stops at the tab bar, not at the container. As a stop (the bar its focus
+        # proxy) the container, first in the window's focus chain, took Tab from the
+        # window's last widget past the first. Its policy passes to the bar: set again.
+        self.setFocusProxy(None)  # type: ignore[arg-type]  # None: no proxy
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.tabBar().setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.setDocumentMode(True)
         self.setUsesScrollButtons(True)
         self._operations = operations

@@ -21,7 +21,7 @@ from typing import Any, Final
 from urllib.parse import quote, unquote
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QBoxLayout,
@@ -47,7 +47,8 @@ from healthdesk.core.rules import explain as explain_rules
 from healthdesk.core.words import STATUS_WORDS
 from healthdesk.store.contact_history import EventView
 from healthdesk.ui.icons import status_icon
-from healthdesk.ui.style import mute
+from healthdesk.ui.keyboard import tab_leaves
+from healthdesk.ui.style import error_colour, mute, text_colour
 from healthdesk.ui.text import plain_label, plain_tooltip
 
 __all__ = ["EMPTY_TEXT", "EVENT_LIMIT", "ContactDetailView", "outcome_status", "when_text"]
@@ -67,6 +68,7 @@ _OUTCOME_STATUS: Final = {
     Outcome.UPDATED: Status.IN_SYNC,
     Outcome.EXCLUDED: Status.EXCLUDED,
     Outcome.DUPLICATE: Status.DUPLICATE,
+    Outcome.QUEUED: Status.PENDING,
 }
 
 
@@ -94,6 +96,7 @@ def _outcome_text(event: EventView, connection: Connection) -> str:
         Outcome.UNCHANGED: "Nothing to change",
         Outcome.EXCLUDED: "Skipped: excluded by the rules",
         Outcome.DUPLICATE: "Skipped: duplicate",
+        Outcome.QUEUED: f"Retry queued (writing into {target})",
     }[event.outcome]
 
 
@@ -147,10 +150,13 @@ def _heading(text: str) -> QLabel:
     return label
 
 
-def _table(headers: Sequence[str], *, name: str) -> QTableWidget:
-    """A read-only table of plain-text items (a QTableWidgetItem never reads rich text)."""
+def _table(headers: Sequence[str], *, name: str, spoken: str) -> QTableWidget:
+    """A read-only table of plain-text items (a QTableWidgetItem never reads rich text);
+    `spoken` is its name for screen readers."""
     table = QTableWidget(0, len(headers))
     table.setObjectName(name)
+    table.setAccessibleName(spoken)
+    tab_leaves(table)
     table.setHorizontalHeaderLabels(list(headers))
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -255,13 +261,13 @@ class _RecordPanel(QFrame):
         layout.addLayout(grid)
 
         self.deleted_label = _label(f"Deleted in {app}", bold=True, name="record_deleted")
-        palette = self.deleted_label.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, Qt.GlobalColor.darkRed)
-        self.deleted_label.setPalette(palette)
+        text_colour(self.deleted_label, error_colour)
         self.deleted_label.setVisible(record.deleted)
         layout.addWidget(self.deleted_label)
 
-        self.fields_table = _table(("Field", "Value"), name="record_fields")
+        self.fields_table = _table(
+            ("Field", "Value"), name="record_fields", spoken=f"{app} record fields"
+        )
         fields = list(record.fields.items())
         self.fields_table.setRowCount(len(fields))
         for row, (key, value) in enumerate(fields):
@@ -312,6 +318,7 @@ class ContactDetailView(QWidget):
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._scroll = QScrollArea()
         self._scroll.setObjectName("detail_scroll")
+        self._scroll.setAccessibleName("Contact")
         self._scroll.setWidgetResizable(True)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
         # As needed: in a narrow dock nothing may be out of reach (the text wraps and the
@@ -518,7 +525,7 @@ class ContactDetailView(QWidget):
                     found = failing.actual if failing.actual else "(empty)"
                     needs = describe_condition(failing.condition)
                     rows.append((app, result.rule.id, needs, found, False))
-        table = _table(("App", "Rule", "Needs", "Found", ""), name="detail_rules")
+        table = _table(("App", "Rule", "Needs", "Found", ""), name="detail_rules", spoken="Rules")
         table.setRowCount(len(rows))
         for row, (app, rule_id, needs, found, holds) in enumerate(rows):
             table.setItem(row, 0, _item(app))
@@ -565,7 +572,9 @@ class ContactDetailView(QWidget):
         if len(self.events) >= EVENT_LIMIT:
             heading += f" (the latest {EVENT_LIMIT:,})"
         layout.addWidget(_heading(heading))
-        table = _table(("When (UTC)", "What", "Record", "Error"), name="detail_events")
+        table = _table(
+            ("When (UTC)", "What", "Record", "Error"), name="detail_events", spoken="History"
+        )
         self.events_table = table
         if not self.events:
             table.hide()

@@ -19,13 +19,14 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QTreeView, QVBoxLayout, QWidget
 
 from healthdesk.core.failures import Catalog, Owner
 from healthdesk.core.model import Connection
 from healthdesk.store.queries import Summary
-from healthdesk.ui.failures.tree_model import FailureTreeModel
-from healthdesk.ui.style import mute
+from healthdesk.ui.failures.tree_model import OWNER_COLUMN, FailureTreeModel
+from healthdesk.ui.style import mute, plain_colour
 from healthdesk.ui.text import plain_label
 
 __all__ = ["PATH_SEPARATOR", "FailurePanel", "ReasonPanel"]
@@ -81,7 +82,7 @@ class ReasonPanel(QFrame):
         self.title.show()
         self.owner.setText(f"Who fixes it: {owner}" if owner else "")
         self.owner.setVisible(bool(owner))
-        self.explanation.setPalette(self.palette())
+        plain_colour(self.explanation)
         self.explanation.setText(explanation)
         self.fix.setText(fix)
         self.fix_heading.show()
@@ -107,7 +108,7 @@ class FailurePanel(QWidget):
         self.setObjectName("failure_panel")
         self._catalog = catalog
         self._model: FailureTreeModel | None = None
-        self.view = QTreeView()
+        self.view = _FailureTree()
         self.view.setObjectName("failures_view")
         self.view.setUniformRowHeights(True)
         self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
@@ -172,6 +173,7 @@ class FailurePanel(QWidget):
             header.setSectionResizeMode(0, header.ResizeMode.Stretch)
             for column in range(1, model.columnCount()):
                 header.setSectionResizeMode(column, header.ResizeMode.ResizeToContents)
+            self.view.fit_columns()
         if previous_selection is not None:
             previous_selection.deleteLater()
         if old is not None:
@@ -241,6 +243,24 @@ def node_path(index: QModelIndex) -> list[str]:
         parts.append(str(index.siblingAtColumn(0).data(Qt.ItemDataRole.DisplayRole) or ""))
         index = index.parent()
     return list(reversed(parts))
+
+
+#: Narrower than this, the tree leaves out its "Who fixes it" column.
+OWNER_COLUMN_MIN_WIDTH = 340
+
+
+class _FailureTree(QTreeView):
+    """The tree of reasons; too narrow for every column (a laptop with the Contact dock
+    open), it leaves out "Who fixes it" so that the reasons are read, not elided: the
+    reason panel under it and each reason's tool tip still say who fixes it."""
+
+    def fit_columns(self) -> None:
+        if self.model() is not None:
+            self.setColumnHidden(OWNER_COLUMN, self.width() < OWNER_COLUMN_MIN_WIDTH)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
 
 
 def _expanded_paths(view: QTreeView, model: QAbstractItemModel) -> list[list[str]]:

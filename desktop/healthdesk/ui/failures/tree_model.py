@@ -202,9 +202,11 @@ class FailureTreeModel(QAbstractItemModel):
                 return plain_tooltip(f"Who fixes it: {owner.label}") if owner is not None else None
             if column != 0:
                 return f"{node.count:,} contacts"
+            # Who fixes it is said here too: a narrow tree leaves out its column.
+            fixes = f"\n\nWho fixes it: {owner.label}" if owner is not None else ""
             if node.kind is NodeKind.CATEGORY and node.reason is not None:
-                return plain_tooltip(f"{node.text}\n\n{node.reason.explanation}")
-            return plain_tooltip(node.text)
+                return plain_tooltip(f"{node.text}\n\n{node.reason.explanation}{fixes}")
+            return plain_tooltip(f"{node.text}{fixes}")
         if role == Qt.ItemDataRole.DecorationRole:
             if column == 0 and node.kind is NodeKind.APP:
                 return status_icon(Status.FAILING)

@@ -45,6 +45,7 @@ from healthdesk.core.failures import Catalog
 from healthdesk.core.model import Connection
 from healthdesk.ui.operations import Operations
 from healthdesk.ui.search.search_model import SearchResultsModel
+from healthdesk.ui.style import mute, text_colour
 
 __all__ = ["DEBOUNCE_MS", "PLACEHOLDER", "ResultDelegate", "SearchBar", "no_match_text"]
 
@@ -192,9 +193,7 @@ class _Popup(QFrame):
         self.setFrameShape(QFrame.Shape.Box)
         self.setFrameShadow(QFrame.Shadow.Plain)
         self.setAutoFillBackground(True)
-        palette = self.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, palette.color(QPalette.ColorRole.Mid))
-        self.setPalette(palette)
+        text_colour(self, lambda palette: palette.color(QPalette.ColorRole.Mid))  # the frame
 
         self.view = QListView()
         self.view.setObjectName("search_results")
@@ -211,12 +210,7 @@ class _Popup(QFrame):
         self.footer.setObjectName("search_footer")
         self.footer.setTextFormat(Qt.TextFormat.PlainText)
         self.footer.setContentsMargins(_PAD + 2, 5, _PAD + 2, 6)
-        footer_palette = self.footer.palette()
-        footer_palette.setColor(
-            QPalette.ColorRole.WindowText,
-            footer_palette.color(QPalette.ColorRole.PlaceholderText),
-        )
-        self.footer.setPalette(footer_palette)
+        mute(self.footer)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(1, 1, 1, 1)
@@ -254,6 +248,7 @@ class SearchBar(QWidget):
         self.line_edit = QLineEdit()
         self.line_edit.setObjectName("search_edit")
         self.line_edit.setPlaceholderText(PLACEHOLDER)
+        self.line_edit.setAccessibleName("Search contacts")
         self.line_edit.setClearButtonEnabled(True)
         self.line_edit.installEventFilter(self)
         self.line_edit.textEdited.connect(self._on_line_edit_text_edited)

@@ -1,7 +1,8 @@
-"""The "Activity" dock: the selected connection's timeline, most recent first, loading
-more as the agent scrolls; clicking an entry (or Enter) opens its contact. When the
-connection's data changes (`Operations.changed`) it reads the newest entries again, unless
-the agent is reading older ones: then it waits until they scroll back to the top."""
+"""The "Activity" dock: the selected connection's activity per day (a chart, whose bars
+filter the timeline to one day) over its timeline, most recent first, loading more as the
+agent scrolls; clicking an entry (or Enter) opens its contact. When the connection's data
+changes (`Operations.changed`) it reads the newest entries again, unless the agent is
+reading older ones: then it waits until they scroll back to the top."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 from sqlalchemy import Engine
 
 from healthdesk.core.model import Connection
 from healthdesk.ui.operations import Operations
+from healthdesk.ui.overview.activity_chart import ActivityPanel
 from healthdesk.ui.timeline.timeline_model import TimelineModel
 
 __all__ = ["EMPTY_TEXT", "TimelineDock", "TimelineView"]
@@ -68,6 +71,7 @@ class TimelineDock(QDockWidget):
 
     Attributes:
         view: the `TimelineView`.
+        activity: the `ActivityPanel` (events per day; a day filters the list).
         empty_label: what shows instead of the list when there is no event.
     """
 
@@ -78,6 +82,8 @@ class TimelineDock(QDockWidget):
         self.setObjectName("timeline_dock")
         self._operations = operations
         self._model: TimelineModel | None = None
+        self._engine: Engine | None = None
+        self._connection: Connection | None = None
         self._stale = False
         self.view = TimelineView()
         self.view.entry_activated.connect(self._on_view_entry_activated)
@@ -91,7 +97,15 @@ class TimelineDock(QDockWidget):
         self._stack = QStackedWidget()
         self._stack.addWidget(self.view)
         self._stack.addWidget(self.empty_label)
-        self.setWidget(self._stack)
+        self.activity = ActivityPanel(operations=operations)
+        self.activity.day_changed.connect(self._on_activity_day_changed)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.activity)
+        layout.addWidget(self._stack, 1)
+        self.setWidget(body)
         self._update_empty()
 
     @property
@@ -100,12 +114,35 @@ class TimelineDock(QDockWidget):
         return self._model
 
     def set_connection(self, engine: Engine | None, connection: Connection | None) -> None:
-        """Show the timeline of `connection` (None: nothing); the previous model goes."""
+        """Show the timeline of `connection` (None: nothing), every day of it; the previous
+        model goes."""
+        self._engine, self._connection = engine, connection
+        self.activity.set_connection(engine, connection)
+        self._show(day=None)
+
+    def day(self) -> str | None:
+        """The one day the timeline shows ("YYYY-MM-DD", UTC), or None for every day."""
+        return self._model.day if self._model is not None else None
+
+    def set_day(self, day: str | None) -> None:
+        """Show only the events of `day` (None: every day), as a click on its bar does."""
+        self.activity.set_day(day or "")
+
+    @Slot(str)
+    def _on_activity_day_changed(self, day: str) -> None:
+        self._show(day=day or None)
+
+    def _show(self, *, day: str | None) -> None:
         old = self._model
         self._model = None
+        engine, connection = self._engine, self._connection
         if engine is not None and connection is not None:
             self._model = TimelineModel(
-                operations=self._operations, engine=engine, connection=connection, parent=self
+                operations=self._operations,
+                engine=engine,
+                connection=connection,
+                parent=self,
+                day=day,
             )
             self._model.page_loaded.connect(self._on_model_page_loaded)
             self._model.modelReset.connect(self._update_empty)
@@ -127,12 +164,14 @@ class TimelineDock(QDockWidget):
         self._update_empty()
 
     def sizeHint(self) -> QSize:
-        return QSize(420, 300)
+        return QSize(420, 380)
 
     @Slot()
     def _update_empty(self) -> None:
         model = self._model
         empty = model is None or (model.rowCount() == 0 and model.exhausted)
+        day = model.day if model is not None else None
+        self.empty_label.setText(f"No activity on {day} (UTC)" if day else EMPTY_TEXT)
         self._stack.setCurrentWidget(self.empty_label if empty else self.view)
 
     @Slot(int)
