@@ -239,7 +239,7 @@ class SearchDocRow(Base):
     and app ids), by the contact's rid: what store.search_index searches.
 
     Written with the contacts (store.decisions, through store.search_index, which also
-    writes the FTS5 trigram index of `text`, `search_fts`, migration 0005), so it always
+    writes the FTS5 trigram index of `text`, `search_fts`, migration 0007), so it always
     describes them.
     """
 

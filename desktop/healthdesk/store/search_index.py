@@ -1,7 +1,7 @@
 """The search index: each contact's search text, an FTS5 trigram index of it, and the
 search that reads them.
 
-Tables (created by migration 0005, SQLite only):
+Tables (created by migration 0007, SQLite only):
 
 - `search_docs` (schema.SearchDocRow): one row per stored contact, keyed by its rid: the
   connection, the contact's name (to rank by) and its search text

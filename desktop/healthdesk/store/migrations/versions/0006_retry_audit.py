@@ -2,7 +2,7 @@
 how many, which connection), shown in the timeline
 
 Revision ID: 0006
-Revises: 0007
+Revises: 0005
 Create Date: 2026-11-30 20:45:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0007"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 (search_fts) and the characters it holds (search_chars); filled
 from the stored contacts
 
-Revision ID: 0005
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-30 21:00:00.000000
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
