@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -234,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _database(file: str | None, db: str | None) -> Iterator[Engine]:
     """The engine to work on: --db, a temporary database of FILE, or the default one."""
     from healthdesk.store.db import open_db
-    from healthdesk.store.imports import import_snapshots
+    from healthdesk.store.imports import snapshot_database
 
     if file is not None and db is not None:
         raise CliError("give a snapshot FILE or --db, not both")
@@ -247,13 +246,8 @@ def _database(file: str | None, db: str | None) -> Iterator[Engine]:
         finally:
             engine.dispose()
         return
-    with tempfile.TemporaryDirectory(prefix="healthdesk-") as tmp:
-        engine = open_db(Path(tmp) / "snapshot.sqlite3")
-        try:
-            import_snapshots(engine, [file])
-            yield engine
-        finally:
-            engine.dispose()
+    with snapshot_database([file]) as engine:
+        yield engine
 
 
 # -- commands ----------------------------------------------------------------------------

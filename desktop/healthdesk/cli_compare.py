@@ -9,7 +9,6 @@ with a database. The comparison itself is `store.statuses.compare_databases`.
 from __future__ import annotations
 
 import argparse
-import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -52,7 +51,7 @@ def is_database(path: Path) -> bool:
 def open_state(path: Path) -> Iterator[Engine]:
     """The engine of a database file, or of a temporary database holding a snapshot."""
     from healthdesk.store.db import open_db
-    from healthdesk.store.imports import import_snapshots
+    from healthdesk.store.imports import snapshot_database
 
     if is_database(path):
         engine = open_db(path)
@@ -61,13 +60,8 @@ def open_state(path: Path) -> Iterator[Engine]:
         finally:
             engine.dispose()
         return
-    with tempfile.TemporaryDirectory(prefix="healthdesk-") as tmp:
-        engine = open_db(Path(tmp) / "snapshot.sqlite3")
-        try:
-            import_snapshots(engine, [path])
-            yield engine
-        finally:
-            engine.dispose()
+    with snapshot_database([path]) as engine:
+        yield engine
 
 
 def run(args: argparse.Namespace, out: TextIO) -> None:

@@ -9,7 +9,6 @@ without a sort, so that two streams join in one pass holding one row of each.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -149,18 +148,12 @@ def compare_snapshot(
     """The moves since a snapshot file of `connection` (before) to `engine` (after, e.g.
     your database): the snapshot is imported into a temporary database, removed after.
     Raises FeedError for a broken file and UnknownConnection when it lacks the connection."""
-    from healthdesk.store.db import open_db
-    from healthdesk.store.imports import import_snapshots
+    from healthdesk.store.imports import snapshot_database
     from healthdesk.store.queries import get_connection
 
-    with tempfile.TemporaryDirectory(prefix="healthdesk-compare-") as folder:
-        imported = open_db(Path(folder) / "snapshot.sqlite3")
-        try:
-            import_snapshots(imported, [snapshot], should_cancel=cancelled)
-            get_connection(imported, connection.id)
-            return compare_databases(imported, engine, connection, catalog, cancelled=cancelled)
-        finally:
-            imported.dispose()
+    with snapshot_database([snapshot], should_cancel=cancelled) as imported:
+        get_connection(imported, connection.id)
+        return compare_databases(imported, engine, connection, catalog, cancelled=cancelled)
 
 
 def moved_keys(
