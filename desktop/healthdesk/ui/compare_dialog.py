@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -46,13 +46,13 @@ from healthdesk.store.queries import UnknownConnection, get_connection, list_con
 from healthdesk.store.statuses import by_name, compare_databases, moved_keys
 from healthdesk.ui.comparison_models import PLACE_TITLES, FailureChangesModel
 from healthdesk.ui.comparison_view import ComparisonView, failures_table
+from healthdesk.ui.contact_list import COLUMNS, ContactListModel
 from healthdesk.ui.contacts.status_tabs import ContactTable
-from healthdesk.ui.icons import status_icon
 from healthdesk.ui.messages import error_text
 from healthdesk.ui.operations import Operations, Work
 from healthdesk.ui.style import error_colour, placeholder, text_colour
-from healthdesk.ui.text import plain_label, plain_tooltip
-from healthdesk.ui.windowed_model import PLACEHOLDER, Entry, Loaded, WindowedTableModel
+from healthdesk.ui.text import plain_label
+from healthdesk.ui.windowed_model import Entry, Loaded
 
 __all__ = [
     "CompareDialog",
@@ -63,7 +63,6 @@ __all__ = [
     "move_title",
 ]
 
-_AnyIndex = QModelIndex | QPersistentModelIndex
 _SEPARATOR = " / "
 
 
@@ -131,8 +130,6 @@ def compare_with_snapshot(
 
 # -- the contacts of a cell -------------------------------------------------------------
 
-COLUMNS: Final = ("Status", "Name", "Email", "IDs")
-
 
 def _ids(row: ContactView, connection: Connection) -> str:
     return _SEPARATOR.join(
@@ -184,7 +181,7 @@ class _MovedSource:
         return (row, (status, row.name, row.email, _ids(row, self.connection)))
 
 
-class MovedContactsModel(WindowedTableModel):
+class MovedContactsModel(ContactListModel):
     """The contacts that went from one place to another (a cell of the matrix), by name
     as every list, for a QTableView. Columns: Status, Name, Email, IDs; the
     contacts no longer there are shown as the snapshot holds them ("Was failing").
@@ -195,9 +192,6 @@ class MovedContactsModel(WindowedTableModel):
     Attributes:
         KeyRole: the data role of a row's contact key (in the database it was read from).
     """
-
-    KeyRole: Final = Qt.ItemDataRole.UserRole + 1
-    RowRole: Final = Qt.ItemDataRole.UserRole + 2
 
     loaded = Signal(int)
 
@@ -231,42 +225,6 @@ class MovedContactsModel(WindowedTableModel):
             return None
         return int(self._keys[row])
 
-    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Vertical:
-            return super().headerData(section, orientation, role)
-        if role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row, column = index.row(), index.column()
-        if not (0 <= row < self.rowCount() and 0 <= column < len(COLUMNS)):
-            return None
-        if role == self.KeyRole:
-            return self.contact_key(row)
-        if role not in _ROW_ROLES:
-            return None
-        entry = self._entry(row)
-        if role == Qt.ItemDataRole.DisplayRole:
-            if entry is not None:
-                return entry[1][column]
-            return "" if self._cache.failed(row) else PLACEHOLDER
-        if entry is None or entry[0] is None:
-            return None
-        if role == Qt.ItemDataRole.DecorationRole:
-            return status_icon(entry[0].status) if column == 0 else None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            text = entry[1][column]
-            return plain_tooltip(text) if text else None
-        return entry[0]
-
     def _make_source(self) -> _MovedSource:
         return _MovedSource(
             old=self._old,
@@ -282,16 +240,6 @@ class MovedContactsModel(WindowedTableModel):
     def _on_loaded(self, loaded: Loaded) -> None:
         super()._on_loaded(loaded)
         self.loaded.emit(loaded.count)
-
-
-_ROW_ROLES: Final = frozenset(
-    {
-        Qt.ItemDataRole.DisplayRole,
-        Qt.ItemDataRole.DecorationRole,
-        Qt.ItemDataRole.ToolTipRole,
-        MovedContactsModel.RowRole,
-    }
-)
 
 
 # -- the dialog -------------------------------------------------------------------------
