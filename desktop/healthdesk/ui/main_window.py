@@ -576,12 +576,14 @@ class MainWindow(QMainWindow):
         self.banner.set_connection(connection, known_ids=ids)
         self.config_panel.set_connection(connection)
         self.actions_panel.set_connection(connection)
-        self.tabs.set_connection(connection)
         self.search_bar.set_connection(self._engine if connection else None, connection)
         self.timeline_dock.set_connection(self._engine if connection else None, connection)
         self.contact_dock.set_connection(connection)
         self.failure_panel.set_connection(connection)
         self.status_breakdown.set_counts(None)
+        # The pool serves the newest request first: the lists, then the summary (a few
+        # rows), are asked last so that what the agent looks at comes first.
+        self.tabs.set_connection(connection)
         self.summary_reader.set_connection(connection)
         self.retry_control.update_actions()
         title = f"{connection.name} {_DASH} {APPLICATION}" if connection else APPLICATION
