@@ -230,3 +230,16 @@ def test_the_settings_dialog_follows_and_sets_the_threshold(
     assert settings.value(FOLLOWED_KEY) in ([followed], followed)
     assert int(settings.value(THRESHOLD_KEY)) == 25
     assert settings.value(AGENT_KEY) == "Bob"
+
+
+def test_the_readme_picture_renders(qapp: Any, tmp_path: Path) -> None:
+    """tests/ui/watch_screenshots.py makes resources/screenshots/watch.png."""
+    from PySide6.QtGui import QImage
+
+    from tests.ui.watch_screenshots import render
+
+    (written,) = render(tmp_path)
+    image = QImage(str(written))
+    assert image.width() >= 500
+    assert image.height() >= 150
+    assert written.stat().st_size < 100_000
