@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -19,7 +18,14 @@ from typing import NoReturn, TextIO
 from sqlalchemy import Engine
 from sqlalchemy.exc import DatabaseError
 
-from healthdesk import __version__, cli_forget, cli_report
+from healthdesk import (
+    __version__,
+    cli_compare,
+    cli_forget,
+    cli_report,
+    cli_retry,
+    cli_whatif,
+)
 from healthdesk.core.failures import CatalogError
 from healthdesk.core.model import STATUS_ORDER, Side
 from healthdesk.feed.items import FeedError
@@ -207,7 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     cli_forget.add_parser(commands)
+    cli_retry.add_parser(commands)
     cli_report.add_parser(commands)
+    cli_compare.add_parser(commands)
+    cli_whatif.add_parser(commands)
 
     gen = commands.add_parser("generate", help="write a realistic demo snapshot")
     gen.add_argument("--contacts", type=_positive, default=2000, help="about this many contacts")
@@ -228,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _database(file: str | None, db: str | None) -> Iterator[Engine]:
     """The engine to work on: --db, a temporary database of FILE, or the default one."""
     from healthdesk.store.db import open_db
-    from healthdesk.store.imports import import_snapshots
+    from healthdesk.store.imports import snapshot_database
 
     if file is not None and db is not None:
         raise CliError("give a snapshot FILE or --db, not both")
@@ -241,13 +250,8 @@ def _database(file: str | None, db: str | None) -> Iterator[Engine]:
         finally:
             engine.dispose()
         return
-    with tempfile.TemporaryDirectory(prefix="healthdesk-") as tmp:
-        engine = open_db(Path(tmp) / "snapshot.sqlite3")
-        try:
-            import_snapshots(engine, [file])
-            yield engine
-        finally:
-            engine.dispose()
+    with snapshot_database([file]) as engine:
+        yield engine
 
 
 def _is_url(db: str) -> bool:
@@ -353,8 +357,15 @@ def _cmd_find(args: argparse.Namespace, out: TextIO) -> None:
             rows = [contact_json(c, connection, catalog) for c in found.contacts]
             out.write(json_safe(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode()) + "\n")
         else:
-            out.write(find_text(found.contacts, connection, query, total=found.total))
-        if found.total > len(found.contacts):
+            out.write(
+                find_text(found.contacts, connection, query, total=found.total, more=found.more)
+            )
+        if found.more:
+            sys.stderr.write(
+                f"healthdesk: showing the first {len(found.contacts):,} of more than "
+                f"{found.total:,} matches (a longer QUERY narrows them)\n"
+            )
+        elif found.total > len(found.contacts):
             sys.stderr.write(
                 f"healthdesk: showing the first {len(found.contacts):,} of {found.total:,} "
                 "matches (--limit shows more)\n"
@@ -549,7 +560,10 @@ _COMMANDS: dict[str | None, Callable[[argparse.Namespace, TextIO], None]] = {
     "serve": _cmd_serve,
     "sync": _cmd_sync,
     "forget": cli_forget.run,
+    "retry": cli_retry.run,
     "report": cli_report.run,
+    "compare": cli_compare.run,
+    "whatif": cli_whatif.run,
     "bench": _cmd_bench,
 }
 
@@ -585,6 +599,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         DatabaseBusy,
         TeamStoreError,
         cli_forget.ForgetRefused,
+        cli_retry.RetryRefused,
         cli_report.ReportRefused,
     ) as exc:
         return _fail(str(exc))

@@ -1,12 +1,21 @@
-"""`healthdesk report (FILE | --db PATH) [--connection ID] -o OUT.html|OUT.pdf [--redact]`:
-the support report of a connection, for a customer or an engineer (reports/support.py)."""
+"""`healthdesk report (FILE | --db PATH) [--connection ID] -o OUT.html|OUT.pdf [--redact]
+[--compare OLD]`: the support report of a connection, for a customer or an engineer
+(reports/support.py); with `--compare`, the moves since OLD (a snapshot or a database of
+the same connection, as `healthdesk compare` reads them)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from healthdesk.core.failures import Catalog
+    from healthdesk.core.model import Connection
+    from healthdesk.reports.support import Comparison
 
 
 class ReportRefused(Exception):
@@ -41,6 +50,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="pseudonyms for contacts' names, emails and record ids; no raw error messages",
     )
+    report.add_argument(
+        "--compare",
+        metavar="OLD",
+        help="add the moves since OLD: an earlier snapshot (or database) of the connection",
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO) -> None:
@@ -60,10 +74,36 @@ def run(args: argparse.Namespace, out: TextIO) -> None:
         from healthdesk.reports.support_pdf import ensure_gui_app
 
         ensure_gui_app()
+    catalog = load_catalog()
     with _database(args.file, args.db) as engine:
         connection = get_connection(engine, args.connection)
-        report = build_report(engine, connection, load_catalog(), redact=args.redact)
+        comparison = None
+        if args.compare is not None:
+            comparison = _since(Path(args.compare), engine, connection, catalog)
+        report = build_report(
+            engine, connection, catalog, redact=args.redact, comparison=comparison
+        )
     size = write_report(report, target)
     redacted = ", redacted" if args.redact else ""
     sys.stderr.write(f"healthdesk: wrote {target} ({fmt.upper()}, {size:,} bytes{redacted})\n")
     out.flush()
+
+
+def _since(old: Path, engine: Engine, connection: Connection, catalog: Catalog) -> Comparison:
+    """The moves from `old` (a snapshot or a database) to `engine`, for the report."""
+    from healthdesk.cli import CliError
+    from healthdesk.cli_compare import open_state
+    from healthdesk.reports.compare import comparison_dict
+    from healthdesk.reports.support import Comparison
+    from healthdesk.store.queries import UnknownConnection, get_connection
+    from healthdesk.store.statuses import compare_databases
+
+    if not old.is_file():
+        raise CliError(f"{old}: no such file")
+    with open_state(old) as before:
+        try:
+            get_connection(before, connection.id)
+        except UnknownConnection as exc:
+            raise CliError(f"{old}: {exc}") from None
+        moved = compare_databases(before, engine, connection, catalog)
+    return Comparison.from_json(comparison_dict(moved, failures=False), label=old.name)

@@ -41,6 +41,30 @@ def test_bench_prints_every_import_figure_with_its_target(run: Run, tmp_path: Pa
     assert floor["detail"] == f"{count:,} lines"
 
 
+def test_bench_prints_every_search_figure_with_its_target(run: Run, tmp_path: Path) -> None:
+    result = run("bench", "--contacts", "40", "--suite", "search", "--json", "--keep", tmp_path)
+
+    assert result.code == 0, result.err
+    figures = {figure["name"]: figure for figure in json.loads(result.out)["figures"]}
+    for name in (
+        "search p95, 1 letter",
+        "search p95, 2 letters",
+        "search p95, 3 letters",
+        "search p95, accents",
+        "search p95, email fragment",
+        "search p95, app id",
+        "find 'ann', whole process",
+        "first rows of in_sync, slowest sort",
+        "first rows of failing, slowest sort",
+    ):
+        assert figures[name]["target"], name
+        assert isinstance(figures[name]["ok"], bool), name
+        assert figures[name]["value"] > 0, name
+    for name in ("import with search index", "database size with search index"):
+        assert figures[name]["ok"] is None
+        assert figures[name]["value"] > 0, name
+
+
 def test_the_table_marks_each_target_met_or_missed() -> None:
     table = format_table(
         [

@@ -775,7 +775,7 @@ def test_find_says_when_it_shows_only_the_first_matches(run: Run, snapshot: Path
     cut = run("find", snapshot, "@", "--limit", "2")
     assert cut.code == 0
     lines = cut.out.splitlines()
-    assert lines[0] == f"{total:,} contacts match “@”; the first 2 by name:"
+    assert lines[0] == f"{total:,} contacts match “@”; the first 2:"
     assert len(lines) == 3
     assert cut.err == f"healthdesk: showing the first 2 of {total:,} matches (--limit shows more)\n"
 

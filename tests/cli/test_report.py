@@ -63,3 +63,36 @@ def test_several_connections_need_one_chosen(run: Run, tmp_path: Path) -> None:
     assert result.code == 2
     assert "choose one with --connection" in result.err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_report_with_compare_shows_the_moves_compare_finds(run: Run, tmp_path: Path) -> None:
+    from healthdesk.feed.generate import generate
+    from healthdesk.reports.support_html import _place
+
+    old = generate(tmp_path / "old.jsonl", contacts=400, seed=3, compress=False).path
+    new = generate(tmp_path / "new.jsonl", contacts=450, seed=4, compress=False).path
+    compared = run("compare", old, new, "--connection", "c-hs-mc", "--json")
+    assert compared.code == 0, compared.err
+    moves = [m for m in json.loads(compared.out)["moves"] if m["from"] != m["to"]]
+    assert moves
+    out = tmp_path / "report.html"
+    result = run("report", new, "--connection", "c-hs-mc", "-o", out, "--compare", old)
+    assert result.code == 0, result.err
+    html = out.read_text(encoding="utf-8")
+    heading = html.split("<h2>Moves since the compared snapshot", 1)[1].split("</h2>", 1)[0]
+    assert old.name in heading  # customer text, isolated
+    shown = {(r[0], r[1]): int(r[2].replace(",", "")) for r in table_with(html, "Was")[1:]}
+    assert shown == {(_place(m["from"]), _place(m["to"])): m["count"] for m in moves}
+    # Without --compare, no such section.
+    plain = tmp_path / "plain.html"
+    assert run("report", new, "--connection", "c-hs-mc", "-o", plain).code == 0
+    assert "Moves since" not in plain.read_text(encoding="utf-8")
+
+
+def test_report_compare_names_a_missing_file(run: Run, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    missing = tmp_path / "nothing.healthsnap"
+    result = run("report", DEMO, "--connection", "c-hs-mc", "-o", out, "--compare", missing)
+    assert result.code == 2
+    assert f"{missing}: no such file" in result.err
+    assert not out.exists()

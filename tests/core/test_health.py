@@ -285,3 +285,35 @@ def test_every_visible_contact_has_exactly_one_status() -> None:
     )
     covered = [k for d in decisions for k in (d.a, d.b) if k is not None]
     assert len(covered) == len(set(covered)) == len(records) - 1
+
+
+def queued(app: str = "a", *, seq: int, **keywords: object) -> RecordFacts:
+    """A record whose latest write is a retry the service queued (README: pending)."""
+    record = rec(app, **keywords)  # type: ignore[arg-type]
+    record.last_write_seq = seq
+    record.last_write_queued = True
+    return record
+
+
+def test_a_pair_whose_latest_write_is_a_queued_retry_is_pending() -> None:
+    a, b = queued("a", seq=9), rec("b", write=(5, True))
+    decided = run(TWO_WAY, [a, b], [(a, b)])
+    assert decided[a.key].status is Status.PENDING
+    assert decided[a.key].failure_seq is None
+
+
+def test_a_write_after_the_queued_retry_decides_the_pair_again() -> None:
+    a, b = queued("a", seq=9), rec("b", write=(12, True))
+    assert run(TWO_WAY, [a, b], [(a, b)])[a.key].status is Status.FAILING
+    a, b = queued("a", seq=9), rec("b", write=(12, False))
+    assert run(TWO_WAY, [a, b], [(a, b)])[a.key].status is Status.IN_SYNC
+
+
+def test_a_queued_retry_does_not_unexclude_a_pair() -> None:
+    a, b = queued("a", seq=9, matches=False), rec("b", matches=False)
+    assert run(TWO_WAY, [a, b], [(a, b)])[a.key].status is Status.EXCLUDED
+
+
+def test_an_unmapped_record_with_a_queued_retry_is_pending() -> None:
+    single = queued("a", seq=4)
+    assert run(TWO_WAY, [single])[single.key].status is Status.PENDING

@@ -528,7 +528,8 @@ WRONG: list[tuple[str, tuple[PathPart, ...], Any, str, str]] = [
         ("outcome",),
         "exploded",
         "outcome",
-        "'exploded' is not one of: created, updated, unchanged, excluded, duplicate, failed",
+        "'exploded' is not one of: created, updated, unchanged, excluded, duplicate, failed, "
+        "queued",
     ),
     (
         "event",

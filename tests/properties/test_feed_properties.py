@@ -33,7 +33,7 @@ from tests.helpers.feed import connection, event, mapping, record, write
 CID = "c-1"
 EMAILS = ["", "ada@x.io", "ADA@x.io ", "bob@y.io", "cy@z.io"]
 LIFECYCLES = ["customer", "lead", ""]
-OUTCOMES = ["created", "updated", "unchanged", "excluded", "duplicate", "failed"]
+OUTCOMES = ["created", "updated", "unchanged", "excluded", "duplicate", "failed", "queued"]
 PROPERTY_SETTINGS = settings(
     max_examples=25,
     deadline=None,

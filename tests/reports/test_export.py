@@ -267,4 +267,4 @@ def test_find_text():
     ]
     assert find_text([], CONNECTION, "zz", total=0) == "No contact matches “zz”.\n"
     cut = find_text([PAIR], CONNECTION, "x", total=1234)
-    assert cut.splitlines()[0] == "1,234 contacts match “x”; the first 1 by name:"
+    assert cut.splitlines()[0] == "1,234 contacts match “x”; the first 1:"

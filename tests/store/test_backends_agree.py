@@ -1,7 +1,7 @@
 """The team store gives exactly SQLite's answers: one generated snapshot (names in many
 scripts and cases, duplicates, failures, pairs) imported into both, then every read of
 the store compared: statuses, counts, summaries, every list in every order (pages, keys,
-positions), search, timeline and exports.
+positions), search, timeline, exports, what-ifs and comparisons.
 
 Contact keys (rids) are the one thing that may differ: PostgreSQL's sequence moves on
 when an upsert updates, SQLite's rowid does not. They are handles, never shown; both
@@ -23,7 +23,8 @@ from healthdesk.core.failures import Catalog
 from healthdesk.core.model import STATUS_ORDER, Outcome, Side
 from healthdesk.feed.generate import generate
 from healthdesk.reports.export import write_csv
-from healthdesk.store import activity, pages, queries, timeline
+from healthdesk.store import activity, pages, queries, timeline, whatif
+from healthdesk.store import statuses as statuses_of
 from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.pages import ContactFilter, SortKey
@@ -201,3 +202,69 @@ def test_the_same_exports(both: tuple[Engine, Engine], catalog: Catalog, tmp_pat
             texts.append(out.read_text(encoding="utf-8"))
         assert texts[0] == texts[1]
         assert texts[0].count("\n") > 1
+
+
+@pytest.mark.parametrize("query", ["a", "ma", "mar", "@example", "e", "zz"])
+def test_the_same_search_beyond_the_exact_count(
+    both: tuple[Engine, Engine], query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past the exact-count limit the search walks in name order and says "more": with a
+    # small limit, every path of it is taken on this small snapshot.
+    from healthdesk.store import search_index, team_search
+
+    monkeypatch.setattr(search_index, "EXACT_LIMIT", 30)
+    monkeypatch.setattr(team_search, "EXACT_LIMIT", 30)
+    lite, team = both
+    for connection_id in _connection_ids(lite):
+        found = queries.find(team, connection_id, query, limit=20)
+        expected = queries.find(lite, connection_id, query, limit=20)
+        assert (found.total, found.more) == (expected.total, expected.more)
+        assert _views(team, found.contacts) == _views(lite, expected.contacts)
+
+
+def _changes(engine: Engine, connection_id: str) -> list[Any]:
+    """Settings a what-if asks about: Avoid Duplicates switched, each rule removed."""
+    stored = whatif.stored_settings(engine, connection_id)
+    changed = [whatif.with_changes(stored, avoid_duplicates=not stored.avoid_duplicates)]
+    changed += [
+        whatif.with_changes(stored, without_rules=frozenset({rule.id})) for rule in stored.rules
+    ]
+    return changed
+
+
+def test_the_same_whatif(both: tuple[Engine, Engine]) -> None:
+    lite, team = both
+    for connection_id in _connection_ids(lite):
+        for settings in [
+            whatif.stored_settings(lite, connection_id),
+            *_changes(lite, connection_id),
+        ]:
+            assert whatif.whatif(team, connection_id, settings) == whatif.whatif(
+                lite, connection_id, settings
+            )
+            by_key = [whatif.whatif_statuses(e, connection_id, settings) for e in (team, lite)]
+            got, want = (
+                sorted(zip(_who(engine, found), found.values(), strict=True), key=repr)
+                for engine, found in zip((team, lite), by_key, strict=True)
+            )
+            assert got == want
+    assert _without_rids(team) == _without_rids(lite)  # nothing written
+
+
+def test_the_same_comparison(both: tuple[Engine, Engine], catalog: Catalog) -> None:
+    lite, team = both
+    for connection_id in _connection_ids(lite):
+        connection = queries.get_connection(lite, connection_id)
+        same = statuses_of.compare_databases(lite, lite, connection, catalog)
+        assert statuses_of.compare_databases(team, lite, connection, catalog) == same
+        assert statuses_of.compare_databases(lite, team, connection, catalog) == same
+        for status in STATUS_ORDER:
+            keys = {
+                e: pages.keys(
+                    e, connection_id, ContactFilter(status), sort=SortKey.NAME, descending=True
+                )
+                for e in (lite, team)
+            }
+            assert _who(team, statuses_of.by_name(team, list(keys[team]))) == _who(
+                lite, statuses_of.by_name(lite, list(keys[lite]))
+            )

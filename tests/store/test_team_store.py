@@ -1,6 +1,7 @@
 """The team store's own schema (migration 0008, PostgreSQL only) and the plans it serves:
 the tables and columns of store/schema.py, text compared by bytes, 64-bit integers, the
-trigram index under the search and the folded-name index under the lists by name."""
+trigram and folded-name indexes under the search and the folded-name index under the
+lists by name."""
 
 from __future__ import annotations
 
@@ -66,11 +67,21 @@ def filled(team: Engine, tmp_path: Path) -> Engine:
 
 
 def test_the_search_reads_the_trigram_index(filled: Engine) -> None:
-    folded = " OR ".join(
-        f"lower({column} COLLATE \"C\") LIKE ? ESCAPE '\\'" for column in ("name", "email")
+    # The candidates' condition of a three-letter query, as store.team_search asks it.
+    plan = _plan(filled, "SELECT rid FROM search_docs d WHERE d.text LIKE ?", ("%mar%",))
+    assert "ix_search_docs_text" in plan
+
+
+def test_the_search_walks_the_folded_name_index(filled: Engine) -> None:
+    # A query with too many matches to rank: the texts in name order, as ranked.
+    plan = _plan(
+        filled,
+        "SELECT rid FROM search_docs WHERE connection_id = ? AND strpos(text, ?) > 0 "
+        'ORDER BY unnamed, lower(name COLLATE "C"), rid LIMIT 200',
+        ("c-hs-mc", "a"),
     )
-    plan = _plan(filled, f"SELECT rid FROM records WHERE {folded}", ("%mar%", "%mar%"))
-    assert "ix_records_search" in plan
+    assert "ix_search_docs_folded" in plan
+    assert "Sort" not in plan
 
 
 @pytest.mark.parametrize(

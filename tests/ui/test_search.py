@@ -425,6 +425,21 @@ def test_cut_results_say_first_50_of_n(make_bar: Any, big_db: Engine) -> None:
     assert bar.model.index(0, 0).data(DISPLAY) == "Pair 000000 <pair000000@example.com>"
 
 
+def test_very_many_results_say_more_than(
+    make_bar: Any, big_db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond the exact-count limit (lowered here), the footer says "more than"."""
+    from healthdesk.store import search_index
+
+    monkeypatch.setattr(search_index, "EXACT_LIMIT", 60)
+    bar = make_bar(engine=big_db, connection=get_connection(big_db, "c-1"))
+    bar.search("Pair 0000")
+    assert bar.model.rowCount() == 50
+    assert (bar.model.total, bar.model.more) == (60, True)
+    assert bar.footer.text().startswith("First 50 of more than 60 contacts")
+    assert bar.model.index(0, 0).data(DISPLAY) == "Pair 000000 <pair000000@example.com>"
+
+
 def test_popup_stays_in_the_window(make_bar: Any) -> None:
     bar = make_bar()
     bar.search("example")

@@ -50,7 +50,13 @@ Suite = Callable[[BenchContext], list[Figure]]
 def suites() -> dict[str, Suite]:
     """The suites, by name, in the order they run."""
     from healthdesk.bench.imports import import_suite
+    from healthdesk.bench.search import search_suite
     from healthdesk.bench.team import team_suite
     from healthdesk.bench.window import window_suite
 
-    return {"import": import_suite, "window": window_suite, "team": team_suite}
+    return {
+        "import": import_suite,
+        "window": window_suite,
+        "search": search_suite,
+        "team": team_suite,
+    }

@@ -2,9 +2,9 @@
 
     python -m healthdesk.bench.child TASK ARGS_JSON
 
-Tasks: `floor`, `import`, `pull`, `window`, `views` (see `TASKS`). The time covers the task
-only (not the interpreter's start); the peak memory is this process's, and that of its
-largest child process when the task starts any.
+Tasks: `floor`, `import`, `pull`, `window`, `search`, `tabs`, `views` (see `TASKS`). The
+time covers the task only (not the interpreter's start); the peak memory is this process's,
+and that of its largest child process when the task starts any.
 """
 
 from __future__ import annotations
@@ -27,6 +27,13 @@ def _floor(args: dict[str, Any]) -> dict[str, Any]:
 def _import(args: dict[str, Any]) -> dict[str, Any]:
     from healthdesk.store.db import open_db
     from healthdesk.store.imports import import_snapshots
+
+    if args.get("without_search"):
+        # The baseline of the search index's cost: the same import, no text indexed.
+        from healthdesk.store import search_index
+
+        search_index.index_connection = lambda _cursor, _connection_id: None  # type: ignore[assignment]
+        search_index.reindex_contacts = lambda _cursor, _rids: None  # type: ignore[assignment]
 
     engine = open_db(args["db"])
     try:
@@ -64,6 +71,18 @@ def _window(args: dict[str, Any]) -> dict[str, Any]:
     return measure_window(args)
 
 
+def _search(args: dict[str, Any]) -> dict[str, Any]:
+    from healthdesk.bench.typing import measure_typing
+
+    return measure_typing(args["db"], repeat=int(args["repeat"]))
+
+
+def _tabs(args: dict[str, Any]) -> dict[str, Any]:
+    from healthdesk.bench.tabs import measure_tabs
+
+    return measure_tabs(args["db"])
+
+
 def _views(args: dict[str, Any]) -> dict[str, Any]:
     from healthdesk.bench.team import time_views
 
@@ -75,6 +94,8 @@ TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "import": _import,
     "pull": _pull,
     "window": _window,
+    "search": _search,
+    "tabs": _tabs,
     "views": _views,
 }
 

@@ -165,6 +165,9 @@ def _explain_status(contact: ContactView, connection: Connection, catalog: Catal
         category = reason.category if reason else "Other"
         detail = f" {reason.explanation}" if reason else ""
         return f"{target} refused the last write ({category}).{detail}"
+    if status is Status.PENDING and contact.is_pair:
+        # A pair is pending only while a retry of its write is queued (README, semantics).
+        return "Linked in both apps and matching the rules; a retry of its write is queued."
     if status is Status.PENDING:
         return "Matches the rules and waits for its first sync."
     # In sync: matching the rules, and no write into either app failed since the last

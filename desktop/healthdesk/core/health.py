@@ -23,8 +23,9 @@ class RecordFacts:
     """What the engine needs to know of one record.
 
     `key` is the store's handle for the record (opaque here). `email` is normalized.
-    `last_write_seq` / `last_write_failed` describe the record's latest write event
-    (created, updated or failed, in either direction), None when it has none.
+    `last_write_seq` / `last_write_failed` / `last_write_queued` describe the record's
+    latest write event (created, updated, failed or queued, in either direction), None
+    when it has none.
     """
 
     key: int
@@ -36,6 +37,7 @@ class RecordFacts:
     deleted: bool = False
     last_write_seq: int | None = None
     last_write_failed: bool = False
+    last_write_queued: bool = False
 
 
 @dataclass(slots=True)  # not frozen: made once per record, millions at a time
@@ -155,6 +157,10 @@ def _decide_pair(source: Side | None, a: RecordFacts, b: RecordFacts) -> Decisio
             Status.EXCLUDED, Reason.NO_RULE_MATCH, a.key, b.key, opposite_deleted=deleted
         )
     latest = _latest_write(a, b)
+    if latest is not None and latest.last_write_queued:
+        # A retry the service queued and has not done yet: the same "should sync and has
+        # not yet" as an unmapped record that was never written.
+        return Decision(Status.PENDING, None, a.key, b.key, opposite_deleted=deleted)
     if latest is not None and latest.last_write_failed:
         return Decision(
             Status.FAILING,

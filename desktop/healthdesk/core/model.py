@@ -175,10 +175,14 @@ class Outcome(StrEnum):
     EXCLUDED = "excluded"
     DUPLICATE = "duplicate"
     FAILED = "failed"
+    #: The service queued the record's write again (a retry asked for); the write event
+    #: that follows says how it went. Until then the contact is pending.
+    QUEUED = "queued"
 
 
-#: Outcomes that are (attempted) writes into the other app: they decide failing.
-WRITE_OUTCOMES = frozenset({Outcome.CREATED, Outcome.UPDATED, Outcome.FAILED})
+#: Outcomes that are (attempted or queued) writes into the other app: the latest one
+#: decides failing (a failure) and pending (a queued retry).
+WRITE_OUTCOMES = frozenset({Outcome.CREATED, Outcome.UPDATED, Outcome.FAILED, Outcome.QUEUED})
 
 
 @dataclass(slots=True)  # not frozen: made once per item on imports of millions

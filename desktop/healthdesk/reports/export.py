@@ -113,15 +113,23 @@ def write_csv(
 
 
 def find_text(
-    contacts: list[ContactView], connection: Connection, query: str, *, total: int
+    contacts: list[ContactView],
+    connection: Connection,
+    query: str,
+    *,
+    total: int,
+    more: bool = False,
 ) -> str:
-    """The CLI's table of found contacts; every value from the data is terminal-safe."""
+    """The CLI's table of found contacts, best first (word starts, then by name); every
+    value from the data is terminal-safe. `more`: more than `total` contacts match."""
     safe = terminal_text
     query = safe(query)
     if not contacts:
         return f"No contact matches “{query}”.\n"
-    if total > len(contacts):
-        lines = [f"{total:,} contacts match “{query}”; the first {len(contacts):,} by name:"]
+    if more:
+        lines = [f"More than {total:,} contacts match “{query}”; the first {len(contacts):,}:"]
+    elif total > len(contacts):
+        lines = [f"{total:,} contacts match “{query}”; the first {len(contacts):,}:"]
     else:
         lines = [f"{total:,} contact(s) match “{query}”:"]
     for contact in contacts:

@@ -48,6 +48,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection as SAConnection
 
 from healthdesk.core.fingerprint import FINGERPRINT_VERSION
+from healthdesk.store import search_index
 from healthdesk.store.fingerprints import refresh_fingerprints, stored_version
 
 APP_NAME = "healthdesk"
@@ -156,6 +157,8 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     # while writing (raw_transaction).
     cursor.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
     cursor.close()
+    # The search text of a contact, in SQL (store.search_index writes it).
+    search_index.install(dbapi_connection)
 
 
 def _migrations_config(connection: SAConnection | None = None) -> Config:

@@ -11,32 +11,36 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import orjson
 
 from healthdesk.core.health import Decision, RecordFacts, decide
 from healthdesk.core.model import WRITE_OUTCOMES, Outcome, Settings, Side
 from healthdesk.core.rules import Predicate
-from healthdesk.store import counts, dialect
+from healthdesk.store import counts, dialect, search_index
 
 _SIDE = {"a": Side.A, "b": Side.B}
 _CHUNK = 900
 #: Contacts decided and written per step of a full decision: memory stays flat.
 _BATCH = 5000
 _WRITES = ", ".join(f"'{outcome.value}'" for outcome in sorted(WRITE_OUTCOMES))
+#: Write outcomes that leave the write unsettled: it failed, or a retry is queued.
+_UNSETTLED = f"'{Outcome.FAILED.value}', '{Outcome.QUEUED.value}'"
 
 
 def _facts_columns(r: str) -> str:
     """The columns `_facts` reads, of the records aliased `r`.
 
-    The latest write event of a record as one number, seq * 2 + (1 if it failed): seqs are
-    unique per connection, so the largest such number is the latest write.
+    The latest write event of a record as one number, seq * 2 + (1 if it is unsettled:
+    failed or queued): seqs are unique per connection, so the largest such number is the
+    latest write. Which of the two an unsettled write is, `_facts` looks up for those few.
     """
     return f"""{r}.rid, {r}.app, {r}.ext_id, {r}.email_norm, {r}.created_at, {r}.matches,
         {r}.deleted,
-        (SELECT MAX(e.seq * 2 + CASE WHEN e.outcome = '{Outcome.FAILED.value}' THEN 1 ELSE 0 END)
+        (SELECT MAX(e.seq * 2 + CASE WHEN e.outcome IN ({_UNSETTLED}) THEN 1 ELSE 0 END)
          FROM events e WHERE e.connection_id = {r}.connection_id AND e.app = {r}.app
            AND e.ext_id = {r}.ext_id AND e.outcome IN ({_WRITES})),
         {r}.name, {r}.email"""
@@ -50,24 +54,75 @@ _PAIRS_STREAM = f"""
     SELECT {_facts_columns("ra")}, {_facts_columns("rb")}, m.since FROM mappings m
     JOIN records ra ON ra.connection_id = m.connection_id AND ra.app = 'a' AND ra.ext_id = m.a_id
     JOIN records rb ON rb.connection_id = m.connection_id AND rb.app = 'b' AND rb.ext_id = m.b_id
-    WHERE m.connection_id = ?
+    WHERE m.connection_id = ?1
 """
 
 #: Every record of a connection by duplicate group (app, normalized email), flagged when
-#: it is in a pair (its rid in the temporary table `paired`, which the pairs' pass fills;
-#: looked up by its key: PostgreSQL would scan `IN (SELECT ...)` per row once the table
-#: outgrows its hash memory);
-#: a paired record's latest write is not needed here (its pair is decided already).
+#: it is in a pair (`{in_r}`, `_in_paired`: its rid in the temporary table `paired`, which
+#: the pairs' pass fills, or in the CTE `paired_rids` of `PAIRED_QUERY` on a connection
+#: that must not write); a paired record's latest write is not needed here (its pair is
+#: decided already). `{where}`: with duplicate checks `_GROUPS_WITH_SINGLES`; without,
+#: `_SINGLES_IN_TABLE_ORDER`: only the single records, in table order (a record in a pair
+#: then competes with no one).
 _GROUPS_STREAM = f"""
     SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
-        CASE WHEN EXISTS (SELECT 1 FROM paired p WHERE p.rid = r.rid) THEN NULL ELSE
-        (SELECT MAX(e.seq * 2 + CASE WHEN e.outcome = '{Outcome.FAILED.value}' THEN 1 ELSE 0 END)
+        CASE WHEN {{in_r}} THEN NULL ELSE
+        (SELECT MAX(e.seq * 2 + CASE WHEN e.outcome IN ({_UNSETTLED}) THEN 1 ELSE 0 END)
          FROM events e
          WHERE e.connection_id = r.connection_id AND e.app = r.app
            AND e.ext_id = r.ext_id AND e.outcome IN ({_WRITES})) END,
-        r.name, r.email, EXISTS (SELECT 1 FROM paired p WHERE p.rid = r.rid)
-    FROM records r WHERE r.connection_id = ? ORDER BY r.app, r.email_norm
+        r.name, r.email, {{in_r}}
+    FROM records r WHERE {{where}}
 """
+
+#: The records of a connection by duplicate group, the records in a pair only in groups
+#: that hold a single record (elsewhere they compete with no one); the index on
+#: (connection_id, app, email_norm) answers whether a group does.
+_GROUPS_WITH_SINGLES = """
+    r.connection_id = ?1 AND ({not_in_r} OR (r.email_norm <> '' AND EXISTS (
+        SELECT 1 FROM records s WHERE s.connection_id = ?1 AND s.app = r.app
+            AND s.email_norm = r.email_norm AND {not_in_s})))
+    ORDER BY r.app, r.email_norm
+"""
+
+#: The single records of a connection in table order (its run of rids read in sequence,
+#: not through an index a row at a time).
+_SINGLES_IN_TABLE_ORDER = """
+    r.rid BETWEEN (SELECT MIN(rid) FROM records WHERE connection_id = ?1)
+        AND (SELECT MAX(rid) FROM records WHERE connection_id = ?1)
+    AND {plus}r.connection_id = ?1 AND {not_in_r}
+"""
+
+#: The records in a pair (both of a mapping's records stored), as `_PAIRS_STREAM` reads
+#: them: the set `temp.paired` holds after the pairs' pass, computed by SQLite instead
+#: (a connection that must not write cannot fill a temporary table).
+#: Its one parameter (?1) is the connection id.
+PAIRED_QUERY = """(
+    SELECT ra.rid FROM mappings m
+    JOIN records ra ON ra.connection_id = m.connection_id AND ra.app = 'a' AND ra.ext_id = m.a_id
+    JOIN records rb ON rb.connection_id = m.connection_id AND rb.app = 'b' AND rb.ext_id = m.b_id
+    WHERE m.connection_id = ?1
+    UNION ALL
+    SELECT rb.rid FROM mappings m
+    JOIN records ra ON ra.connection_id = m.connection_id AND ra.app = 'a' AND ra.ext_id = m.a_id
+    JOIN records rb ON rb.connection_id = m.connection_id AND rb.app = 'b' AND rb.ext_id = m.b_id
+    WHERE m.connection_id = ?1)"""
+
+
+def _in_paired(alias: str, paired: str, postgres: bool) -> tuple[str, str]:
+    """Whether the record aliased `alias` is in the pairs' set `paired`, and whether not.
+
+    SQLite reads `rid IN table` as a lookup in it. PostgreSQL looks the temporary table up
+    by its key (it would scan `IN (SELECT ...)` per row once the table outgrows its hash
+    memory); the CTE it hashes."""
+    if not postgres:
+        return f"{alias}.rid IN {paired}", f"{alias}.rid NOT IN {paired}"
+    if paired == "paired_rids":
+        test = f"{alias}.rid IN (SELECT rid FROM paired_rids)"
+    else:
+        test = f"EXISTS (SELECT 1 FROM pg_temp.paired p WHERE p.rid = {alias}.rid)"
+    return test, f"NOT {test}"
+
 
 _CONTACT_COLUMNS = (
     "rid, connection_id, status, reason, side, a_rid, b_rid, duplicate_of, failure_seq, "
@@ -76,28 +131,78 @@ _CONTACT_COLUMNS = (
 _CONTACT_COLUMN_NAMES = tuple(_CONTACT_COLUMNS.split(", "))
 
 
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """Whether records match rules other than the stored ones (a what-if): by rid,
+    `flags[rid - base]` is 1 (matches), 0 (does not) or `STORED` (as stored)."""
+
+    base: int
+    flags: bytearray
+
+    STORED: ClassVar[int] = 255
+
+    def changed(self) -> list[int]:
+        """The rids whose matching differs from the stored one."""
+        stored = self.STORED
+        return [self.base + i for i, flag in enumerate(self.flags) if flag != stored]
+
+    def of(self, rid: int, stored: int) -> bool:
+        index = rid - self.base
+        flag = self.flags[index] if 0 <= index < len(self.flags) else self.STORED
+        return stored == 1 if flag == self.STORED else flag == 1
+
+
 def _facts(
-    rows: Iterable[tuple[Any, ...]], shown: dict[int, tuple[str, str]] | None = None
+    cursor: sqlite3.Cursor,
+    connection_id: str,
+    rows: Iterable[tuple[Any, ...]],
+    shown: dict[int, tuple[str, str]] | None = None,
+    matches: Matches | None = None,
 ) -> dict[int, RecordFacts]:
     """The engine's facts of records read with `_facts_columns`; their names and emails
-    go to `shown` (rid -> (name, email)) for the contact rows."""
+    go to `shown` (rid -> (name, email)) for the contact rows. `matches` replaces the
+    stored matching of the records (a what-if)."""
     side = _SIDE
     facts: dict[int, RecordFacts] = {}
-    for rid, app, ext_id, email_norm, created_at, matches, deleted, write, name, email in rows:
-        facts[rid] = RecordFacts(
+    unsettled: list[RecordFacts] = []
+    for rid, app, ext_id, email_norm, created_at, stored, deleted, write, name, email in rows:
+        fact = facts[rid] = RecordFacts(
             rid,
             side[app],
             ext_id,
             email_norm,
             created_at,
-            matches == 1,
+            stored == 1 if matches is None else matches.of(rid, stored),
             deleted == 1,
             None if write is None else write >> 1,
             write is not None and write & 1 == 1,
         )
+        if fact.last_write_failed:
+            unsettled.append(fact)
         if shown is not None:
             shown[rid] = (name, email)
+    if unsettled:
+        # Rare (a retry asked for and not done yet): those writes are queued, not failed.
+        queued = _queued_seqs(cursor, connection_id, [f.last_write_seq for f in unsettled])
+        for fact in unsettled:
+            if fact.last_write_seq in queued:
+                fact.last_write_failed = False
+                fact.last_write_queued = True
     return facts
+
+
+def _queued_seqs(cursor: sqlite3.Cursor, connection_id: str, seqs: list[Any]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunked(sorted(set(seqs))):
+        found.update(
+            seq
+            for (seq,) in cursor.execute(
+                f"SELECT seq FROM events WHERE connection_id = ? AND outcome = ? "
+                f"AND seq IN ({_marks(chunk)})",
+                (connection_id, Outcome.QUEUED.value, *chunk),
+            )
+        )
+    return found
 
 
 def _shown(text: str | None) -> str | None:
@@ -188,53 +293,157 @@ def record_count(cursor: sqlite3.Cursor, connection_id: str) -> int:
     return int(count)
 
 
+def _evaluated(
+    cursor: sqlite3.Cursor,
+    connection_id: str,
+    predicates: Mapping[Side, Predicate],
+    sides: Iterable[Side] = tuple(Side),
+) -> Iterator[tuple[int, bool, bool]]:
+    """(rid, stored matching, matching now) of every record of `sides` under `predicates`."""
+    apps = [side.value for side in sides]
+    for rid, app, name, email, fields, matches in cursor.execute(
+        f"SELECT rid, app, name, email, fields, matches FROM records "
+        f"WHERE connection_id = ? AND app IN ({_marks(apps)})",
+        (connection_id, *apps),
+    ):
+        yield rid, bool(matches), predicates[_SIDE[app]](name, email, orjson.loads(fields))
+
+
 def rematch(
     cursor: sqlite3.Cursor, connection_id: str, predicates: Mapping[Side, Predicate]
 ) -> int:
     """Evaluate every record of a connection against (new) rules; return how many changed."""
-    changed = []
-    for rid, app, name, email, fields, matches in cursor.execute(
-        "SELECT rid, app, name, email, fields, matches FROM records WHERE connection_id = ?",
-        (connection_id,),
-    ).fetchall():
-        now = predicates[_SIDE[app]](name, email, orjson.loads(fields))
-        if now != bool(matches):
-            changed.append((now, rid))
+    changed = [
+        (now, rid)
+        for rid, stored, now in list(_evaluated(cursor, connection_id, predicates))
+        if now != stored
+    ]
     cursor.executemany("UPDATE records SET matches = ? WHERE rid = ?", changed)
     return len(changed)
+
+
+def matches_under(
+    cursor: sqlite3.Cursor,
+    connection_id: str,
+    predicates: Mapping[Side, Predicate],
+    sides: Iterable[Side],
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Matches:
+    """Whether each record of `sides` would match `predicates`, without storing it: what
+    `rematch` would write, for a what-if. Records whose matching stays keep `STORED`
+    (so `changed()` are those that `rematch` would change)."""
+    low, high = cursor.execute(
+        "SELECT MIN(rid), MAX(rid) FROM records WHERE connection_id = ?", (connection_id,)
+    ).fetchone()
+    if low is None:
+        return Matches(0, bytearray())
+    flags = bytearray([Matches.STORED]) * (high - low + 1)
+    for done, (rid, stored, now) in enumerate(_evaluated(cursor, connection_id, predicates, sides)):
+        if now != stored:
+            flags[rid - low] = now
+        if done % 20_000 == 0 and cancelled():
+            raise DecisionCancelled
+    return Matches(low, flags)
+
+
+class DecisionCancelled(Exception):
+    """A decision stream was stopped by its reader (nothing was written)."""
 
 
 def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -> int:
     """Decide every contact of a connection afresh; return how many there are.
 
-    Streams: the pairs first, a batch of mappings at a time; then the records by
-    duplicate group (app, normalized email), whole groups at a time, the records in pairs
-    among them only as competitors for a group's original. Memory stays flat whatever the
-    size of the connection. Needs the index on (connection_id, app, email_norm).
+    Streams (`decision_stream`): memory stays flat whatever the size of the connection.
     """
     cursor.execute("DELETE FROM contacts WHERE connection_id = ?", (connection_id,))
     counts.reset_contacts(cursor, connection_id)
     writer = _ContactWriter(cursor, connection_id)
-    reader = cursor.connection.cursor()
     cursor.execute("CREATE TEMP TABLE IF NOT EXISTS paired (rid INTEGER PRIMARY KEY)")
     cursor.execute("DELETE FROM paired")
     try:
-        reader.execute(_PAIRS_STREAM, (connection_id,))
+        for decided in decision_stream(
+            cursor, connection_id, settings, shown=writer.shown, since=writer.since
+        ):
+            writer.write(decided)
+    finally:
+        cursor.execute("DELETE FROM paired")
+    counts.add_contacts(cursor, connection_id, writer.tally)
+    search_index.index_connection(cursor, connection_id)
+    return writer.written
+
+
+def decision_stream(
+    cursor: sqlite3.Cursor,
+    connection_id: str,
+    settings: Settings,
+    *,
+    shown: dict[int, tuple[str, str]] | None = None,
+    since: dict[int, str | None] | None = None,
+    matches: Matches | None = None,
+    write_paired: bool = True,
+    only_pairs_of: Sequence[int] | None = None,
+) -> Iterator[list[Decision]]:
+    """Every contact of a connection as `core.health.decide` decides it under
+    `settings`, a batch at a time; writes nothing but `temp.paired` (none at all
+    without `write_paired`, which then computes that set in SQL: `PAIRED_QUERY`).
+
+    The pairs first, a batch of mappings at a time; then the records by duplicate group
+    (app, normalized email), whole groups at a time, the records in pairs among them only
+    as competitors for a group's original. Needs the index on (connection_id, app,
+    email_norm). `shown` and `since` receive, per batch, the names and emails of its
+    records and the pairs' mapping times (for the contact rows); `matches` replaces the
+    stored matching of records (a what-if). `only_pairs_of` limits the pairs decided to
+    those of these records (a what-if whose change leaves the other pairs as stored).
+    """
+    postgres = dialect.of_cursor(cursor) == dialect.POSTGRES
+    reader = cursor.connection.cursor()
+    try:
+        if only_pairs_of is None:
+            reader.execute(_PAIRS_STREAM, (connection_id,))
+        else:
+            name = dialect.of_cursor(cursor)
+            in_a, values = dialect.in_values("ra.rid", list(only_pairs_of), name)
+            in_b, _values = dialect.in_values("rb.rid", list(only_pairs_of), name)
+            reader.execute(
+                _PAIRS_STREAM.replace("?1", "?") + f" AND ({in_a} OR {in_b})",
+                (connection_id, values, values),
+            )
         width = _FACTS_WIDTH
         while rows := reader.fetchmany(_BATCH):
-            writer.shown.clear()
-            facts = _facts((row[:width] for row in rows), writer.shown)
-            facts.update(_facts((row[width : 2 * width] for row in rows), writer.shown))
-            writer.since = {row[0]: row[-1] for row in rows}
-            pairs = [(row[0], row[width]) for row in rows]
-            cursor.executemany(
-                "INSERT INTO paired (rid) VALUES (?) ON CONFLICT (rid) DO NOTHING",
-                [(rid,) for pair in pairs for rid in pair],
+            if shown is not None:
+                shown.clear()
+            facts = _facts(cursor, connection_id, (row[:width] for row in rows), shown, matches)
+            facts.update(
+                _facts(
+                    cursor, connection_id, (row[width : 2 * width] for row in rows), shown, matches
+                )
             )
-            writer.write(decide(settings, facts.values(), pairs))
-        writer.since = {}
-        writer.shown.clear()
-        reader.execute(_GROUPS_STREAM, (connection_id,))
+            if since is not None:
+                since.clear()
+                since.update((row[0], row[-1]) for row in rows)
+            pairs = [(row[0], row[width]) for row in rows]
+            if write_paired:
+                cursor.executemany(
+                    "INSERT INTO paired (rid) VALUES (?) ON CONFLICT (rid) DO NOTHING",
+                    [(rid,) for pair in pairs for rid in pair],
+                )
+            yield list(decide(settings, facts.values(), pairs))
+        if since is not None:
+            since.clear()
+        if shown is not None:
+            shown.clear()
+        # Without writing, the pairs' set is computed once by SQLite (a CTE) instead.
+        paired = "temp.paired" if write_paired else "paired_rids"
+        head = "" if write_paired else f"WITH paired_rids(rid) AS MATERIALIZED {PAIRED_QUERY}"
+        in_r, not_in_r = _in_paired("r", paired, postgres)
+        _in_s, not_in_s = _in_paired("s", paired, postgres)
+        if settings.avoid_duplicates:
+            where = _GROUPS_WITH_SINGLES.format(not_in_r=not_in_r, not_in_s=not_in_s)
+        else:
+            # `+`: SQLite then reads the run of rids rather than the index (no such
+            # operator on PostgreSQL's text).
+            where = _SINGLES_IN_TABLE_ORDER.format(not_in_r=not_in_r, plus="" if postgres else "+")
+        reader.execute(head + _GROUPS_STREAM.format(in_r=in_r, where=where), (connection_id,))
         avoid = settings.avoid_duplicates
         batch: list[tuple[Any, ...]] = []
         for row in reader:
@@ -243,26 +452,29 @@ def decide_all(cursor: sqlite3.Cursor, connection_id: str, settings: Settings) -
             if len(batch) >= _BATCH and (
                 not avoid or not row[3] or row[1] != batch[-1][1] or row[3] != batch[-1][3]
             ):
-                _decide_group_batch(writer, settings, batch)
+                yield _decide_group_batch(cursor, connection_id, settings, batch, shown, matches)
                 batch = []
             batch.append(row)
         if batch:
-            _decide_group_batch(writer, settings, batch)
+            yield _decide_group_batch(cursor, connection_id, settings, batch, shown, matches)
     finally:
         reader.close()
-        cursor.execute("DELETE FROM paired")
-    counts.add_contacts(cursor, connection_id, writer.tally)
-    return writer.written
 
 
 def _decide_group_batch(
-    writer: _ContactWriter, settings: Settings, batch: list[tuple[Any, ...]]
-) -> None:
+    cursor: sqlite3.Cursor,
+    connection_id: str,
+    settings: Settings,
+    batch: list[tuple[Any, ...]],
+    shown: dict[int, tuple[str, str]] | None,
+    matches: Matches | None,
+) -> list[Decision]:
     width = _FACTS_WIDTH
-    writer.shown.clear()
-    facts = _facts((row[:width] for row in batch), writer.shown)
+    if shown is not None:
+        shown.clear()
+    facts = _facts(cursor, connection_id, (row[:width] for row in batch), shown, matches)
     paired = [row[0] for row in batch if row[width]]
-    writer.write(decide(settings, facts.values(), (), mapped_elsewhere=paired))
+    return list(decide(settings, facts.values(), (), mapped_elsewhere=paired))
 
 
 def decide_some(
@@ -287,7 +499,7 @@ def decide_some(
 
     def load(column: str, keys: Iterable[tuple[str, str]]) -> None:
         rows = _select_records(cursor, connection_id, column, keys)
-        facts.update(_facts(rows, writer.shown))
+        facts.update(_facts(cursor, connection_id, rows, writer.shown))
 
     def loaded_keys() -> set[tuple[str, str]]:
         return {(fact.app.value, fact.id) for fact in facts.values()}
@@ -319,6 +531,7 @@ def decide_some(
         )
     writer.write(decide(settings, facts.values(), pairs))
     after = _contact_rows(cursor, rids)
+    search_index.reindex_contacts(cursor, before.keys() | after.keys())
     delta = counts.tally_contacts(_count_key(row) for row in after.values())
     delta.subtract(counts.tally_contacts(_count_key(row) for row in before.values()))
     counts.add_contacts(cursor, connection_id, delta)

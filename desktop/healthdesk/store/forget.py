@@ -1,9 +1,11 @@
 """Forget a connection: remove it and every trace of its customers from the database files.
 
 `forget_connection(engine, connection_id)` deletes the connection's rows from every table
-(records, mappings, events, contacts, pending decisions, feed cursors, the connection),
-in one transaction with `PRAGMA secure_delete=ON`, so SQLite overwrites the deleted
-content with zeros instead of leaving it in free space. It then copies the WAL into the
+(records, mappings, events, contacts, search texts, pending decisions, feed cursors, the
+connection), in one transaction with `PRAGMA secure_delete=ON`, so SQLite overwrites the deleted
+content with zeros instead of leaving it in free space; the search index drops the
+deleted texts' trigrams (merged away, not just marked deleted) and forgets characters no
+remaining text holds. It then copies the WAL into the
 database and truncates it (`PRAGMA wal_checkpoint(TRUNCATE)`), so that no older copy of
 the pages stays in `-wal` either, and finally VACUUMs the file (rebuilt whole, shrunk; its
 transient copy, which holds only what remains, goes to a temporary file rather than
@@ -29,18 +31,21 @@ from sqlalchemy import Engine
 from healthdesk.store import dialect
 from healthdesk.store.db import raw_transaction
 from healthdesk.store.queries import UnknownConnection
+from healthdesk.store.search_index import forget_connection_texts, forget_search_traces
 
 #: Tables holding a connection's rows, children first.
 _TABLES = (
     "contact_counts",
     "event_counts",
     "activity_days",
+    "search_docs",
     "contacts",
     "pending_decisions",
     "events",
     "mappings",
     "records",
     "feed_cursors",
+    "retry_audit",
 )
 
 
@@ -82,9 +87,13 @@ def forget_connection(engine: Engine, connection_id: str) -> ForgetReport:
         cursor.execute("PRAGMA secure_delete=ON")
         try:
             for table in (*_TABLES, "connections"):
+                if table == "search_docs":
+                    removed[table] = forget_connection_texts(cursor, connection_id)
+                    continue
                 key = "id" if table == "connections" else "connection_id"
                 cursor.execute(f"DELETE FROM {table} WHERE {key} = ?", (connection_id,))
                 removed[table] = max(cursor.rowcount, 0)
+            forget_search_traces(cursor)
         finally:
             cursor.execute("PRAGMA secure_delete=OFF")
     wiped = wipe_wal(engine) and _vacuum(engine) and wipe_wal(engine)

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from healthdesk.feed.reader import SnapshotReader
-from healthdesk.store.db import raw_transaction
+from healthdesk.store.db import open_db, raw_transaction
 from healthdesk.store.digests import UnchangedLines, line_digests
 from healthdesk.store.ingest import ImportCancelled, Ingestor, IngestReport
 
 #: progress(done, total, phase): bytes of the files read so far and in all; phase is
 #: "reading" while items stream in, then "deciding".
 Progress = Callable[[int, int, str], None]
+
+
+@contextmanager
+def snapshot_database(
+    snapshots: Sequence[Path | str], *, should_cancel: Callable[[], bool] | None = None
+) -> Iterator[Engine]:
+    """The engine of a temporary database holding `snapshots` (imported), removed with
+    its folder when the block ends: a snapshot read without touching your database."""
+    with tempfile.TemporaryDirectory(prefix="healthdesk-") as folder:
+        engine = open_db(Path(folder) / "snapshot.sqlite3")
+        try:
+            import_snapshots(engine, snapshots, should_cancel=should_cancel)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def import_snapshots(

@@ -547,7 +547,7 @@ class Ingestor:
             self._cursor.execute("ANALYZE records, mappings, events")
         if not self._decide:
             self._leave_pending()
-            for table in ("records", "mappings", "contacts"):
+            for table in ("records", "mappings", "contacts", "search_docs"):
                 self._build_deferred(table)
             dialect.announce(self._cursor, ["", *self._work, *also])
             return self.report
@@ -576,7 +576,7 @@ class Ingestor:
                 # contacts without changing them: only real changes count.
                 if changed:
                     self.report.decided[work.id] = changed
-        for table in ("records", "mappings", "contacts"):
+        for table in ("records", "mappings", "contacts", "search_docs"):
             self._build_deferred(table)
         if self.report.items >= ANALYZE_AFTER and dialect.of_cursor(self._cursor) == "postgresql":
             # And the decided contacts, which every list reads (stale statistics made the

@@ -6,6 +6,7 @@ decisions) or of the event history; nothing here decides a status.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,10 +18,12 @@ from sqlalchemy.engine import Connection as SAConnection
 from healthdesk.core.contacts import ContactView
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import STATUS_ORDER, Connection, Outcome, Reason, Side, Status
+from healthdesk.core.search_text import Pattern
 from healthdesk.store import dialect
 from healthdesk.store.codec import CONNECTION_COLUMNS, connection_from_row
 from healthdesk.store.contact_rows import CONTACT_COLUMNS, CONTACT_JOINS, contact_from_row
 from healthdesk.store.counts import read_counts
+from healthdesk.store.search_index import search
 
 
 class UnknownConnection(LookupError):
@@ -171,70 +174,35 @@ def get_contacts(engine: Engine, keys: Sequence[int]) -> list[ContactView]:
     return [found[key] for key in keys if key in found]
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 @dataclass(frozen=True, slots=True)
 class Found:
-    """The first contacts that match a search, by name, and how many match in all."""
+    """The first contacts that match a search, best first, and how many match."""
 
     contacts: list[ContactView]
     total: int
+    #: More than `total` contacts match (a short query matching very many).
+    more: bool = False
 
 
 def find(engine: Engine, connection_id: str, query: str, *, limit: int = 200) -> Found:
     """Contacts one of whose records' name, email or app id contains `query`.
 
-    Case-insensitive (SQLite's LIKE folds ASCII; a query with other letters is compared
-    after Unicode case folding, which costs a Python call per row). Sorted and cut in SQL.
+    Compared folded (core.search_text: case, accents and control characters ignored).
+    Ranked: contacts where the query starts a word (of a name, an email, an app id)
+    first, then the others; each group by name (unnamed last). `Found.total` is exact up
+    to store.search_index.EXACT_LIMIT matches; beyond, `Found.more` says there are more.
     """
-    text = query.strip()
-    if not text:
+    pattern = Pattern.of(query)
+    if pattern is None:
         return Found([], 0)
     if dialect.is_postgres(engine):
-        from healthdesk.store.team_search import find as find_on_postgres
+        from healthdesk.store import team_search
 
-        return find_on_postgres(engine, connection_id, text, limit=limit)
+        with _snapshot(engine) as db:
+            hits = team_search.search(db, connection_id, pattern, limit)
+        return Found(get_contacts(engine, hits.rids), hits.total, more=hits.more)
     with _snapshot(engine) as db:
-        if text.isascii():
-            hits = " OR ".join(
-                f"{column} LIKE ?2 ESCAPE '\\'" for column in ("name", "email", "ext_id")
-            )
-            value = _like_pattern(text)
-        else:
-            dbapi = db.connection.driver_connection
-            assert dbapi is not None
-            dbapi.create_function("hd_casefold", 1, _casefold, deterministic=True)
-            hits = " OR ".join(
-                f"instr(hd_casefold({column}), ?2)" for column in ("name", "email", "ext_id")
-            )
-            value = text.casefold()
-        # One pass over the connection's run of rids (in table order: no index seek per
-        # row), the hits materialized once, each mapped to its contact by index, and the
-        # total counted with the page.
-        sql = f"""
-            WITH hits AS MATERIALIZED (
-                SELECT rid FROM records
-                WHERE rid BETWEEN (SELECT MIN(rid) FROM records WHERE connection_id = ?1)
-                    AND (SELECT MAX(rid) FROM records WHERE connection_id = ?1)
-                    AND +connection_id = ?1 AND ({hits})
-            ),
-            found AS (
-                SELECT DISTINCT COALESCE(ca.rid, cb.rid) AS rid FROM hits h
-                LEFT JOIN contacts ca ON ca.rid = h.rid
-                LEFT JOIN contacts cb ON cb.b_rid = h.rid
-            )
-            SELECT c.rid, COUNT(*) OVER () FROM found f JOIN contacts c ON c.rid = f.rid
-            ORDER BY c.name = '', c.name COLLATE NOCASE, c.rid
-            LIMIT {limit:d}
-        """
-        rows = _raw(db, sql, (connection_id, value))
-        keys = [row[0] for row in rows]
-        total = rows[0][1] if rows else 0
-    return Found(get_contacts(engine, keys), int(total))
-
-
-def _casefold(value: str | None) -> str:
-    return value.casefold() if value else ""
+        dbapi = db.connection.driver_connection
+        assert isinstance(dbapi, sqlite3.Connection)
+        hits = search(dbapi, connection_id, pattern, limit)
+    return Found(get_contacts(engine, hits.rids), hits.total, more=hits.more)

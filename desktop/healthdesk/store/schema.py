@@ -234,6 +234,62 @@ class EventCountRow(Base):
     count: Mapped[int] = mapped_column(Integer)
 
 
+class SearchDocRow(Base):
+    """A contact's search text (core.search_text.document of its records' names, emails
+    and app ids), by the contact's rid: what store.search_index searches.
+
+    Written with the contacts (store.decisions, through store.search_index, which also
+    writes the FTS5 trigram index of `text`, `search_fts`, migration 0007), so it always
+    describes them.
+    """
+
+    __tablename__ = "search_docs"
+    __table_args__ = (
+        # Walks a connection's texts in the order results are shown.
+        Index("ix_search_docs_order", "connection_id", "unnamed", "name", "rid"),
+        # A connection's range of rids, for the FTS index.
+        Index("ix_search_docs_connection", "connection_id", "rid"),
+    )
+
+    rid: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    connection_id: Mapped[str] = mapped_column(Text)
+    #: The contact has no name: it comes after those that have one.
+    unnamed: Mapped[bool] = mapped_column(Boolean)
+    #: The contact's shown name (as contacts.name).
+    name: Mapped[str] = mapped_column(Text(collation="NOCASE"))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class RetryAuditRow(Base):
+    """One retry the agent asked of the sync service, for the audit log (store.retries).
+
+    Who (`agent`: the configured agent name, else the OS user), when (`at`, canonical
+    UTC), which connection, which group (`scope`: the failure group's path, or "N selected
+    contacts"), how many contacts were asked, the service and the request's idempotency
+    key. Written before the request is sent (`outcome` "sent"), then completed with the
+    answer: `outcome` "answered" and what the service queued, or "refused: <why>".
+    `after_seq` is the connection's latest event seq when the retry was asked: the
+    timeline shows the entry right after that event.
+    """
+
+    __tablename__ = "retry_audit"
+    __table_args__ = (Index("ix_retry_audit_timeline", "connection_id", "after_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    connection_id: Mapped[str] = mapped_column(Text)
+    at: Mapped[str] = mapped_column(Text)
+    agent: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    requested: Mapped[int] = mapped_column(Integer)
+    queued: Mapped[int] = mapped_column(Integer)
+    already_queued: Mapped[int] = mapped_column(Integer)
+    unknown: Mapped[int] = mapped_column(Integer)
+    service_url: Mapped[str] = mapped_column(Text)
+    request_key: Mapped[str] = mapped_column(Text)
+    after_seq: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(Text)
+
+
 class ActivityDayRow(Base):
     """How many events of a connection had an outcome on a (UTC) day, and the lowest and
     highest seq among them (the range the timeline of that day reads).
@@ -266,6 +322,8 @@ DEFERRABLE_INDEXES = (
     "ix_contacts_list",
     "ix_contacts_failure",
     "ix_contacts_b",
+    "ix_search_docs_order",
+    "ix_search_docs_connection",
 )
 
 
@@ -280,3 +338,22 @@ def create_index_sql(index: Index, dialect: str = "sqlite") -> str:
     """The CREATE INDEX statement of a declared index, as SQLite (or PostgreSQL) reads it."""
     compiler = postgresql.dialect() if dialect == "postgresql" else sqlite.dialect()
     return str(CreateIndex(index).compile(dialect=compiler))
+
+
+#: Objects the migrations create that no declaration here describes: the search index's
+#: FTS5 table (and the tables FTS5 makes for it) and its character list.
+UNDECLARED_TABLES = frozenset(
+    {
+        "search_fts",
+        "search_fts_data",
+        "search_fts_idx",
+        "search_fts_docsize",
+        "search_fts_config",
+        "search_chars",
+    }
+)
+
+
+def is_declared(name: str | None, type_: str, _parent: object = None) -> bool:
+    """Alembic's `include_name`: compare every table but UNDECLARED_TABLES."""
+    return not (type_ == "table" and name in UNDECLARED_TABLES)

@@ -1,61 +1,148 @@
-"""The search (store.queries.find) on PostgreSQL: the same answers, through pg_trgm.
+"""The contact search (store.queries.find) on PostgreSQL: store.search_index.search's
+answers, asked in PostgreSQL's words.
 
-A query of ASCII letters is compared as SQLite's LIKE compares it (the 26 ASCII letters
-folded, nothing else): `lower()` of "C" text folds just those, and migration 0008's
-trigram index on the folded name, email and app id of records finds the rows holding it
-without reading the others. A query with other letters is compared after Unicode case
-folding, as on SQLite; PostgreSQL has no such folding, so the connection's records are
-read once and compared in Python (a second or two per million records).
+The texts are the same (`search_docs`, core.search_text), and so are the steps: where
+SQLite asks its FTS5 trigram index for the candidates of a query (the texts holding each
+of its trigrams, or for two characters the query itself), this asks for the same texts
+with LIKE, which migration 0008's pg_trgm index on `search_docs.text` narrows down; then
+the same check, ranking (word starts first, then by name folded as NOCASE folds it, then
+rid), exact count up to `EXACT_LIMIT` and walk in name order beyond. The candidates are
+counted exactly as SQLite's index counts them (every text of the connection's run of
+rids), so that both say "more" for the same queries.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from typing import Any
 
-from healthdesk.store.dialect import nocase
-from healthdesk.store.queries import Found, _like_pattern, _snapshot, get_contacts
+from sqlalchemy.engine import Connection as SAConnection
 
-_SEARCHED = ("name", "email", "ext_id")
+from healthdesk.core.search_text import Pattern
+from healthdesk.store.dialect import POSTGRES, nocase
+from healthdesk.store.search_index import EXACT_LIMIT, Hits
 
-#: The hits (records' rids) as their contacts, sorted as SQLite's find sorts them, with
-#: the total counted with the page; `{hits}` selects the rids.
-_CONTACTS_OF_HITS = """
-    WITH hits AS MATERIALIZED ({hits}),
-    found AS (
-        SELECT DISTINCT COALESCE(ca.rid, cb.rid) AS rid FROM hits h
-        LEFT JOIN contacts ca ON ca.rid = h.rid
-        LEFT JOIN contacts cb ON cb.b_rid = h.rid
-    )
-    SELECT c.rid, COUNT(*) OVER () FROM found f JOIN contacts c ON c.rid = f.rid
-    ORDER BY c.name = '', {name}, c.rid
-    LIMIT {limit:d}
-"""
+_ORDER = f"unnamed, {nocase('name', POSTGRES)}, rid"
 
 
-def find(engine: Engine, connection_id: str, text: str, *, limit: int) -> Found:
-    """store.queries.find on PostgreSQL (`text` stripped, not empty)."""
-    name = nocase("c.name", "postgresql")
-    with _snapshot(engine) as db:
-        if text.isascii():
-            folded = " OR ".join(
-                f"lower({column} COLLATE \"C\") LIKE ?2 ESCAPE '\\'" for column in _SEARCHED
-            )
-            hits = f"SELECT rid FROM records WHERE connection_id = ?1 AND ({folded})"
-            params: tuple[object, ...] = (connection_id, _like_pattern(text.lower()))
+def _like(text: str) -> str:
+    """A LIKE pattern of the texts holding `text` (backslash, PostgreSQL's default escape)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _candidates(text: str) -> tuple[str, list[str]] | None:
+    """The condition (on `search_docs` aliased `d`) that SQLite's trigram index answers
+    for `text`, and its parameters; None when it answers nothing (one character)."""
+    if len(text) >= 3:
+        trigrams = list(dict.fromkeys(text[i : i + 3] for i in range(len(text) - 2)))
+        return " AND ".join("d.text LIKE ?" for _ in trigrams), [_like(t) for t in trigrams]
+    if len(text) == 2:
+        # SQLite asks for every trigram that begins with it: a text holding it has one.
+        return "d.text LIKE ?", [_like(text)]
+    return None
+
+
+def search(db: SAConnection, connection_id: str, pattern: Pattern, limit: int) -> Hits:
+    """store.search_index.search on PostgreSQL (in a snapshot of `db`)."""
+    if limit <= 0:
+        return Hits([], 0)
+    low, high = db.exec_driver_sql(
+        "SELECT MIN(rid), MAX(rid) FROM search_docs WHERE connection_id = ?", (connection_id,)
+    ).one()
+    if low is None:
+        return Hits([], 0)
+    bounds = (connection_id, low, high)
+    cap = max(EXACT_LIMIT, limit)
+    contains = _candidates(pattern.contains)
+    word = pattern.word_start
+    if contains is not None:
+        ranked = _ranked(db, bounds, contains, pattern.contains, word, cap, limit)
+        if ranked is not None:
+            return ranked
+    rids: list[int] = []
+    if word is not None:
+        starts = _candidates(word)
+        ranked = None
+        if starts is not None:
+            ranked = _ranked(db, bounds, starts, word, None, cap, limit)
+        if ranked is not None:
+            rids = ranked.rids
         else:
-            wanted = text.casefold()
-            rids = [
-                rid
-                for rid, *values in db.exec_driver_sql(
-                    "SELECT rid, name, email, ext_id FROM records WHERE connection_id = ?",
-                    (connection_id,),
-                )
-                if any(value and wanted in value.casefold() for value in values)
-            ]
-            hits = "SELECT unnest(CAST(?1 AS BIGINT[])) AS rid"
-            params = (rids,)
-        sql = _CONTACTS_OF_HITS.format(hits=hits, name=name, limit=limit)
-        rows = list(db.exec_driver_sql(sql, params))
-    keys = [row[0] for row in rows]
+            rids = _walk(db, connection_id, "strpos(text, ?) > 0", (word,), limit)
+    if len(rids) < limit:
+        if word is None:
+            rids += _walk(db, connection_id, "strpos(text, ?) > 0", (pattern.contains,), limit)
+        else:
+            rids += _walk(
+                db,
+                connection_id,
+                "strpos(text, ?) > 0 AND strpos(text, ?) = 0",
+                (pattern.contains, word),
+                limit - len(rids),
+            )
+    if contains is None:
+        total = db.exec_driver_sql(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM search_docs WHERE connection_id = ? "
+            "AND strpos(text, ?) > 0 LIMIT ?) s",
+            (connection_id, pattern.contains, cap + 1),
+        ).scalar_one()
+        if total <= cap:
+            return Hits(rids, int(total))
+    return Hits(rids, cap, more=True)
+
+
+def _ranked(
+    db: SAConnection,
+    bounds: tuple[str, int, int],
+    candidates: tuple[str, list[str]],
+    text: str,
+    word: str | None,
+    cap: int,
+    limit: int,
+) -> Hits | None:
+    """The ranked matches of `text` among the `candidates`, counted; None when there are
+    more than `cap` candidates."""
+    connection_id, low, high = bounds
+    condition, likes = candidates
+    count = db.exec_driver_sql(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM search_docs d "
+        f"WHERE d.rid BETWEEN ? AND ? AND {condition} LIMIT ?) s",
+        (low, high, *likes, cap + 1),
+    ).scalar_one()
+    if count > cap:
+        return None
+    rank = "strpos(d.text, ?) = 0" if word is not None else "false"
+    params: list[Any] = [word] if word is not None else []
+    params += [low, high, *likes, connection_id, text, cap + 1, limit]
+    rows = db.exec_driver_sql(
+        f"""
+        WITH hits AS MATERIALIZED (
+            SELECT d.rid, d.unnamed, d.name, {rank} AS later FROM search_docs d
+            WHERE d.rid BETWEEN ? AND ? AND {condition}
+                AND d.connection_id = ? AND strpos(d.text, ?) > 0
+            LIMIT ?
+        )
+        SELECT rid, (SELECT COUNT(*) FROM hits) FROM hits
+        ORDER BY later, {_ORDER} LIMIT ?
+        """,
+        tuple(params),
+    ).all()
     total = rows[0][1] if rows else 0
-    return Found(get_contacts(engine, keys), int(total))
+    if total > cap:
+        return None
+    return Hits([row[0] for row in rows], int(total))
+
+
+def _walk(
+    db: SAConnection,
+    connection_id: str,
+    condition: str,
+    params: tuple[str, ...],
+    limit: int,
+) -> list[int]:
+    rows = db.exec_driver_sql(
+        f"SELECT rid FROM search_docs WHERE connection_id = ? AND {condition} "
+        f"ORDER BY {_ORDER} LIMIT ?",
+        (connection_id, *params, limit),
+    ).all()
+    return [row[0] for row in rows]

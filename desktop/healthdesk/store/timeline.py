@@ -29,16 +29,19 @@ from healthdesk.core.contacts import ContactView
 from healthdesk.core.model import Outcome, Side
 from healthdesk.core.words import ACTION_OUTCOMES
 from healthdesk.store import activity, dialect, pages
+from healthdesk.store.retries import RetryAudit, audit_entries
 
 __all__ = [
     "ACTION_OUTCOMES",
     "ActionContacts",
     "TimelineEntry",
+    "TimelinePage",
     "action_contact_keys",
     "count",
     "count_action_contacts",
     "page",
     "page_action_contacts",
+    "page_with_retries",
 ]
 
 #: The outcomes the summary of performed actions counts (writes into the target app).
@@ -162,6 +165,49 @@ def page(
             )
             for (seq, at, app, ext_id, name, outcome, target, code, message, key) in result
         ]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelinePage:
+    """A page of the timeline: events and the retries asked among them, most recent
+    first. `events` is how many of the entries are events (a page with fewer than its
+    limit is the last one); the next page starts before `next_seq` (None: the end)."""
+
+    entries: list[TimelineEntry | RetryAudit]
+    events: int
+    next_seq: int | None
+
+
+def page_with_retries(
+    engine: Engine,
+    connection_id: str,
+    *,
+    before_seq: int | None,
+    limit: int,
+    day: str | None = None,
+) -> TimelinePage:
+    """`page`, with the retries the agent asked (store.retries' audit log) among the
+    events: a retry asked when event N was the latest comes right above event N. Every
+    retry of the range is on the page; the last page also has those before any event.
+    With `day`, that day's events and the retries asked that day (UTC)."""
+    events = page(engine, connection_id, before_seq=before_seq, limit=limit, day=day)
+    last = len(events) < limit
+    low = None if last else events[-1].seq
+    retries = audit_entries(engine, connection_id, low_seq=low, before_seq=before_seq)
+    if day is not None:
+        retries = [retry for retry in retries if retry.at[:10] == day]
+    entries: list[TimelineEntry | RetryAudit] = []
+    pending = iter(retries)
+    retry = next(pending, None)
+    for event in events:
+        while retry is not None and retry.after_seq >= event.seq:
+            entries.append(retry)
+            retry = next(pending, None)
+        entries.append(event)
+    while retry is not None:
+        entries.append(retry)
+        retry = next(pending, None)
+    return TimelinePage(entries, len(events), None if last else events[-1].seq)
 
 
 def _check_action(outcome: Outcome) -> None:

@@ -63,7 +63,7 @@ from sqlalchemy import Engine
 from yarl import URL
 
 from healthdesk import __version__
-from healthdesk.core.model import Connection
+from healthdesk.core.model import Connection, Side
 from healthdesk.core.safe_text import mask_emails, one_line
 from healthdesk.feed.items import FeedError, parse_item, type_name
 from healthdesk.store.cursors import apply_page, get_cursor
@@ -264,6 +264,23 @@ class Retrying:
         return when.strftime("%H:%M:%S" if when.date() == now.date() else "%Y-%m-%d %H:%M:%S")
 
 
+@dataclass(frozen=True, slots=True)
+class RetryAnswer:
+    """What the service did with a retry request (`SyncClient.retry`).
+
+    Each list holds (app, record id) pairs of the request: `queued` will be retried (a
+    `queued` event for each is in the feed), `already_queued` were waiting for a retry
+    already (not queued twice), `unknown` have no failed write the service could retry.
+    `replayed`: the service had answered this idempotency key before, and says it again.
+    """
+
+    key: str
+    queued: tuple[tuple[Side, str], ...]
+    already_queued: tuple[tuple[Side, str], ...]
+    unknown: tuple[tuple[Side, str], ...]
+    replayed: bool
+
+
 OnPage = Callable[[Page], Awaitable[Any] | None]
 OnRetry = Callable[[Retrying], Any]
 
@@ -328,6 +345,7 @@ class SyncClient:
         self._token = token or None
         self._session = session
         self._own_session = session is None
+        self._closed = False
         self._backoff = backoff or Backoff()
         self._on_retry = on_retry
         self._max_page_bytes = max_page_bytes
@@ -357,6 +375,9 @@ class SyncClient:
     async def close(self) -> None:
         """Close the HTTP session the client opened (not one it was given), and wait for
         the page being written, if any."""
+        # A request still running (a retry asked meanwhile) fails instead of opening a
+        # new session that nobody would close.
+        self._closed = True
         await asyncio.get_running_loop().run_in_executor(None, self._writer.shutdown, True)
         if self._own_session and self._session is not None:
             session, self._session = self._session, None
@@ -396,6 +417,28 @@ class SyncClient:
                 )
             connections.append(item)
         return connections
+
+    async def retry(
+        self, connection_id: str, records: Sequence[tuple[Side, str]], *, key: str
+    ) -> RetryAnswer:
+        """Ask the service to retry the failed writes of `records` ((app, id) pairs):
+        `POST /v1/connections/{id}/retry` with the idempotency key `key`.
+
+        Retried like any request (the key makes a repeat harmless: the service answers it
+        again without queuing twice). Raises `SyncError`s as pull does.
+        """
+        if not records:
+            raise ValueError("no record to retry")
+        url = self._url("v1", "connections", connection_id, "retry")
+        body = orjson.dumps({"records": [{"app": app.value, "id": rid} for app, rid in records]})
+        data = await self._get_json(
+            url,
+            wait=0,
+            retries=self._retries(),
+            body=body,
+            headers={"Content-Type": "application/json", "Idempotency-Key": key},
+        )
+        return _retry_answer(str(url), data, key)
 
     async def pull(
         self, connection_id: str, *, page_size: int = 5000, on_page: OnPage | None = None
@@ -567,11 +610,20 @@ class SyncClient:
             )
         return _Answer(items, cursor, more, where)
 
-    async def _get_json(self, url: URL, *, wait: float, retries: int | None) -> Any:
+    async def _get_json(
+        self,
+        url: URL,
+        *,
+        wait: float,
+        retries: int | None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """GET `url` (POST `body`, JSON, when given) and decode the answer, retrying."""
         attempt = 0
         while True:
             try:
-                return await self._get_once(url, wait)
+                return await self._get_once(url, wait, body=body, headers=headers)
             except _Retryable as failure:
                 if retries is not None and attempt >= retries:
                     raise failure.error from None
@@ -600,6 +652,8 @@ class SyncClient:
                 await self._backoff.sleep(delay)
 
     def _session_now(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise SyncError(f"{self.base_url}: the sync client was closed")
         if self._session is None or self._session.closed:
             if not self._own_session:
                 raise SyncError("the HTTP session given to the sync client is closed")
@@ -607,8 +661,16 @@ class SyncClient:
             self._session = aiohttp.ClientSession()
         return self._session
 
-    async def _get_once(self, url: URL, wait: float) -> Any:
+    async def _get_once(
+        self,
+        url: URL,
+        wait: float,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         where = str(url)
+        sent = self._headers if headers is None else {**self._headers, **headers}
         deadline = wait + self._request_deadline
         timeout = aiohttp.ClientTimeout(
             total=deadline, sock_connect=CONNECT_TIMEOUT, sock_read=wait + READ_GRACE
@@ -618,12 +680,17 @@ class SyncClient:
             # at a time cannot keep it alive (sock_read restarts on each byte).
             async with asyncio.timeout(deadline):
                 # No redirects: the token must go to this service only, and never over http.
-                async with self._session_now().get(
-                    url, headers=self._headers, allow_redirects=False, timeout=timeout
+                async with self._session_now().request(
+                    "GET" if body is None else "POST",
+                    url,
+                    data=body,
+                    headers=sent,
+                    allow_redirects=False,
+                    timeout=timeout,
                 ) as response:
                     status = response.status
-                    headers = response.headers
-                    body = await self._read_capped(response, where)
+                    answer_headers = response.headers
+                    answer = await self._read_capped(response, where)
         except TimeoutError as exc:
             if isinstance(exc, aiohttp.ClientError):  # the socket stayed silent too long
                 reason = self._network_reason(exc)
@@ -638,16 +705,16 @@ class SyncClient:
         except (aiohttp.ClientError, OSError) as exc:
             reason = self._network_reason(exc)
             raise _Retryable(NetworkError(f"{where}: {reason}"), reason) from None
-        if status == 200:
+        if status in (200, 202):
             try:
-                return orjson.loads(body)
+                return orjson.loads(answer)
             except orjson.JSONDecodeError as exc:
-                kind = headers.get("Content-Type", "no content type")
+                kind = answer_headers.get("Content-Type", "no content type")
                 raise ProtocolError(
-                    f"{where}: the answer is not JSON ({kind}, {len(body):,} bytes, "
-                    f"starting {self._scrub(repr(body[:40]))}): {exc}"
+                    f"{where}: the answer is not JSON ({kind}, {len(answer):,} bytes, "
+                    f"starting {self._scrub(repr(answer[:40]))}): {exc}"
                 ) from None
-        code, message = self._error_of(body, headers)
+        code, message = self._error_of(answer, answer_headers)
         said = f"{status} {message}" if message else str(status)
         if status in (401, 403):
             raise AuthError(self._auth_message(status, said), status=status)
@@ -658,10 +725,12 @@ class SyncClient:
                 code=code,
             )
             raise _Retryable(
-                error, f"service answered {said}", parse_retry_after(headers.get("Retry-After"))
+                error,
+                f"service answered {said}",
+                parse_retry_after(answer_headers.get("Retry-After")),
             )
         if 300 <= status < 400:
-            target = self._scrub(headers.get("Location", "elsewhere"))
+            target = self._scrub(answer_headers.get("Location", "elsewhere"))
             raise ServiceError(
                 f"{where}: the service redirects ({status}) to {target}; give that URL "
                 "instead (redirects are not followed, so the token goes nowhere else)",
@@ -804,6 +873,31 @@ class _Progress:
                 )
         else:
             self._empty = 0
+
+
+def _retry_answer(where: str, data: Any, key: str) -> RetryAnswer:
+    if type(data) is not dict:
+        raise ProtocolError(f"{where}: expected a JSON object, got {type_name(data)}")
+    lists: dict[str, tuple[tuple[Side, str], ...]] = {}
+    for name in ("queued", "already_queued", "unknown"):
+        raw = data.get(name)
+        if type(raw) is not list:
+            raise _bad_key(where, data, name, "a list")
+        found = []
+        for entry in raw:
+            app = entry.get("app") if type(entry) is dict else None
+            rid = entry.get("id") if type(entry) is dict else None
+            if app not in ("a", "b") or type(rid) is not str or not rid:
+                raise ProtocolError(f'{where}: key "{name}": expected {{"app", "id"}} objects')
+            found.append((Side(app), rid))
+        lists[name] = tuple(found)
+    return RetryAnswer(
+        key=key,
+        queued=lists["queued"],
+        already_queued=lists["already_queued"],
+        unknown=lists["unknown"],
+        replayed=data.get("replayed") is True,
+    )
 
 
 def _bad_key(where: str, data: dict[str, Any], key: str, wanted: str) -> ProtocolError:

@@ -13,7 +13,7 @@ token (allowed on a loopback address only). Errors are JSON
 - 401 `unauthorized`: a missing or wrong token (checked first, for every path; the answer
   carries `WWW-Authenticate: Bearer`).
 - 404 `unknown_connection` (no such connection id) or `not_found` (no such path);
-  405 `method_not_allowed` (only GET and HEAD).
+  405 `method_not_allowed` (GET and HEAD; POST for a retry).
 - 400 `bad_cursor` (not a cursor of this service, of another connection, or beyond the
   end of the feed: the service was restarted on other snapshots), `bad_limit` (not a
   whole number from 1 to 10000), `bad_wait` (not a number of seconds from 0 to 60).
@@ -35,15 +35,33 @@ valid for the life of the service: the feed is append-only.
 file (header line, then the items; gzip-compressed JSON Lines, streamed),
 `Content-Type: application/gzip`, `Content-Disposition: attachment; filename="<id>.healthsnap"`.
 
+`POST /v1/connections/{id}/retry` with `Idempotency-Key: <key>` and the JSON body
+`{"records": [{"app": "a", "id": "101"}, ...]}` (at most 10,000 records) asks the service
+to retry the failed writes of those records -> 202
+`{"request": "<key>", "queued": [...], "already_queued": [...], "unknown": [...],
+"replayed": false}`. For each queued record a `queued` event is appended to the feed at
+once; `retry_delay` seconds later (`process_retries`) the outcome of each retry, as the
+simulator invents it (sync.simulate: a `created` or `updated` event and what it wrote, or
+a `failed` event). `already_queued` records wait for a retry already and are not queued
+twice; `unknown` ones have no failed write to retry. The same key again with the same
+records is answered as the first time (`replayed: true`) and queues nothing; with other
+records it is refused, 422 `idempotency_key_reused`. 400 `bad_retry`: no or a malformed
+key, a body that is not that object; 411 `length_required` (a chunked body), 413 (a body
+over 1 MiB); 408 `body_timeout` when the body does not arrive within `IDLE_TIMEOUT`.
+
 Python interface
 ----------------
-- `FeedService(*, snapshots, simulate_rate=None, seed=0)`: loads and validates the
-  snapshots (a broken one raises `FeedError` naming the file and line). Thread-safe:
+- `FeedService(*, snapshots, simulate_rate=None, seed=0, retry_delay=RETRY_DELAY)`:
+  loads and validates the snapshots (a broken one raises `FeedError` naming the file and
+  line). Thread-safe:
   `connection_ids()`, `size(cid)`, `items(cid, start=0, stop=None) -> list[dict]`,
   `append(cid, items) -> int` (validates every item with `parse_item` first: all or none
   are appended; an unknown `cid` must start with its connection item; wakes long-polls;
   returns the new feed size), `cursor(cid, index) -> str`, `simulate(count) -> int`
   (appends at least `count` simulated items at once, deterministic for the seed),
+  `retry(cid, key, records) -> dict` (what the API's retry does, without the outcome),
+  `process_retries(cid=None) -> int` (appends the outcome of every retry waiting; with
+  `retry_delay=None` nothing else does, so tests see the contacts pending first),
   `fail_next(status, count=1, retry_after=None, body=None)`, `requests` (the last
   10,000 requests as "METHOD /path?query", oldest first).
 - `create_app(*, service, token) -> web.Application` (token None: no authentication).
@@ -53,10 +71,11 @@ Python interface
   `no_auth=True` and `host` is a loopback address (127.0.0.0/8, ::1, localhost); with
   `no_auth=True` a token is ignored.
 - `running_service(*, snapshots, token, host="127.0.0.1", port=0, simulate_rate=None,
-  seed=0)`: a context manager that runs the service in a thread (its own asyncio loop)
-  and yields a `RunningService`: `.url` ("http://127.0.0.1:PORT"), `.port`, `.service`
-  (the FeedService), `.stop()`, `.start()`, `.restart()` (stop, then start again on the
-  same port with the same feeds; a cursor stays valid), `.fail_next(...)`, `.requests`.
+  seed=0, retry_delay=RETRY_DELAY)`: a context manager that runs the service in a thread
+  (its own asyncio loop) and yields a `RunningService`: `.url` ("http://127.0.0.1:PORT"),
+  `.port`, `.service` (the FeedService), `.stop()`, `.start()`, `.restart()` (stop, then
+  start again on the same port with the same feeds; a cursor stays valid),
+  `.fail_next(...)`, `.requests`.
 
 Test hooks: `fail_next(status, count=1, retry_after=None, body=None)` makes the next
 `count` requests (any path, before authentication, as a proxy in front of the service
@@ -80,8 +99,10 @@ Bounds, against clients that misbehave:
   opening, or of its previous answer (an idle keep-alive, a trickled head), is closed
   (aiohttp's keep-alive timer, which also covers a head that never completes); a head
   is at most 8 KiB a line and 128 fields (aiohttp's limits, answered 400);
-- the API takes no request body: one (Content-Length or chunked) is answered 413 at
-  once, before authentication, and never read, so a slow body holds nothing;
+- no request but a retry takes a body: one (Content-Length or chunked) is answered 413
+  at once, before authentication, and never read, so a slow body holds nothing; a
+  retry's body is read only after its token is checked, must declare its length (at
+  most 1 MiB) and arrive within `IDLE_TIMEOUT` seconds;
 - at most `MAX_POLLS` long-polls (`wait` > 0) run at once per token (per client
   address without a token): one more is answered 429 with `Retry-After: 1`;
 - nothing grows with requests before their token is checked: the `requests` record is a
@@ -125,6 +146,13 @@ from healthdesk.core.safe_text import mask_emails, one_line
 from healthdesk.feed.items import FeedError, decode, parse_item
 from healthdesk.feed.reader import SnapshotReader
 from healthdesk.feed.snapshot import GZIP_MAGIC, header_item
+from healthdesk.sync.retry import (
+    RetryBook,
+    RetryConflict,
+    RetryRequestError,
+    check_key,
+    parse_retry_body,
+)
 from healthdesk.sync.simulate import Simulator
 
 __all__ = [
@@ -149,6 +177,11 @@ SHUTDOWN_TIMEOUT = 2.0
 IDLE_TIMEOUT = 15.0
 #: Long-polls that may run at once per token.
 MAX_POLLS = 8
+#: Seconds between a retry request and the outcome of its retries in the feed.
+RETRY_DELAY = 2.0
+#: The largest body of a retry request.
+MAX_RETRY_BODY = 1024 * 1024
+_RETRY_PATH = re.compile(r"/v1/connections/[^/]+/retry")
 #: Characters of a request line kept in `requests`.
 _REQUEST_LINE = 300
 _REQUEST_LOG = 10_000
@@ -251,6 +284,7 @@ class FeedService:
         snapshots: Sequence[Path | str],
         simulate_rate: float | None = None,
         seed: int = 0,
+        retry_delay: float | None = RETRY_DELAY,
     ) -> None:
         if simulate_rate is not None and not (
             math.isfinite(simulate_rate) and 0 < simulate_rate <= 100_000
@@ -266,6 +300,8 @@ class FeedService:
         self._faults: deque[_Fault] = deque()
         self._requests: deque[str] = deque(maxlen=_REQUEST_LOG)
         self._simulator = Simulator(seed=seed)
+        self.retry_delay = retry_delay
+        self._retries = RetryBook()
         for path in snapshots:
             self._load(Path(path))
         self._simulator.loaded()
@@ -298,6 +334,7 @@ class FeedService:
             feed.connection = line
             feed.lines.append(line)
             self._simulator.observe(cid, item, decode(line))
+            self._retries.observe(cid, item, len(feed.lines) - 1)
             return
         cid = item.connection
         feed = self._feeds.get(cid)
@@ -310,6 +347,7 @@ class FeedService:
             )
         feed.lines.append(line)
         self._simulator.observe(cid, item)
+        self._retries.observe(cid, item, len(feed.lines) - 1)
 
     # ------------------------------------------------------------------ reading
 
@@ -399,6 +437,38 @@ class FeedService:
                 self.append(cid, items)
             done += len(items)
         return done
+
+    # ------------------------------------------------------------------ retries
+
+    def retry(self, cid: str, key: str, records: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        """Answer a retry request of (app, id) pairs (see the module's docstring) and
+        append a `queued` event for each record queued. KeyError: unknown connection;
+        RetryConflict: the key was used for another request."""
+        with self._lock:
+            if cid not in self._feeds:
+                raise KeyError(cid)
+            answer, jobs = self._retries.request(cid, key, records)
+            if jobs:
+                self.append(cid, [self._simulator.queued_event(job) for job in jobs])
+        return answer
+
+    def retries_waiting(self, cid: str) -> int:
+        """How many records of a connection wait for their retry."""
+        with self._lock:
+            return self._retries.waiting(cid)
+
+    def process_retries(self, cid: str | None = None) -> int:
+        """Append the outcome of every retry waiting (of one connection, or all), as the
+        simulator decides it; return how many items were appended."""
+        appended = 0
+        with self._lock:
+            for job in self._retries.take_waiting(cid):
+                feed = self._feeds[job.connection]
+                record = None if job.line is None else orjson.loads(feed.lines[job.line])
+                items = self._simulator.retry_outcome(job, record)
+                self.append(job.connection, items)
+                appended += len(items)
+        return appended
 
     # ------------------------------------------------------------------ test hooks
 
@@ -613,11 +683,23 @@ def create_app(
         if fault is not None:
             service._record(f"{request.method} {request.path_qs}")
             return _fault_response(fault)
-        if request.body_exists:
-            # No route takes a body: refuse it unread, so a slow one holds nothing.
+        retrying = request.method == "POST" and _RETRY_PATH.fullmatch(request.path) is not None
+        if request.body_exists and not retrying:
+            # No other route takes a body: refuse it unread, so a slow one holds nothing.
             response = _error(413, "body_not_allowed", "this service takes no request body")
             response.force_close()
             return response
+        if retrying and request.body_exists:
+            length = request.content_length
+            if length is None or length > MAX_RETRY_BODY:
+                status, code = (411, "length_required") if length is None else (413, "too_large")
+                response = _error(
+                    status,
+                    code,
+                    f"a retry's body must declare its length, at most {MAX_RETRY_BODY:,} bytes",
+                )
+                response.force_close()
+                return response
         if secret is not None:
             problem = _authorized(request, secret)
             if problem is not None:
@@ -637,17 +719,19 @@ def create_app(
             if exc.status == 404:
                 message = f"no such path: {request.path[:200]}"
             elif exc.status == 405:
-                message = f"method {request.method} is not allowed here (only GET)"
+                allowed = exc.headers.get("Allow", "GET")
+                message = f"method {request.method} is not allowed here (only {allowed})"
             else:
                 message = exc.reason
             return _error(exc.status, code, message, headers)
 
-    app = web.Application(middlewares=[guard], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[guard], client_max_size=MAX_RETRY_BODY)
     app[_SERVICE] = service
     app[_POLLS] = _Polls(max_polls)
     app.router.add_get("/v1/connections", _list_connections)
     app.router.add_get("/v1/connections/{id}/feed", _feed)
     app.router.add_get("/v1/connections/{id}/snapshot", _snapshot)
+    app.router.add_post("/v1/connections/{id}/retry", _retry)
     app.on_shutdown.append(_on_shutdown)
     if service.simulate_rate is not None:
         app.cleanup_ctx.append(_simulation)
@@ -724,6 +808,36 @@ async def _feed(request: web.Request) -> web.Response:
                 if not polls.running[key]:
                     del polls.running[key]
     return _json(service._page(cid, index, limit))
+
+
+async def _retry(request: web.Request) -> web.Response:
+    service = request.app[_SERVICE]
+    cid = request.match_info["id"]
+    _size_or_404(service, cid)
+    try:
+        key = check_key(request.headers.get("Idempotency-Key"))
+        try:
+            body = await asyncio.wait_for(request.read(), IDLE_TIMEOUT)
+        except TimeoutError:
+            raise _ApiError(
+                408, "body_timeout", f"the body did not arrive within {IDLE_TIMEOUT:g} s"
+            ) from None
+        records = parse_retry_body(body)
+        answer = service.retry(cid, key, records)
+    except RetryRequestError as exc:
+        raise _ApiError(400, "bad_retry", str(exc)) from None
+    except RetryConflict as exc:
+        raise _ApiError(422, "idempotency_key_reused", str(exc)) from None
+    except KeyError:
+        raise _unknown(cid) from None
+    if answer["queued"] and service.retry_delay is not None:
+        asyncio.get_running_loop().call_later(service.retry_delay, service.process_retries, cid)
+    headers = {"Cache-Control": "no-store"}
+    if answer["replayed"]:
+        headers["Idempotent-Replayed"] = "true"
+    return web.Response(
+        status=202, body=orjson.dumps(answer), content_type="application/json", headers=headers
+    )
 
 
 def _size_or_404(service: FeedService, cid: str) -> int:
@@ -994,13 +1108,16 @@ def running_service(
     seed: int = 0,
     idle_timeout: float = IDLE_TIMEOUT,
     max_polls: int = MAX_POLLS,
+    retry_delay: float | None = RETRY_DELAY,
 ) -> Iterator[RunningService]:
     """Run the service in a background thread on an ephemeral port; stop it on exit."""
     if token is None:
         _check_start(host, None, no_auth=True)
     else:
         _check_start(host, token, no_auth=False)
-    service = FeedService(snapshots=snapshots, simulate_rate=simulate_rate, seed=seed)
+    service = FeedService(
+        snapshots=snapshots, simulate_rate=simulate_rate, seed=seed, retry_delay=retry_delay
+    )
     running = RunningService(
         service=service,
         token=token,

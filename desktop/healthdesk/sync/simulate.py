@@ -12,6 +12,10 @@ its connections, as feed items:
 - a known record changes (a new version of the record, its `updated_at` now), and is
   processed: `updated` (the counterpart gets a new version too), `unchanged` or `failed`;
 - a failing record is retried, and now and then goes through;
+- a retry asked through the API (`queued_event`, then `retry_outcome`): the write goes
+  through (`RETRY_SUCCESS` of the time), or fails again with the same error or, now and
+  then, a new one; drawn from a generator of its own, so retries do not change what the
+  live activity does, and are the same for the same seed and the same requests;
 - the connection's sync state moves: scanning -> syncing (per app) -> active, and now and
   then locked by another connection of the service (named with its id and name).
 
@@ -35,7 +39,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from healthdesk.core.model import Connection, Event, Item, MappingItem, Record, Side
+from healthdesk.core.model import Connection, Event, Item, MappingItem, Outcome, Record, Side
 from healthdesk.core.rules import compile_side
 from healthdesk.feed.generate import (
     _BUILDERS,
@@ -50,8 +54,14 @@ from healthdesk.feed.generate import (
     _pick,
     _salesforce_id,
 )
+from healthdesk.sync.retry import RetryJob
 
-__all__ = ["Simulator"]
+__all__ = ["RETRY_SAME_ERROR", "RETRY_SUCCESS", "Simulator"]
+
+#: Share of retried writes that go through, then that fail again with the same error
+#: (the rest fail with a new one).
+RETRY_SUCCESS = 0.6
+RETRY_SAME_ERROR = 0.25
 
 _A = 0
 _B = 1
@@ -216,6 +226,7 @@ class Simulator:
     def __init__(self, *, seed: int = 0, clock: Callable[[], float] = time.time) -> None:
         self._rng = random.Random(seed)
         self._rnd = self._rng.random
+        self._retry_rng = random.Random(f"retry {seed}")
         self._clock = clock
         self._live: dict[str, _Live] = {}
         self._loading = True
@@ -276,6 +287,45 @@ class Simulator:
             if changed is not None:
                 return live.cid, changed
         return live.cid, self._new(live, now)
+
+    def queued_event(self, job: RetryJob) -> dict[str, Any]:
+        """The `queued` event that tells the feed a retry of `job`'s write is waiting."""
+        live = self._live[job.connection]
+        side = _SIDE_NAMES.index(job.app)
+        event = self._event(live, self._now(live), {"id": job.id}, side, Outcome.QUEUED.value)
+        event["target"] = job.target
+        return event
+
+    def retry_outcome(
+        self, job: RetryJob, record: Mapping[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        """What the retry of `job`'s write did: a write event and what it wrote.
+
+        `record` is the latest version of the record (None when the service does not
+        hold it: then the retry can only fail again).
+        """
+        live = self._live[job.connection]
+        now = self._now(live)
+        side = _SIDE_NAMES.index(job.app)
+        target = _SIDE_NAMES.index(job.target)
+        ref = dict(record) if record is not None else {"id": job.id}
+        r = self._retry_rng.random()
+        if r < RETRY_SUCCESS and (job.partner is not None or record is not None):
+            if job.partner is not None:
+                event = self._event(live, now, ref, side, Outcome.UPDATED.value)
+                event["target"] = job.target
+                return [event]
+            return self._create_counterpart(live, ref, side, now)
+        error = job.error
+        if r >= RETRY_SUCCESS + RETRY_SAME_ERROR:
+            name = str(ref.get("name") or "")
+            email = str(ref.get("email") or "").strip()
+            p = _Person(name, "", name, email, 0)
+            purpose = "update" if job.partner is not None else "create"
+            error, _bad = self._error(live, target, purpose, p)
+        event = self._event(live, now, ref, side, Outcome.FAILED.value, error)
+        event["target"] = job.target
+        return [event]
 
     def _now(self, live: _Live) -> str:
         now = self._clock()

@@ -24,12 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QObject, Signal
 from sqlalchemy import Engine
 
+from healthdesk.core.model import Side
 from healthdesk.sync.client import (
     AuthError,
     Backoff,
@@ -38,6 +39,7 @@ from healthdesk.sync.client import (
     NetworkError,
     Page,
     ProtocolError,
+    RetryAnswer,
     Retrying,
     ServiceError,
     SyncClient,
@@ -147,6 +149,11 @@ class LiveSync(QObject):
     def is_running(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    @property
+    def following(self) -> bool:
+        """Whether every connection was pulled and is now followed as it changes."""
+        return self._following and self.is_running()
+
     def start(self, url: str, token: str | None, *, allow_insecure: bool = False) -> bool:
         """Connect to the service at `url` and keep syncing until `stop()`.
 
@@ -189,6 +196,18 @@ class LiveSync(QObject):
             task.cancel()  # a pull stops between two pages (a page is applied at once)
         await asyncio.wait([task])
         self._task = None
+
+    async def retry(
+        self, connection_id: str, records: Sequence[tuple[Side, str]], *, key: str
+    ) -> RetryAnswer:
+        """Ask the service followed to retry the failed writes of `records` (the client's
+        `retry`, on the same session and token). SyncError when the connection is not a
+        live one of this service now."""
+        client = self._client
+        stopping = self._stop is not None and self._stop.is_set()
+        if client is None or stopping or connection_id not in self._live_ids:
+            raise SyncError(f"{connection_id} is not followed live: connect to its service first")
+        return await client.retry(connection_id, records, key=key)
 
     # -- the task -----------------------------------------------------------------------
 

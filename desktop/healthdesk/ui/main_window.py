@@ -57,6 +57,7 @@ from healthdesk.store.pages import ContactFilter
 from healthdesk.store.queries import Summary, list_connections
 from healthdesk.ui.actions.action_contacts import ActionContactsDialog
 from healthdesk.ui.appearance import appearance_menu
+from healthdesk.ui.comparison_control import ComparisonControl
 from healthdesk.ui.connections.config_panel import ActionsPanel, ConfigPanel
 from healthdesk.ui.connections.list_model import ConnectionDelegate, ConnectionListModel
 from healthdesk.ui.connections.state_banner import StateBanner
@@ -80,12 +81,14 @@ from healthdesk.ui.messages import Messages, show_error
 from healthdesk.ui.operations import Operations, Work
 from healthdesk.ui.overview.status_breakdown import StatusBreakdown
 from healthdesk.ui.report_control import ReportControl
+from healthdesk.ui.retry_control import RetryControl
 from healthdesk.ui.search.search_bar import SearchBar
 from healthdesk.ui.style import mute
 from healthdesk.ui.team_store_dialog import TeamStoreOpener
 from healthdesk.ui.team_watcher import TeamWatcher
 from healthdesk.ui.text import isolate, plain_label, plain_tooltip
 from healthdesk.ui.timeline.timeline_dock import TimelineDock
+from healthdesk.ui.watch import Watcher
 
 ORGANIZATION = "HealthDesk"
 APPLICATION = "Health Desk"
@@ -169,6 +172,14 @@ class MainWindow(QMainWindow):
             operations=self.operations, engine=engine, catalog=self._catalog, parent_widget=self
         )
         self.report_control.folder = self.imports.folder
+        self.comparisons = ComparisonControl(
+            operations=self.operations,
+            engine=engine,
+            catalog=self._catalog,
+            folder=self.imports.folder,
+            parent_widget=self,
+        )
+        self.comparisons.contact_activated.connect(self.open_contact_key)
 
         self.summary_reader = SummaryReader(
             operations=self.operations, engine=engine, catalog=self._catalog, parent=self
@@ -179,6 +190,29 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.list_actions = ListActions(
             operations=self.operations, tabs=self.tabs, catalog=self._catalog, parent=self
+        )
+        self.retry_control = RetryControl(
+            operations=self.operations,
+            engine=engine,
+            live=self.live_control.live,
+            settings=self._settings,
+            failure_view=self.failure_panel.view,
+            tabs=self.tabs,
+            connection=lambda: self._connection,
+            spawn=self.live_control.spawn,
+            parent_widget=self,
+        )
+        self.watcher = Watcher(
+            operations=self.operations,
+            engine=engine,
+            live=self.live_control.live,
+            settings=self._settings,
+            catalog=self._catalog,
+            connections=self.connections_model.connections,
+            select_connection=self.select_connection,
+            summary_reader=self.summary_reader,
+            failure_panel=self.failure_panel,
+            parent_widget=self,
         )
         # The parts, under the names the rest of the application and the tests use.
         self.importer: SnapshotImporter = self.imports.importer
@@ -346,7 +380,12 @@ class MainWindow(QMainWindow):
         self.about_action = self._action("&About Health Desk", self.show_about, name="about_action")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.tabs.set_context_actions(
-            [self.copy_action, self.copy_email_action, self.copy_id_action]
+            [
+                self.copy_action,
+                self.copy_email_action,
+                self.copy_id_action,
+                self.retry_control.selection_action,
+            ]
         )
 
     def _build_menus(self) -> None:
@@ -358,8 +397,11 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.live_control.connect_action)
         file_menu.addAction(self.live_control.disconnect_action)
         file_menu.addAction(self.team_store.action)
+        file_menu.addAction(self.watcher.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.comparisons.compare_action)
+        file_menu.addAction(self.comparisons.whatif_action)
         file_menu.addAction(self.report_control.action)
         file_menu.addAction(self.report_control.redacted_action)
         file_menu.addAction(self.forget_control.action)
@@ -370,6 +412,7 @@ class MainWindow(QMainWindow):
             edit_menu.addAction(action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.find_action)
+        edit_menu.addActions([self.retry_control.group_action, self.retry_control.selection_action])
         view_menu = bar.addMenu("&View")
         for dock in (
             self.connections_dock,
@@ -545,18 +588,22 @@ class MainWindow(QMainWindow):
         self.banner.set_connection(connection, known_ids=ids)
         self.config_panel.set_connection(connection)
         self.actions_panel.set_connection(connection)
-        self.tabs.set_connection(connection)
         self.search_bar.set_connection(self._engine if connection else None, connection)
         self.timeline_dock.set_connection(self._engine if connection else None, connection)
         self.contact_dock.set_connection(connection)
         self.failure_panel.set_connection(connection)
         self.status_breakdown.set_counts(None)
+        # The pool serves the newest request first: the lists, then the summary (a few
+        # rows), are asked last so that what the agent looks at comes first.
+        self.tabs.set_connection(connection)
         self.summary_reader.set_connection(connection)
+        self.retry_control.update_actions()
         title = f"{connection.name} {_DASH} {APPLICATION}" if connection else APPLICATION
         self.setWindowTitle(title)
         self.export_action.setEnabled(connection is not None)
         self.forget_control.set_connection(connection)
         self.report_control.set_connection(connection)
+        self.comparisons.set_connection(connection)
         if connection is not None:
             self._settings.setValue(_KEY_LAST, connection.id)
         self.connection_changed.emit(connection.id if connection else "")

@@ -17,7 +17,6 @@ from typing import Any, Final
 from PySide6.QtCore import (
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     Signal,
     Slot,
@@ -38,17 +37,14 @@ from healthdesk.core.model import Connection, Outcome, Side
 from healthdesk.core.words import ACTION_OUTCOMES, ACTION_VERBS, STATUS_WORDS, action_title, plural
 from healthdesk.store import pages, timeline
 from healthdesk.store.timeline import ActionContacts
+from healthdesk.ui.contact_list import COLUMNS, ContactListModel
 from healthdesk.ui.contacts.status_tabs import ContactTable
-from healthdesk.ui.icons import status_icon
 from healthdesk.ui.operations import Operations, Work
-from healthdesk.ui.text import plain_tooltip
-from healthdesk.ui.windowed_model import PLACEHOLDER, Entry, Loaded, WindowedTableModel
+from healthdesk.ui.windowed_model import PLACEHOLDER, Entry, Loaded
 
 __all__ = ["COLUMNS", "PLACEHOLDER", "ActionContactsDialog", "ActionContactsModel", "title_for"]
 
-_AnyIndex = QModelIndex | QPersistentModelIndex
 
-COLUMNS: Final = ("Status", "Name", "Email", "IDs")
 _PAIR_SEPARATOR = " / "
 
 
@@ -107,7 +103,7 @@ class _ActionSource:
         return [_render(rows.get(key), self.connection) for key in wanted]
 
 
-class ActionContactsModel(WindowedTableModel):
+class ActionContactsModel(ContactListModel):
     """The contacts concerned by the events that `outcome` (created or updated) wrote
     into `target`, by name, for a QTableView.
 
@@ -124,9 +120,6 @@ class ActionContactsModel(WindowedTableModel):
         RowRole: the data role of a row's `core.contacts.ContactView` (None until loaded).
         target, outcome: which number of the summary the list is.
     """
-
-    KeyRole: Final = Qt.ItemDataRole.UserRole + 1
-    RowRole: Final = Qt.ItemDataRole.UserRole + 2
 
     loaded = Signal(int, int)
 
@@ -187,45 +180,6 @@ class ActionContactsModel(WindowedTableModel):
 
     # ------------------------------------------------------------------ Qt model API
 
-    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self,
-        section: int,
-        orientation: Qt.Orientation,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        if orientation == Qt.Orientation.Vertical:
-            return super().headerData(section, orientation, role)
-        if role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        row, column = index.row(), index.column()
-        if not (0 <= row < self.rowCount() and 0 <= column < len(COLUMNS)):
-            return None
-        if role == self.KeyRole:
-            return self.contact_key(row)
-        if role not in _ROW_ROLES:
-            return None
-        entry = self._entry(row)
-        if role == Qt.ItemDataRole.DisplayRole:
-            if entry is not None:
-                return entry[1][column]
-            return "" if self._cache.failed(row) else PLACEHOLDER
-        if entry is None or entry[0] is None:
-            return None
-        if role == Qt.ItemDataRole.DecorationRole:
-            return status_icon(entry[0].status) if column == 0 else None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            text = entry[1][column]
-            return plain_tooltip(text) if text else None
-        return entry[0]  # RowRole
-
     # ------------------------------------------------------------------ internals
 
     def _make_source(self) -> _ActionSource:
@@ -244,16 +198,6 @@ class ActionContactsModel(WindowedTableModel):
         super()._on_loaded(loaded)
         found = loaded.extra
         self.loaded.emit(found.events, found.contacts)
-
-
-_ROW_ROLES: Final = frozenset(
-    {
-        Qt.ItemDataRole.DisplayRole,
-        Qt.ItemDataRole.DecorationRole,
-        Qt.ItemDataRole.ToolTipRole,
-        ActionContactsModel.RowRole,
-    }
-)
 
 
 class ActionContactsDialog(QDialog):

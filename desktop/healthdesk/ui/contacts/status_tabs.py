@@ -376,7 +376,10 @@ class StatusTabs(QTabWidget):
         self._connection = connection
         self._failing_filter = None
         self._totals = {}
-        for status, page in self._pages.items():
+        # The shown list last: its read is the newest, which the pool serves first.
+        shown = self.current_status()
+        pages = sorted(self._pages.items(), key=lambda item: item[0] is shown)
+        for status, page in pages:
             if page.filter_bar is not None:
                 page.filter_bar.hide()
             if connection is None:

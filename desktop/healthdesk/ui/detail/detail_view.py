@@ -68,6 +68,7 @@ _OUTCOME_STATUS: Final = {
     Outcome.UPDATED: Status.IN_SYNC,
     Outcome.EXCLUDED: Status.EXCLUDED,
     Outcome.DUPLICATE: Status.DUPLICATE,
+    Outcome.QUEUED: Status.PENDING,
 }
 
 
@@ -95,6 +96,7 @@ def _outcome_text(event: EventView, connection: Connection) -> str:
         Outcome.UNCHANGED: "Nothing to change",
         Outcome.EXCLUDED: "Skipped: excluded by the rules",
         Outcome.DUPLICATE: "Skipped: duplicate",
+        Outcome.QUEUED: f"Retry queued (writing into {target})",
     }[event.outcome]
 
 

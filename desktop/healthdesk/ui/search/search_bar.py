@@ -65,10 +65,15 @@ def no_match_text(text: str) -> str:
     return f"No contact matches \u201c{text.strip()}\u201d"
 
 
-def footer_text(shown: int, total: int) -> str:
-    """Under the results: how many there are, and whether the list is cut."""
+def footer_text(shown: int, total: int, *, more: bool = False) -> str:
+    """Under the results: how many there are, and whether the list is cut. `more`: more
+    than `total` contacts match (a short query matching very many is not counted out)."""
     if total == 0:
         return ""
+    if more:
+        return (
+            f"First {shown:,} of more than {total:,} contacts \u2013 type more to narrow the search"
+        )
     if shown < total:
         return f"First {shown:,} of {total:,} contacts \u2013 type more to narrow the search"
     return "1 contact" if total == 1 else f"{total:,} contacts"
@@ -451,7 +456,9 @@ class SearchBar(QWidget):
             self.hide_popup()
             return
         rows = self.model.rowCount()
-        self.footer.setText(footer_text(rows, total) if rows else no_match_text(text))
+        self.footer.setText(
+            footer_text(rows, total, more=self.model.more) if rows else no_match_text(text)
+        )
         if rows:
             self._set_current(0)
         if self._choose_on_arrival:

@@ -55,7 +55,8 @@ def ids_text(contact: ContactView, connection: Connection) -> str:
 
 
 class SearchResultsModel(QAbstractListModel):
-    """The contacts matching a search text, sorted by name, at most `limit` of them.
+    """The contacts matching a search text, best first (store.queries.find), at most
+    `limit` of them.
 
     Rows: DisplayRole "Name <email>" (plain text); `IdsRole` the app ids ("HubSpot 1 ·
     Mailchimp m1"); ToolTipRole both lines (a plain-text tool tip); DecorationRole the
@@ -69,6 +70,7 @@ class SearchResultsModel(QAbstractListModel):
     Attributes:
         query: the text of the results shown (or being searched).
         total: how many contacts match `query` in all (0 before the first result).
+        more: more than `total` contacts match (`total` is then a lower bound).
         busy: whether a search of the current text is running.
         limit: the most results held.
     """
@@ -99,6 +101,7 @@ class SearchResultsModel(QAbstractListModel):
         self._operations = operations
         self.query = ""
         self.total = 0
+        self.more = False
         self.busy = False
 
     # ------------------------------------------------------------------ public API
@@ -186,6 +189,7 @@ class SearchResultsModel(QAbstractListModel):
         self.beginResetModel()
         self._contacts = list(result.contacts)
         self.total = result.total
+        self.more = result.more
         self.endResetModel()
         self.finished.emit(result.total)
 
@@ -198,6 +202,7 @@ class SearchResultsModel(QAbstractListModel):
         self.beginResetModel()
         self._contacts = []
         self.total = 0
+        self.more = False
         self.endResetModel()
         self.failed.emit(error_text(exc))
 

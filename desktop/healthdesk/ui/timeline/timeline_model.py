@@ -1,4 +1,6 @@
-"""The list model of the activity timeline: a connection's events, most recent first.
+"""The list model of the activity timeline: a connection's events, most recent first,
+with the retries the agent asked of the sync service among them (their own kind of
+entry: `RetryAudit`, shown in bold, opening no contact).
 
 The history only grows at its top and is read from the top down, so this is a lazy
 list (`canFetchMore`/`fetchMore`) rather than a windowed table: each `fetchMore` reads
@@ -22,18 +24,28 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QFont, QIcon, QPixmap
 from sqlalchemy import Engine
 
 from healthdesk.core.model import Connection, Outcome, Status
+from healthdesk.core.words import plural
 from healthdesk.store import timeline
+from healthdesk.store.retries import SENT, RetryAudit
 from healthdesk.store.timeline import TimelineEntry
 from healthdesk.ui.icons import status_icon
 from healthdesk.ui.messages import error_text
 from healthdesk.ui.operations import Operations, Work
 from healthdesk.ui.text import plain_tooltip
 
-__all__ = ["OUTCOME_STATUS", "TimelineModel", "entry_text", "entry_tooltip", "outcome_icon"]
+__all__ = [
+    "OUTCOME_STATUS",
+    "TimelineModel",
+    "entry_text",
+    "entry_tooltip",
+    "outcome_icon",
+    "retry_text",
+    "retry_tooltip",
+]
 
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
@@ -46,6 +58,7 @@ OUTCOME_STATUS: Final[dict[Outcome, Status | None]] = {
     Outcome.EXCLUDED: Status.EXCLUDED,
     Outcome.DUPLICATE: Status.DUPLICATE,
     Outcome.FAILED: Status.FAILING,
+    Outcome.QUEUED: Status.PENDING,
 }
 _DOT = " \u00b7 "  # middle dot
 _ARROW = " \u2192 "  # rightwards arrow
@@ -88,6 +101,8 @@ def _what(entry: TimelineEntry, connection: Connection) -> str:
         return "skipped: excluded"
     if outcome is Outcome.DUPLICATE:
         return "skipped: duplicate"
+    if outcome is Outcome.QUEUED:
+        return f"retry queued (into {target})"
     return f"failed: {_error(entry)}"
 
 
@@ -117,6 +132,51 @@ def entry_tooltip(entry: TimelineEntry, connection: Connection) -> str:
     return "\n".join(lines)
 
 
+def _answered(audit: RetryAudit) -> str:
+    if audit.refused is not None:
+        return f"not retried: {audit.refused}"
+    if audit.outcome == SENT:
+        return "sent; no answer recorded"
+    parts = [f"{audit.queued:,} queued"]
+    if audit.already_queued:
+        parts.append(f"{audit.already_queued:,} already waiting")
+    if audit.unknown:
+        parts.append(f"{audit.unknown:,} unknown to the service")
+    return ", ".join(parts)
+
+
+def retry_text(audit: RetryAudit) -> str:
+    """One line, the group last (it may be long): "2026-11-30 20:51 · Alice retried 12
+    contacts (10 queued, 2 unknown to the service) · Mailchimp > Invalid email"."""
+    contacts = plural(audit.requested, "contact")
+    return _one_line(
+        f"{_when(audit.at)}{_DOT}{audit.agent} retried {contacts} ({_answered(audit)})"
+        f"{_DOT}{audit.scope}"
+    )
+
+
+def retry_tooltip(audit: RetryAudit) -> str:
+    """The whole audit entry as plain text."""
+    return "\n".join(
+        [
+            f"{_when(audit.at)} UTC",
+            f"Retry asked by {audit.agent}",
+            f"Which: {audit.scope}",
+            f"How many: {plural(audit.requested, 'contact')}",
+            f"The service answered: {_answered(audit)}",
+            f"Service: {audit.service_url}",
+            f"Request: {audit.request_key}",
+        ]
+    )
+
+
+@cache
+def _bold() -> QFont:
+    font = QFont()
+    font.setBold(True)
+    return font
+
+
 @cache
 def _blank_icon() -> QIcon:
     # Rows without a status icon keep the same indent as the others.
@@ -132,9 +192,23 @@ def outcome_icon(outcome: Outcome) -> QIcon:
 
 
 class _Item(NamedTuple):
-    entry: TimelineEntry
+    entry: TimelineEntry | RetryAudit
     text: str
     tooltip: str
+
+
+class _Page(NamedTuple):
+    items: list[_Item]
+    events: int
+    next_seq: int | None
+
+
+def _item(entry: TimelineEntry | RetryAudit, connection: Connection) -> _Item:
+    if isinstance(entry, RetryAudit):
+        return _Item(entry, retry_text(entry), plain_tooltip(retry_tooltip(entry)))
+    return _Item(
+        entry, entry_text(entry, connection), plain_tooltip(entry_tooltip(entry, connection))
+    )
 
 
 def _load(
@@ -144,12 +218,11 @@ def _load(
     limit: int,
     day: str | None,
     _work: Work,
-) -> list[_Item]:
-    entries = timeline.page(engine, connection.id, before_seq=before_seq, limit=limit, day=day)
-    return [
-        _Item(entry, entry_text(entry, connection), plain_tooltip(entry_tooltip(entry, connection)))
-        for entry in entries
-    ]
+) -> _Page:
+    found = timeline.page_with_retries(
+        engine, connection.id, before_seq=before_seq, limit=limit, day=day
+    )
+    return _Page([_item(e, connection) for e in found.entries], found.events, found.next_seq)
 
 
 class TimelineModel(QAbstractListModel):
@@ -196,6 +269,7 @@ class TimelineModel(QAbstractListModel):
         self._operations = operations
         self._exhausted = False
         self._appending = False
+        self._next_seq: int | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -218,7 +292,8 @@ class TimelineModel(QAbstractListModel):
         """Whether a page is being read."""
         return self._operations.busy(self, "page")
 
-    def entry_at(self, row: int) -> TimelineEntry | None:
+    def entry_at(self, row: int) -> TimelineEntry | RetryAudit | None:
+        """The event (`TimelineEntry`) or retry (`RetryAudit`) of a row."""
         return self._items[row].entry if 0 <= row < len(self._items) else None
 
     @Slot()
@@ -228,6 +303,7 @@ class TimelineModel(QAbstractListModel):
         self.beginResetModel()
         self._items.clear()
         self._exhausted = False
+        self._next_seq = None
         self.endResetModel()
 
     # ------------------------------------------------------------------ Qt model API
@@ -242,14 +318,19 @@ class TimelineModel(QAbstractListModel):
         if not 0 <= row < len(self._items):
             return None
         item = self._items[row]
+        entry = item.entry
         if role == Qt.ItemDataRole.DisplayRole:
             return item.text
         if role == Qt.ItemDataRole.DecorationRole:
-            return outcome_icon(item.entry.outcome)
+            if isinstance(entry, RetryAudit):
+                return status_icon(Status.PENDING)  # what a retry turns its contacts into
+            return outcome_icon(entry.outcome)
         if role == Qt.ItemDataRole.ToolTipRole:
             return item.tooltip
+        if role == Qt.ItemDataRole.FontRole and isinstance(entry, RetryAudit):
+            return _bold()
         if role == self.ContactKeyRole:
-            return item.entry.contact_key
+            return None if isinstance(entry, RetryAudit) else entry.contact_key
         if role == self.EntryRole:
             return item.entry
         return None
@@ -264,7 +345,7 @@ class TimelineModel(QAbstractListModel):
         # runner, from inside the insertion of the previous one).
         if parent.isValid() or self._exhausted or self._appending or self.loading:
             return
-        before = self._items[-1].entry.seq if self._items else None
+        before = self._next_seq if self._items else None
         self._operations.run(
             self,
             "page",
@@ -275,8 +356,10 @@ class TimelineModel(QAbstractListModel):
 
     # ------------------------------------------------------------------ internals
 
-    def _append(self, items: list[_Item]) -> None:
-        if len(items) < self.page_size:
+    def _append(self, found: _Page) -> None:
+        items = found.items
+        self._next_seq = found.next_seq
+        if found.events < self.page_size or found.next_seq is None:
             self._exhausted = True
         if items:
             first = len(self._items)

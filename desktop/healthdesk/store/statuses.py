@@ -1,0 +1,214 @@
+"""A connection's stored statuses as a stream by contact identity, and the comparison of
+two databases' (two imports of one connection) built on it.
+
+Statuses are read as `core.health.decide` stored them (the `contacts` table); nothing here
+decides one. The stream is ordered by identity (the anchor record's app, then its id:
+the a-record of a pair, else the single record), which the unique index on records gives
+without a sort, so that two streams join in one pass holding one row of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from healthdesk.core.compare import (
+    Comparison,
+    GroupKey,
+    Identity,
+    Place,
+    comparison,
+    failure_changes,
+    merge_by_identity,
+    place,
+    tally_moves,
+)
+from healthdesk.core.failures import Catalog
+from healthdesk.core.model import Connection
+from healthdesk.store import dialect
+from healthdesk.store.counts import read_counts
+
+#: How many contacts are read between two looks at `cancelled` and `progress`.
+STEP = 50_000
+
+#: (status, contact key) of an identity in one database.
+Stored = tuple[str, int]
+
+_STREAM = """
+    SELECT r.app, r.ext_id, c.status, c.rid FROM records r
+    JOIN contacts c ON c.rid = r.rid
+    WHERE r.connection_id = ? ORDER BY r.app, r.ext_id
+"""
+
+
+class CompareCancelled(Exception):
+    """The comparison was stopped by its caller."""
+
+
+@contextmanager
+def _reading(engine: Engine) -> Iterator[Any]:
+    """A DBAPI cursor in one read transaction: every row of one state of the database
+    (on PostgreSQL a REPEATABLE READ one, read through a server-side cursor)."""
+    with engine.connect() as connection:
+        dbapi = connection.connection.driver_connection
+        assert dbapi is not None
+        if dialect.is_postgres(connection):
+            connection.execution_options(isolation_level="REPEATABLE READ")
+            connection.exec_driver_sql("SELECT 1")  # the transaction begins
+            stream = dialect.PgConnection(dbapi).cursor()
+            try:
+                yield stream
+            finally:
+                stream.close()
+                connection.rollback()
+            return
+        cursor = dbapi.cursor()
+        try:
+            connection.exec_driver_sql("BEGIN")
+            yield cursor
+        finally:
+            cursor.close()
+            connection.exec_driver_sql("ROLLBACK")
+
+
+def identity_statuses(cursor: Any, connection_id: str) -> Iterator[tuple[Identity, Stored]]:
+    """Every stored contact of a connection: ((app, record id), (status, key)), by identity."""
+    cursor.execute(_STREAM, (connection_id,))
+    while rows := cursor.fetchmany(10_000):
+        for app, ext_id, status, rid in rows:
+            yield (app, ext_id), (status, rid)
+
+
+def contact_total(engine: Engine, connection_id: str) -> int:
+    with engine.connect() as connection:
+        return sum(read_counts(connection, connection_id).statuses.values())
+
+
+def _joined(
+    old: Engine,
+    new: Engine,
+    connection_id: str,
+    cancelled: Callable[[], bool],
+    progress: Callable[[int, int], None] | None,
+) -> Iterator[tuple[Identity, Stored | None, Stored | None]]:
+    total = contact_total(old, connection_id) + contact_total(new, connection_id)
+    with _reading(old) as old_cursor, _reading(new) as new_cursor:
+        joined = merge_by_identity(
+            identity_statuses(old_cursor, connection_id),
+            identity_statuses(new_cursor, connection_id),
+        )
+        for done, each in enumerate(joined, 1):
+            yield each
+            if done % STEP == 0:
+                if cancelled():
+                    raise CompareCancelled
+                if progress is not None:
+                    progress(min(done, total), total)
+        if progress is not None:
+            progress(total, total)
+
+
+def _failure_groups(engine: Engine, connection_id: str) -> dict[GroupKey, int]:
+    with engine.connect() as connection:
+        found = read_counts(connection, connection_id)
+    return {(group.app, group.fingerprint): group.count for group in found.failures}
+
+
+def compare_databases(
+    old: Engine,
+    new: Engine,
+    connection: Connection,
+    catalog: Catalog,
+    *,
+    cancelled: Callable[[], bool] = lambda: False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Comparison:
+    """The moves between the statuses of `connection` in `old` and in `new`, and its
+    failure groups that changed (categories by `connection`'s apps, as in `new`).
+
+    Streams both databases in one pass (memory flat whatever their size); raises
+    CompareCancelled when `cancelled()` turns true; `progress(done, total)` counts
+    contacts of both.
+    """
+    moves = tally_moves(
+        (None if before is None else before[0], None if after is None else after[0])
+        for _identity, before, after in _joined(old, new, connection.id, cancelled, progress)
+    )
+
+    def category_of(app: Any, fingerprint: str) -> str:
+        return catalog.classify(connection.app(app).kind, fingerprint).category
+
+    failures = failure_changes(
+        _failure_groups(old, connection.id), _failure_groups(new, connection.id), category_of
+    )
+    return comparison(connection.id, moves, failures)
+
+
+def compare_snapshot(
+    snapshot: Path,
+    engine: Engine,
+    connection: Connection,
+    catalog: Catalog,
+    *,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Comparison:
+    """The moves since a snapshot file of `connection` (before) to `engine` (after, e.g.
+    your database): the snapshot is imported into a temporary database, removed after.
+    Raises FeedError for a broken file and UnknownConnection when it lacks the connection."""
+    from healthdesk.store.imports import snapshot_database
+    from healthdesk.store.queries import get_connection
+
+    with snapshot_database([snapshot], should_cancel=cancelled) as imported:
+        get_connection(imported, connection.id)
+        return compare_databases(imported, engine, connection, catalog, cancelled=cancelled)
+
+
+def moved_keys(
+    old: Engine,
+    new: Engine,
+    connection_id: str,
+    from_: Place,
+    to: Place,
+    *,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> list[tuple[int | None, int | None]]:
+    """The contacts that went from `from_` to `to` (places of `core.compare`), by
+    identity: their keys in `old` and in `new` (None in the one that lacks them)."""
+    found: list[tuple[int | None, int | None]] = []
+    for _identity, before, after in _joined(old, new, connection_id, cancelled, None):
+        if place(None if before is None else before[0]) != from_:
+            continue
+        if place(None if after is None else after[0]) != to:
+            continue
+        found.append((None if before is None else before[1], None if after is None else after[1]))
+    return found
+
+
+def by_name(engine: Engine, keys: Sequence[int]) -> list[int]:
+    """The contacts `keys` in the order of the lists (by name, then key); one statement."""
+    if not keys:
+        return []
+    with engine.connect() as db:
+        name = dialect.dialect_of(db)
+        within, values = dialect.in_values("c.rid", list(keys), name)
+        sql = (
+            f"SELECT c.rid FROM contacts c WHERE {within} "
+            f"ORDER BY c.name = '', {dialect.nocase('c.name', name)}, c.rid"
+        )
+        return [row[0] for row in db.exec_driver_sql(sql, (values,))]
+
+
+__all__ = [
+    "STEP",
+    "CompareCancelled",
+    "by_name",
+    "compare_databases",
+    "compare_snapshot",
+    "contact_total",
+    "identity_statuses",
+    "moved_keys",
+]
