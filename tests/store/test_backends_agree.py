@@ -210,10 +210,9 @@ def test_the_same_search_beyond_the_exact_count(
 ) -> None:
     # Past the exact-count limit the search walks in name order and says "more": with a
     # small limit, every path of it is taken on this small snapshot.
-    from healthdesk.store import search_index, team_search
+    from healthdesk.store import search_index
 
     monkeypatch.setattr(search_index, "EXACT_LIMIT", 30)
-    monkeypatch.setattr(team_search, "EXACT_LIMIT", 30)
     lite, team = both
     for connection_id in _connection_ids(lite):
         found = queries.find(team, connection_id, query, limit=20)

@@ -6,7 +6,7 @@ SQLite asks its FTS5 trigram index for the candidates of a query (the texts hold
 of its trigrams, or for two characters the query itself), this asks for the same texts
 with LIKE, which migration 0008's pg_trgm index on `search_docs.text` narrows down; then
 the same check, ranking (word starts first, then by name folded as NOCASE folds it, then
-rid), exact count up to `EXACT_LIMIT` and walk in name order beyond. The candidates are
+rid), exact count up to `search_index.EXACT_LIMIT` and walk in name order beyond. The candidates are
 counted exactly as SQLite's index counts them (every text of the connection's run of
 rids), so that both say "more" for the same queries.
 """
@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy.engine import Connection as SAConnection
 
 from healthdesk.core.search_text import Pattern
+from healthdesk.store import search_index
 from healthdesk.store.dialect import POSTGRES, nocase
-from healthdesk.store.search_index import EXACT_LIMIT, Hits
+from healthdesk.store.search_index import Hits
 
 _ORDER = f"unnamed, {nocase('name', POSTGRES)}, rid"
 
@@ -52,7 +53,7 @@ def search(db: SAConnection, connection_id: str, pattern: Pattern, limit: int) -
     if low is None:
         return Hits([], 0)
     bounds = (connection_id, low, high)
-    cap = max(EXACT_LIMIT, limit)
+    cap = max(search_index.EXACT_LIMIT, limit)
     contains = _candidates(pattern.contains)
     word = pattern.word_start
     if contains is not None:
