@@ -30,7 +30,7 @@ CHANGED_RATIO = 0.6
 PULL_RATIO = 1.2
 #: Every this-many-th item is changed in the "1% changed" file.
 CHANGE_EVERY = 100
-_TOKEN = "healthdesk-bench"
+SERVICE_TOKEN = "healthdesk-bench"
 
 
 def run_child(task: str, **args: Any) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def write_changed_copy(source: Path, target: Path, *, every: int = CHANGE_EVERY)
     return changed
 
 
-def _snapshot(context: BenchContext, contacts: int) -> Path:
+def bench_snapshot(context: BenchContext, contacts: int) -> Path:
     from healthdesk.feed.generate import generate
 
     path = context.work / f"snapshot-{contacts}-{context.seed}.healthsnap"
@@ -87,17 +87,17 @@ def _snapshot(context: BenchContext, contacts: int) -> Path:
     return path
 
 
-def _fresh(path: Path) -> Path:
+def fresh_db(path: Path) -> Path:
     for stale in path.parent.glob(path.name + "*"):
         stale.unlink()
     return path
 
 
 @contextmanager
-def _service(snapshot: Path, *, simulate: float | None = None) -> Iterator[str]:
+def reference_service(snapshot: Path, *, simulate: float | None = None) -> Iterator[str]:
     """`healthdesk serve` on a free loopback port, in a process of its own; its URL.
     With `simulate`, it appends about that many live items per second."""
-    env = {**os.environ, "HEALTHDESK_TOKEN": _TOKEN}
+    env = {**os.environ, "HEALTHDESK_TOKEN": SERVICE_TOKEN}
     extra = ["--simulate", str(simulate)] if simulate else []
     process = subprocess.Popen(
         [sys.executable, "-m", "healthdesk", "serve", str(snapshot), "--port", "0", *extra],
@@ -123,20 +123,20 @@ def import_suite(context: BenchContext) -> list[Figure]:
     work = context.work
     n = context.contacts
     quarter = max(n // 4, 1)
-    snapshot = _snapshot(context, n)
-    small = _snapshot(context, quarter)
+    snapshot = bench_snapshot(context, n)
+    small = bench_snapshot(context, quarter)
     changed_path = work / f"snapshot-{n}-{context.seed}-changed.healthsnap"
     if not changed_path.exists():
         write_changed_copy(snapshot, changed_path)
 
     say = context.say
     say("floor")
-    floor_db = _fresh(work / "floor.sqlite3")
+    floor_db = fresh_db(work / "floor.sqlite3")
     floor = run_child("floor", snapshot=snapshot, db=floor_db)
     floor_s = floor["seconds"]
     floor_size = floor_db.stat().st_size
     say("import")
-    db = _fresh(work / "import.sqlite3")
+    db = fresh_db(work / "import.sqlite3")
     first = run_child("import", snapshots=[snapshot], db=db)
     db_size = db.stat().st_size
     say("re-import, unchanged")
@@ -144,12 +144,12 @@ def import_suite(context: BenchContext) -> list[Figure]:
     say("re-import, 1% changed")
     changed = run_child("import", snapshots=[changed_path], db=db)
     say(f"import of {quarter:,} contacts")
-    small_floor = run_child("floor", snapshot=small, db=_fresh(work / "floor-small.sqlite3"))
-    small_import = run_child("import", snapshots=[small], db=_fresh(work / "small.sqlite3"))
+    small_floor = run_child("floor", snapshot=small, db=fresh_db(work / "floor-small.sqlite3"))
+    small_import = run_child("import", snapshots=[small], db=fresh_db(work / "small.sqlite3"))
     say("pull over loopback")
-    pulled_db = _fresh(work / "pull.sqlite3")
-    with _service(snapshot) as url:
-        pull = run_child("pull", url=url, token=_TOKEN, db=pulled_db)
+    pulled_db = fresh_db(work / "pull.sqlite3")
+    with reference_service(snapshot) as url:
+        pull = run_child("pull", url=url, token=SERVICE_TOKEN, db=pulled_db)
 
     import_s = first["seconds"]
     growth = import_s / small_import["seconds"]

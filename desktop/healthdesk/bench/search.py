@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from healthdesk.bench import BenchContext, Figure
-from healthdesk.bench.imports import _fresh, _snapshot, peak_mib, run_child
+from healthdesk.bench.imports import bench_snapshot, fresh_db, peak_mib, run_child
 
 #: Targets of issue 8.
 TYPING_P95_MS = 100.0
@@ -58,12 +58,12 @@ def search_suite(context: BenchContext) -> list[Figure]:
     work = context.work
     n = context.contacts
     say = context.say
-    snapshot = _snapshot(context, n)
+    snapshot = bench_snapshot(context, n)
     say("import with the search index")
-    db = _fresh(work / "search.sqlite3")
+    db = fresh_db(work / "search.sqlite3")
     indexed = run_child("import", snapshots=[snapshot], db=db)
     say("import without the search index")
-    bare_db = _fresh(work / "search-bare.sqlite3")
+    bare_db = fresh_db(work / "search-bare.sqlite3")
     bare = run_child("import", snapshots=[snapshot], db=bare_db, without_search=True)
     say("search as you type")
     typing = run_child("search", db=db, repeat=REPEAT)
@@ -118,8 +118,8 @@ def search_suite(context: BenchContext) -> list[Figure]:
             )
         )
     say("healthdesk find, whole process, against the demo")
-    demo = _snapshot(context, DEMO_CONTACTS)
-    demo_db = _fresh(work / "search-demo.sqlite3")
+    demo = bench_snapshot(context, DEMO_CONTACTS)
+    demo_db = fresh_db(work / "search-demo.sqlite3")
     run_child("import", snapshots=[demo], db=demo_db)
     for query in ("ann", "a"):
         large = _find_seconds(db, typing["connection"], query)

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from healthdesk.bench import BenchContext, Figure
-from healthdesk.bench.imports import _fresh, _snapshot, run_child
+from healthdesk.bench.imports import bench_snapshot, fresh_db, run_child
 
 #: The views timed, in order: (key, what the table calls it).
 VIEWS = (
@@ -95,8 +95,8 @@ def team_suite(context: BenchContext) -> list[Figure]:
     if not url:
         return []
     say = context.say
-    snapshot = _snapshot(context, context.contacts)
-    lite = _fresh(context.work / "team-beside.sqlite3")
+    snapshot = bench_snapshot(context, context.contacts)
+    lite = fresh_db(context.work / "team-beside.sqlite3")
     say("team store: emptying it")
     empty_store(url)
     results: dict[str, dict[str, Any]] = {}

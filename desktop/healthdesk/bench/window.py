@@ -42,14 +42,14 @@ PROCESS_RATIO = 1.3
 
 
 def window_suite(context: BenchContext) -> list[Figure]:
-    from healthdesk.bench.imports import _TOKEN, _service, _snapshot, run_child
+    from healthdesk.bench.imports import SERVICE_TOKEN, bench_snapshot, reference_service, run_child
 
-    snapshot = _snapshot(context, context.contacts)
+    snapshot = bench_snapshot(context, context.contacts)
     db = context.work / "pull.sqlite3"  # pulled: it holds the service's cursors
     if not db.exists():
         context.say("pulling a database for the window (the import suite did not run)")
-        with _service(snapshot) as url:
-            run_child("pull", url=url, token=_TOKEN, db=db)
+        with reference_service(snapshot) as url:
+            run_child("pull", url=url, token=SERVICE_TOKEN, db=db)
     live = _live_snapshot(context, snapshot)
     context.say("the window (then live: a service of its own serves what came since)")
     shown_db = _copy(db, context.work / "window.sqlite3")  # live sync writes into it

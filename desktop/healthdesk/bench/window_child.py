@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from healthdesk.bench.imports import _TOKEN, _service
+from healthdesk.bench.imports import SERVICE_TOKEN, reference_service
 
 #: How often the lateness timer ticks (ms).
 TICK_MS = 5
@@ -163,8 +163,8 @@ async def _measure(args: dict[str, Any]) -> dict[str, Any]:
 
     live = None
     if args.get("snapshot"):
-        with _service(Path(args["snapshot"])) as url:
-            live = await _live(window, url, _TOKEN, int(args["live_items"]), lateness)
+        with reference_service(Path(args["snapshot"])) as url:
+            live = await _live(window, url, SERVICE_TOKEN, int(args["live_items"]), lateness)
     lateness.stop()
     await window.stop_live()
     window.close()

@@ -178,8 +178,6 @@ class ActionContactsModel(ContactListModel):
         """Read the list again (after a change of the data)."""
         self.reload()
 
-    # ------------------------------------------------------------------ Qt model API
-
     # ------------------------------------------------------------------ internals
 
     def _make_source(self) -> _ActionSource:
