@@ -149,6 +149,10 @@ class LiveSync(QObject):
     def is_running(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    def is_stopping(self) -> bool:
+        """Whether `stop()` was asked and the task has not ended yet."""
+        return self.is_running() and self._stop is not None and self._stop.is_set()
+
     @property
     def following(self) -> bool:
         """Whether every connection was pulled and is now followed as it changes."""
@@ -204,8 +208,7 @@ class LiveSync(QObject):
         `retry`, on the same session and token). SyncError when the connection is not a
         live one of this service now."""
         client = self._client
-        stopping = self._stop is not None and self._stop.is_set()
-        if client is None or stopping or connection_id not in self._live_ids:
+        if client is None or self.is_stopping() or connection_id not in self._live_ids:
             raise SyncError(f"{connection_id} is not followed live: connect to its service first")
         return await client.retry(connection_id, records, key=key)
 

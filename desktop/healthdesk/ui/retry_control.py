@@ -305,9 +305,11 @@ class RetryControl(QObject):
                 f"{plural(count, 'contact')} ({failure_text(exc)}): it may have been queued; "
                 "if so, its contacts turn pending as the service's feed comes."
             )
-            if self._live.is_running():
+            # The client closes before the live task ends: a stop asked meanwhile
+            # (disconnected, or the window closes) is not the service's silence.
+            if self._live.is_running() and not self._live.is_stopping():
                 self._messages.error("Retry Not Confirmed", text)
-            else:  # live sync stopped meanwhile (disconnected, or the window closes)
+            else:
                 self._messages.warning(text)
             return
         audit = await self._finish(
