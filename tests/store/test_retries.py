@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from healthdesk.core.model import Side, Status
+from healthdesk.store import decisions
 from healthdesk.store.db import open_db
 from healthdesk.store.forget import forget_connection
 from healthdesk.store.imports import import_snapshots
@@ -65,6 +66,23 @@ def test_queued_events_make_pending_then_the_next_write_decides(tmp_path: Path) 
     assert status_of(engine, "a", "2") == Status.FAILING
     engine.dispose()
     whole.dispose()
+
+
+def test_queued_writes_are_looked_up_by_their_seqs(tmp_path: Path) -> None:
+    """Not by a scan of all the connection's events (what SQLite chose when the query
+    asked only for columns of the events' record index)."""
+    engine = imported(tmp_path, base_items())
+    with engine.connect() as connection:
+        plan = " ".join(
+            str(row[-1])
+            for row in connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + decisions.QUEUED_AMONG.format(marks="?, ?"),
+                ("c-1", "queued", 1, 2),
+            )
+        )
+    assert "seq=?" in plan
+    assert "ix_events_record" not in plan
+    engine.dispose()
 
 
 def test_retry_targets_name_the_record_of_each_failure(tmp_path: Path) -> None:
