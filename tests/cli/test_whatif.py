@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from healthdesk.feed.generate import generate
+from healthdesk.store import whatif as whatif_module
 from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.queries import get_connection
@@ -85,9 +89,52 @@ def variations(snapshot: Path) -> list[tuple[str, dict[str, Any], list[str]]]:
     return found
 
 
+@pytest.fixture(scope="module")
+def pending_database(database: Path) -> Path:
+    """The database as if a pull had stopped before deciding (its statuses stale)."""
+    path = database.with_name("pending.sqlite3")
+    shutil.copyfile(database, path)
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT INTO pending_decisions (connection_id, rematch) VALUES (?, 0)",
+            [(cid,) for (cid,) in db.execute("SELECT id FROM connections")],
+        )
+    return path
+
+
+SOURCES = [("as stored", 5000), ("as stored", 7), ("a decision pending", 5000)]
+
+
+@pytest.fixture(params=SOURCES, ids=[f"{name}, batches of {size}" for name, size in SOURCES])
+def source(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    database: Path,
+    pending_database: Path,
+) -> Iterator[Path]:
+    """The database a what-if reads, and the way it must take: with the statuses as
+    stored, only the contacts a change can affect are decided again, so many at a time
+    (a connection in one batch, or many); with a decision pending, every contact."""
+    name, size = request.param
+    monkeypatch.setattr(whatif_module, "_BATCH", size)
+    taken: list[str] = []
+    for way in ("_scope_decided", "_all_decided"):
+        decide = getattr(whatif_module, way)
+
+        def counted(*args: Any, _decide: Any = decide, _way: str = way) -> Any:
+            taken.append(_way)
+            return _decide(*args)
+
+        monkeypatch.setattr(whatif_module, way, counted)
+    pending = name == "a decision pending"
+    yield pending_database if pending else database
+    assert set(taken) == {"_all_decided" if pending else "_scope_decided"}
+
+
 def test_every_whatif_equals_importing_the_changed_snapshot(
-    run: Run, snapshot_file: Path, database: Path, tmp_path: Path
+    run: Run, snapshot_file: Path, source: Path, tmp_path: Path
 ) -> None:
+    database = source
     cases = variations(snapshot_file)
     assert len(cases) >= 9
     moved = 0
@@ -106,9 +153,10 @@ def test_every_whatif_equals_importing_the_changed_snapshot(
 
 
 def test_whatif_statuses_per_contact_equal_the_changed_import(
-    run: Run, snapshot_file: Path, database: Path, tmp_path: Path
+    run: Run, snapshot_file: Path, source: Path, tmp_path: Path
 ) -> None:
     """Contact by contact, not only in sum."""
+    database = source
     for n, (connection, change, _args) in enumerate(variations(snapshot_file)[:4]):
         engine = open_db(database)
         try:

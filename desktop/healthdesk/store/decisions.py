@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -389,7 +389,6 @@ def decision_stream(
     since: dict[int, str | None] | None = None,
     matches: Matches | None = None,
     write_paired: bool = True,
-    only_pairs_of: Sequence[int] | None = None,
 ) -> Iterator[list[Decision]]:
     """Every contact of a connection as `core.health.decide` decides it under
     `settings`, a batch at a time; writes nothing but `temp.paired` (none at all
@@ -400,22 +399,12 @@ def decision_stream(
     as competitors for a group's original. Needs the index on (connection_id, app,
     email_norm). `shown` and `since` receive, per batch, the names and emails of its
     records and the pairs' mapping times (for the contact rows); `matches` replaces the
-    stored matching of records (a what-if). `only_pairs_of` limits the pairs decided to
-    those of these records (a what-if whose change leaves the other pairs as stored).
+    stored matching of records (a what-if).
     """
     postgres = dialect.of_cursor(cursor) == dialect.POSTGRES
     reader = cursor.connection.cursor()
     try:
-        if only_pairs_of is None:
-            reader.execute(_PAIRS_STREAM, (connection_id,))
-        else:
-            name = dialect.of_cursor(cursor)
-            in_a, values = dialect.in_values("ra.rid", list(only_pairs_of), name)
-            in_b, _values = dialect.in_values("rb.rid", list(only_pairs_of), name)
-            reader.execute(
-                _PAIRS_STREAM.replace("?1", "?") + f" AND ({in_a} OR {in_b})",
-                (connection_id, values, values),
-            )
+        reader.execute(_PAIRS_STREAM, (connection_id,))
         width = _FACTS_WIDTH
         while rows := reader.fetchmany(_BATCH):
             if shown is not None:
@@ -496,18 +485,64 @@ def decide_some(
     """Decide again the contacts that changed records and email groups can have affected;
     return how many stored contacts this changed (added, removed or altered).
 
+    The scope is `scope_of`'s. The result equals what `decide_all` would store for these
+    contacts.
+    """
+    writer = _ContactWriter(cursor, connection_id)
+    scope = scope_of(cursor, connection_id, records=records, groups=groups, shown=writer.shown)
+    writer.since.update(scope.since)
+    rids = list(scope.facts)
+    before = _contact_rows(cursor, rids)
+    for chunk in _chunked(rids):
+        marks = _marks(chunk)
+        cursor.execute(
+            f"DELETE FROM contacts WHERE rid IN ({marks}) OR b_rid IN ({marks})",
+            (*chunk, *chunk),
+        )
+    writer.write(decide(settings, scope.facts.values(), scope.pairs))
+    after = _contact_rows(cursor, rids)
+    search_index.reindex_contacts(cursor, before.keys() | after.keys())
+    delta = counts.tally_contacts(_count_key(row) for row in after.values())
+    delta.subtract(counts.tally_contacts(_count_key(row) for row in before.values()))
+    counts.add_contacts(cursor, connection_id, delta)
+    return len(before.keys() ^ after.keys()) + sum(
+        1 for rid, row in after.items() if rid in before and before[rid] != row
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The records whose contacts some changes can have affected (`facts`, by rid), and
+    the pairs among them (a-record rid, b-record rid) with their mapping times (`since`,
+    by a-record rid)."""
+
+    facts: dict[int, RecordFacts]
+    pairs: list[tuple[int, int]]
+    since: dict[int, str | None]
+
+
+def scope_of(
+    cursor: sqlite3.Cursor,
+    connection_id: str,
+    *,
+    records: Iterable[tuple[str, str]],
+    groups: Iterable[tuple[str, str]] = (),
+    shown: dict[int, tuple[str, str]] | None = None,
+    matches: Matches | None = None,
+) -> Scope:
+    """What to decide again when the records `records` ((app, app id) pairs) and the
+    email groups `groups` ((app, normalized email) pairs) changed. Reads only.
+
     The scope: the changed records; their mapping partners (whose being mapped may have
     changed with them); every record of the email groups of all those, old and new (a
     duplicate's original is decided among them); and the partners of the mapped records
-    in those groups, to form their pairs. The result equals what `decide_all` would store
-    for these contacts.
+    in those groups, to form their pairs. `shown` and `matches` as `decision_stream`'s.
     """
     facts: dict[int, RecordFacts] = {}
-    writer = _ContactWriter(cursor, connection_id)
 
     def load(column: str, keys: Iterable[tuple[str, str]]) -> None:
         rows = _select_records(cursor, connection_id, column, keys)
-        facts.update(_facts(cursor, connection_id, rows, writer.shown))
+        facts.update(_facts(cursor, connection_id, rows, shown, matches))
 
     def loaded_keys() -> set[tuple[str, str]]:
         return {(fact.app.value, fact.id) for fact in facts.values()}
@@ -523,29 +558,13 @@ def decide_some(
 
     rid_of = {(fact.app.value, fact.id): rid for rid, fact in facts.items()}
     pairs = []
-    for a_id, (b_id, since) in mapping_rows.items():
+    since: dict[int, str | None] = {}
+    for a_id, (b_id, mapped_since) in mapping_rows.items():
         a, b = rid_of.get(("a", a_id)), rid_of.get(("b", b_id))
         if a is not None and b is not None:
             pairs.append((a, b))
-            writer.since[a] = since
-
-    rids = list(facts)
-    before = _contact_rows(cursor, rids)
-    for chunk in _chunked(rids):
-        marks = _marks(chunk)
-        cursor.execute(
-            f"DELETE FROM contacts WHERE rid IN ({marks}) OR b_rid IN ({marks})",
-            (*chunk, *chunk),
-        )
-    writer.write(decide(settings, facts.values(), pairs))
-    after = _contact_rows(cursor, rids)
-    search_index.reindex_contacts(cursor, before.keys() | after.keys())
-    delta = counts.tally_contacts(_count_key(row) for row in after.values())
-    delta.subtract(counts.tally_contacts(_count_key(row) for row in before.values()))
-    counts.add_contacts(cursor, connection_id, delta)
-    return len(before.keys() ^ after.keys()) + sum(
-        1 for rid, row in after.items() if rid in before and before[rid] != row
-    )
+            since[a] = mapped_since
+    return Scope(facts, pairs, since)
 
 
 def _contact_rows(cursor: sqlite3.Cursor, rids: list[int]) -> dict[int, tuple[Any, ...]]:
@@ -590,6 +609,19 @@ def _partners(mappings: Mapping[str, tuple[str, str | None]]) -> set[tuple[str, 
     keys = {("a", a) for a in mappings}
     keys.update(("b", b) for b, _since in mappings.values())
     return keys
+
+
+def facts_of(
+    cursor: sqlite3.Cursor, connection_id: str, rids: Iterable[int], matches: Matches | None
+) -> dict[int, RecordFacts]:
+    """The engine's facts of the records `rids` (`matches` as `decision_stream`'s)."""
+    facts: dict[int, RecordFacts] = {}
+    for chunk in _chunked(sorted(rids)):
+        rows = cursor.execute(
+            _FACTS_SELECT + f" WHERE r.rid IN ({_marks(chunk)})", chunk
+        ).fetchall()
+        facts.update(_facts(cursor, connection_id, rows, None, matches))
+    return facts
 
 
 def _select_records(

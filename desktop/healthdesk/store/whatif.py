@@ -1,24 +1,31 @@
 """What if a connection had other settings: its contacts decided again, in memory, on the
 stored records, mappings and events, without writing the database.
 
-The one decision path of an import (`store.decisions.decision_stream`, which hands the
-facts to `core.health.decide`), with the settings changed: records are matched against
-the changed rules of a side as an import would store it (`decisions.matches_under`), and
-nothing is written (the connection reads with SQLite's `query_only`, on PostgreSQL in a
-READ ONLY transaction; the pairs' set is computed in SQL instead of a temporary table).
+The decision paths of an import hand the facts to `core.health.decide`, with the
+settings changed: records are matched against the changed rules of a side as an import
+would store it (`decisions.matches_under`), and nothing is written (the connection reads
+with SQLite's `query_only`, on PostgreSQL in a READ ONLY transaction).
+
+- When the direction stays and no decision is pending, the stored statuses are right for
+  the stored settings: only the contacts the change can affect are decided again, as a
+  live page's are (`decisions.scope_of`), and every other keeps its stored status.
+- Otherwise every contact is decided again (`decisions.decision_stream`; the pairs' set
+  is computed in SQL instead of a temporary table).
+
 The new statuses are held as one byte per record (a `bytearray` by rid), then compared
 with the stored ones in one pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine
 
 from healthdesk.core.compare import Comparison, comparison, tally_moves
+from healthdesk.core.health import decide
 from healthdesk.core.model import STATUS_ORDER, Settings, Side, Status
 from healthdesk.core.rules import compile_side
 from healthdesk.store import decisions, dialect
@@ -28,6 +35,8 @@ from healthdesk.store.db import READ_CACHE_KIB, WRITE_CACHE_KIB
 #: A status as one byte (0: no contact).
 _CODE = {status.value: index + 1 for index, status in enumerate(STATUS_ORDER)}
 _STATUS = {code: value for value, code in _CODE.items()}
+#: Contacts decided again at a time, when a what-if decides only some.
+_BATCH = 5000
 
 
 class WhatIfCancelled(Exception):
@@ -80,36 +89,40 @@ def _changed_sides(stored: Settings, settings: Settings) -> list[Side]:
     return [side for side in Side if stored.rules_of(side) != settings.rules_of(side)]
 
 
+def _matches(
+    cursor: Any,
+    connection_id: str,
+    stored: Settings,
+    settings: Settings,
+    cancelled: Callable[[], bool],
+) -> decisions.Matches | None:
+    """Whether records would match the rules of `settings` where they differ from the
+    stored ones (None: the rules are the stored ones)."""
+    sides = _changed_sides(stored, settings)
+    if not sides:
+        return None
+    predicates = {side: compile_side(settings.rules_of(side)) for side in Side}
+    try:
+        return decisions.matches_under(cursor, connection_id, predicates, sides, cancelled)
+    except decisions.DecisionCancelled:
+        raise WhatIfCancelled from None
+
+
 def _decided(
     cursor: Any,
     connection_id: str,
     settings: Settings,
+    matches: decisions.Matches | None,
     cancelled: Callable[[], bool],
     progress: Callable[[int, int], None] | None,
 ) -> tuple[int, bytearray]:
     """(base, codes): the status code of each contact under `settings`, by anchor rid."""
-    stored = _stored(cursor, connection_id)
     low, high, records = cursor.execute(
         "SELECT MIN(rid), MAX(rid), COUNT(*) FROM records WHERE connection_id = ?",
         (connection_id,),
     ).fetchone()
     if low is None:
         return 0, bytearray()
-    matches = None
-    sides = _changed_sides(stored, settings)
-    # A pair's status hangs on its records' matching and the direction alone: when
-    # neither changed, it stays as stored (Avoid Duplicates concerns single records).
-    only_pairs_of: list[int] | None = None
-    if settings.direction == stored.direction and not _pending(cursor, connection_id):
-        only_pairs_of = []
-    if sides:
-        predicates = {side: compile_side(settings.rules_of(side)) for side in Side}
-        try:
-            matches = decisions.matches_under(cursor, connection_id, predicates, sides, cancelled)
-        except decisions.DecisionCancelled:
-            raise WhatIfCancelled from None
-        if only_pairs_of is not None:
-            only_pairs_of = matches.changed()
     codes = bytearray(high - low + 1)
     code = _CODE
     done = 0
@@ -119,7 +132,6 @@ def _decided(
         settings,
         matches=matches,
         write_paired=False,
-        only_pairs_of=only_pairs_of,
     ):
         for decision in batch:
             codes[decision.anchor - low] = code[decision.status]
@@ -128,20 +140,158 @@ def _decided(
             raise WhatIfCancelled
         if progress is not None:
             progress(min(done, records), records)
-    if only_pairs_of is not None:
-        # The pairs not decided again keep their stored status.
-        size = len(codes)
+    return low, codes
+
+
+def _all_decided(
+    cursor: Any,
+    connection_id: str,
+    settings: Settings,
+    matches: decisions.Matches | None,
+    cancelled: Callable[[], bool],
+    progress: Callable[[int, int], None] | None,
+) -> Iterator[tuple[int, str | None, str | None]]:
+    """(anchor rid, stored status, status under `settings`) of every contact, stored or
+    new (None: no such contact), from a pass over all of them."""
+    low, codes = _decided(cursor, connection_id, settings, matches, cancelled, progress)
+    cursor.execute("SELECT rid, status FROM contacts WHERE connection_id = ?", (connection_id,))
+    size = len(codes)
+    while rows := cursor.fetchmany(10_000):
+        for rid, status in rows:
+            index = rid - low
+            now = codes[index] if 0 <= index < size else 0
+            if now:
+                codes[index] = 0  # seen: what remains is new
+            yield rid, status, _STATUS[now] if now else None
+    for index, now in enumerate(codes):
+        if now:
+            yield low + index, None, _STATUS[now]
+
+
+def _scope_decided(
+    cursor: Any,
+    connection_id: str,
+    settings: Settings,
+    matches: decisions.Matches | None,
+    targets: set[int],
+    cancelled: Callable[[], bool],
+    progress: Callable[[int, int], None] | None,
+) -> Iterator[tuple[int, str | None, str | None]]:
+    """As `_all_decided`, when the direction stays and no decision is pending: only the
+    contacts of the records `targets` are decided again (those whose matching changes,
+    and every single record when Avoid Duplicates changes); every other contact keeps
+    its stored status.
+
+    Those are the pairs of the targets in a pair, and the scope of the others
+    (`decisions.scope_of`, the scope of a live page: their email groups). A record in a
+    pair needs no group: it competes to be its group's original whether it matches or
+    not (`core.health.decide`), and Avoid Duplicates does not concern pairs, so a change
+    moves its pair alone. Both are decided a batch at a time, into one byte per record:
+    memory stays flat however many records are targets.
+    """
+    (low, high, records) = cursor.execute(
+        "SELECT MIN(rid), MAX(rid), COUNT(*) FROM records WHERE connection_id = ?",
+        (connection_id,),
+    ).fetchone()
+    if low is None:
+        return
+    codes = bytearray(high - low + 1)  # the status decided again (0: none, no contact)
+    decided = bytearray(high - low + 1)  # 1: the record's contact was decided again
+    code = _CODE
+    done = 0  # records read: two a pair, then the single targets
+
+    def step(records_done: int) -> None:
+        nonlocal done
+        done += records_done
+        if cancelled():
+            raise WhatIfCancelled
+        if progress is not None:
+            progress(min(done, records), records)
+
+    def note(facts: Iterable[int], pairs: Sequence[tuple[int, int]]) -> None:
+        known = decisions.facts_of(cursor, connection_id, facts, matches)
+        for decision in decide(settings, known.values(), pairs):
+            codes[decision.anchor - low] = code[decision.status]
+        for rid in known:
+            decided[rid - low] = 1
+
+    batch: list[tuple[int, int]] = []
+    reader = cursor.connection.cursor()
+    try:
+        reader.execute(
+            "SELECT a_rid, b_rid FROM contacts WHERE connection_id = ? AND a_rid IS NOT NULL "
+            "AND b_rid IS NOT NULL",
+            (connection_id,),
+        )
+        while rows := reader.fetchmany(_BATCH):
+            batch.extend((a, b) for a, b in rows if a in targets or b in targets)
+            if len(batch) >= _BATCH:
+                note([rid for pair in batch for rid in pair], batch)
+                batch = []
+            step(2 * len(rows))
+        note([rid for pair in batch for rid in pair], batch)
+    finally:
+        reader.close()
+    singles = sorted(rid for rid in targets if not decided[rid - low])
+    for start in range(0, len(singles), _BATCH):
+        keys: list[tuple[str, str]] = []
+        for chunk in _chunks(singles[start : start + _BATCH]):
+            marks = ",".join("?" * len(chunk))
+            keys.extend(
+                cursor.execute(f"SELECT app, ext_id FROM records WHERE rid IN ({marks})", chunk)
+            )
+        scope = decisions.scope_of(cursor, connection_id, records=keys, matches=matches)
+        note(scope.facts.keys(), scope.pairs)
+        step(len(keys))
+    cursor.execute("SELECT rid, status FROM contacts WHERE connection_id = ?", (connection_id,))
+    size = len(codes)
+    while rows := cursor.fetchmany(10_000):
+        for rid, status in rows:
+            index = rid - low
+            if not 0 <= index < size or not decided[index]:
+                yield rid, status, status
+                continue
+            now = codes[index]
+            codes[index] = 0  # seen: what remains is new
+            yield rid, status, _STATUS[now] if now else None
+    for index, now in enumerate(codes):
+        if now:
+            yield low + index, None, _STATUS[now]
+
+
+def _chunks(values: list[int], size: int = 900) -> Iterator[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _outcome(
+    cursor: Any,
+    connection_id: str,
+    stored: Settings,
+    settings: Settings,
+    cancelled: Callable[[], bool],
+    progress: Callable[[int, int], None] | None,
+) -> Iterator[tuple[int, str | None, str | None]]:
+    """(anchor rid, stored status, status under `settings`) of every contact."""
+    matches = _matches(cursor, connection_id, stored, settings, cancelled)
+    if settings.direction != stored.direction or _pending(cursor, connection_id):
+        yield from _all_decided(cursor, connection_id, settings, matches, cancelled, progress)
+        return
+    # The contacts a change of rules or of Avoid Duplicates can affect: those of the
+    # records whose matching changes, and (Avoid Duplicates) every single record's. Even
+    # when that is most records, this beats a pass over all the contacts (1.5x with the
+    # matching of 433,306 of 997,509 records changed, 2.2x at 145,187).
+    targets = set(matches.changed()) if matches is not None else set()
+    if settings.avoid_duplicates != stored.avoid_duplicates:
         cursor.execute(
-            "SELECT rid, status FROM contacts WHERE connection_id = ? AND b_rid IS NOT NULL "
-            "AND a_rid IS NOT NULL",
+            "SELECT rid FROM contacts WHERE connection_id = ? AND side IS NOT NULL",
             (connection_id,),
         )
         while rows := cursor.fetchmany(10_000):
-            for rid, status in rows:
-                index = rid - low
-                if 0 <= index < size and not codes[index]:
-                    codes[index] = code[status]
-    return low, codes
+            targets.update(rid for (rid,) in rows)
+    yield from _scope_decided(
+        cursor, connection_id, settings, matches, targets, cancelled, progress
+    )
 
 
 def _stored(cursor: Any, connection_id: str) -> Settings:
@@ -175,8 +325,14 @@ def _pending(cursor: Any, connection_id: str) -> bool:
 def whatif_statuses(engine: Engine, connection_id: str, settings: Settings) -> dict[int, Status]:
     """Each contact's status under `settings` by its key (for tests and small lists)."""
     with _read_only(engine) as cursor:
-        low, codes = _decided(cursor, connection_id, settings, lambda: False, None)
-    return {low + i: Status(_STATUS[c]) for i, c in enumerate(codes) if c}
+        stored = _stored(cursor, connection_id)
+        return {
+            rid: Status(now)
+            for rid, _before, now in _outcome(
+                cursor, connection_id, stored, settings, lambda: False, None
+            )
+            if now is not None
+        }
 
 
 def whatif(
@@ -191,28 +347,12 @@ def whatif(
     `settings`. Writes nothing; raises WhatIfCancelled when `cancelled()` turns true;
     `progress(done, total)` counts contacts decided."""
     with _read_only(engine) as cursor:
-        if settings == _stored(cursor, connection_id) and not _pending(cursor, connection_id):
+        stored = _stored(cursor, connection_id)
+        if settings == stored and not _pending(cursor, connection_id):
             # Nothing changed: every contact stays as stored (the maintained counts).
             return comparison(connection_id, _unchanged(cursor, connection_id))
-        low, codes = _decided(cursor, connection_id, settings, cancelled, progress)
-
-        def pairs() -> Iterator[tuple[str | None, str | None]]:
-            cursor.execute(
-                "SELECT rid, status FROM contacts WHERE connection_id = ?", (connection_id,)
-            )
-            size = len(codes)
-            while rows := cursor.fetchmany(10_000):
-                for rid, status in rows:
-                    index = rid - low
-                    now = codes[index] if 0 <= index < size else 0
-                    if now:
-                        codes[index] = 0  # seen: what remains is new
-                    yield status, _STATUS[now] if now else None
-            for now in codes:
-                if now:
-                    yield None, _STATUS[now]
-
-        moves = tally_moves(pairs())
+        outcome = _outcome(cursor, connection_id, stored, settings, cancelled, progress)
+        moves = tally_moves((before, now) for _rid, before, now in outcome)
     return comparison(connection_id, moves)
 
 
