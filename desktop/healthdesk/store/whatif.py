@@ -18,14 +18,15 @@ with the stored ones in one pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine
 
-from healthdesk.core.compare import Comparison, comparison, tally_moves
-from healthdesk.core.health import decide
+from healthdesk.core.compare import Comparison, Place, comparison, tally_moves
+from healthdesk.core.health import RecordFacts, decide
 from healthdesk.core.model import STATUS_ORDER, Settings, Side, Status
 from healthdesk.core.rules import compile_side
 from healthdesk.store import decisions, dialect
@@ -177,10 +178,10 @@ def _scope_decided(
     cancelled: Callable[[], bool],
     progress: Callable[[int, int], None] | None,
 ) -> Iterator[tuple[int, str | None, str | None]]:
-    """As `_all_decided`, when the direction stays and no decision is pending: only the
-    contacts of the records `targets` are decided again (those whose matching changes,
-    and every single record when Avoid Duplicates changes); every other contact keeps
-    its stored status.
+    """As `_all_decided`, when the direction stays and no decision is pending, but only
+    for the contacts of the records `targets` (those whose matching changes, and every
+    single record when Avoid Duplicates changes) and those they can affect: every other
+    contact keeps its stored status.
 
     Those are the pairs of the targets in a pair, and the scope of the others
     (`decisions.scope_of`, the scope of a live page: their email groups). A record in a
@@ -208,14 +209,60 @@ def _scope_decided(
         if progress is not None:
             progress(min(done, records), records)
 
-    def note(facts: Iterable[int], pairs: Sequence[tuple[int, int]]) -> None:
-        known = decisions.facts_of(cursor, connection_id, facts, matches)
+    def note(known: dict[int, RecordFacts], pairs: Sequence[tuple[int, int]]) -> None:
         for decision in decide(settings, known.values(), pairs):
             codes[decision.anchor - low] = code[decision.status]
         for rid in known:
             decided[rid - low] = 1
 
+    if matches is not None:  # a record in a pair is a target only by its matching
+        _decide_pairs(cursor, connection_id, targets, matches, note, step)
+    singles = sorted(rid for rid in targets if not decided[rid - low])
+    for start in range(0, len(singles), _BATCH):
+        some = singles[start : start + _BATCH]
+        if settings.avoid_duplicates:
+            keys: list[tuple[str, str]] = []
+            for chunk in _chunks(some):
+                marks = ",".join("?" * len(chunk))
+                keys.extend(
+                    cursor.execute(f"SELECT app, ext_id FROM records WHERE rid IN ({marks})", chunk)
+                )
+            scope = decisions.scope_of(cursor, connection_id, records=keys, matches=matches)
+            note(scope.facts, scope.pairs)
+        else:  # no original is looked for: a single record is decided on its own facts
+            note(decisions.facts_of(cursor, connection_id, some, matches), ())
+        step(len(some))
+    # The stored contacts of the records decided again (a pair's under its a-record).
+    again = [low + index for index, flag in enumerate(decided) if flag]
+    for chunk in _chunks(again):
+        marks = ",".join("?" * len(chunk))
+        for rid, status in cursor.execute(
+            f"SELECT rid, status FROM contacts WHERE rid IN ({marks})", chunk
+        ).fetchall():
+            now = codes[rid - low]
+            codes[rid - low] = 0  # seen: what remains is new
+            yield rid, status, _STATUS[now] if now else None
+    for index, now in enumerate(codes):
+        if now:
+            yield low + index, None, _STATUS[now]
+
+
+def _decide_pairs(
+    cursor: Any,
+    connection_id: str,
+    targets: set[int],
+    matches: decisions.Matches,
+    note: Callable[[dict[int, RecordFacts], Sequence[tuple[int, int]]], None],
+    step: Callable[[int], None],
+) -> None:
+    """Decide again the stored pairs with a record among `targets`, a batch at a time."""
     batch: list[tuple[int, int]] = []
+
+    def flush() -> None:
+        rids = [rid for pair in batch for rid in pair]
+        note(decisions.facts_of(cursor, connection_id, rids, matches), batch)
+        batch.clear()
+
     reader = cursor.connection.cursor()
     try:
         reader.execute(
@@ -226,37 +273,11 @@ def _scope_decided(
         while rows := reader.fetchmany(_BATCH):
             batch.extend((a, b) for a, b in rows if a in targets or b in targets)
             if len(batch) >= _BATCH:
-                note([rid for pair in batch for rid in pair], batch)
-                batch = []
+                flush()
             step(2 * len(rows))
-        note([rid for pair in batch for rid in pair], batch)
+        flush()
     finally:
         reader.close()
-    singles = sorted(rid for rid in targets if not decided[rid - low])
-    for start in range(0, len(singles), _BATCH):
-        keys: list[tuple[str, str]] = []
-        for chunk in _chunks(singles[start : start + _BATCH]):
-            marks = ",".join("?" * len(chunk))
-            keys.extend(
-                cursor.execute(f"SELECT app, ext_id FROM records WHERE rid IN ({marks})", chunk)
-            )
-        scope = decisions.scope_of(cursor, connection_id, records=keys, matches=matches)
-        note(scope.facts.keys(), scope.pairs)
-        step(len(keys))
-    cursor.execute("SELECT rid, status FROM contacts WHERE connection_id = ?", (connection_id,))
-    size = len(codes)
-    while rows := cursor.fetchmany(10_000):
-        for rid, status in rows:
-            index = rid - low
-            if not 0 <= index < size or not decided[index]:
-                yield rid, status, status
-                continue
-            now = codes[index]
-            codes[index] = 0  # seen: what remains is new
-            yield rid, status, _STATUS[now] if now else None
-    for index, now in enumerate(codes):
-        if now:
-            yield low + index, None, _STATUS[now]
 
 
 def _chunks(values: list[int], size: int = 900) -> Iterator[list[int]]:
@@ -271,12 +292,13 @@ def _outcome(
     settings: Settings,
     cancelled: Callable[[], bool],
     progress: Callable[[int, int], None] | None,
-) -> Iterator[tuple[int, str | None, str | None]]:
-    """(anchor rid, stored status, status under `settings`) of every contact."""
+) -> tuple[Iterator[tuple[int, str | None, str | None]], bool]:
+    """(anchor rid, stored status, status under `settings`) of the contacts decided
+    again, and whether those are all of them (else every other keeps its stored status)."""
     matches = _matches(cursor, connection_id, stored, settings, cancelled)
     if settings.direction != stored.direction or _pending(cursor, connection_id):
-        yield from _all_decided(cursor, connection_id, settings, matches, cancelled, progress)
-        return
+        rows = _all_decided(cursor, connection_id, settings, matches, cancelled, progress)
+        return rows, True
     # The contacts a change of rules or of Avoid Duplicates can affect: those of the
     # records whose matching changes, and (Avoid Duplicates) every single record's. Even
     # when that is most records, this beats a pass over all the contacts (1.5x with the
@@ -289,9 +311,8 @@ def _outcome(
         )
         while rows := cursor.fetchmany(10_000):
             targets.update(rid for (rid,) in rows)
-    yield from _scope_decided(
-        cursor, connection_id, settings, matches, targets, cancelled, progress
-    )
+    decided = _scope_decided(cursor, connection_id, settings, matches, targets, cancelled, progress)
+    return decided, False
 
 
 def _stored(cursor: Any, connection_id: str) -> Settings:
@@ -326,13 +347,16 @@ def whatif_statuses(engine: Engine, connection_id: str, settings: Settings) -> d
     """Each contact's status under `settings` by its key (for tests and small lists)."""
     with _read_only(engine) as cursor:
         stored = _stored(cursor, connection_id)
-        return {
-            rid: Status(now)
-            for rid, _before, now in _outcome(
-                cursor, connection_id, stored, settings, lambda: False, None
+        rows, whole = _outcome(cursor, connection_id, stored, settings, lambda: False, None)
+        decided = {rid: now for rid, _before, now in rows}
+        statuses: dict[int, str | None] = {}
+        if not whole:
+            cursor.execute(
+                "SELECT rid, status FROM contacts WHERE connection_id = ?", (connection_id,)
             )
-            if now is not None
-        }
+            statuses.update(cursor.fetchall())
+        statuses.update(decided)
+    return {rid: Status(now) for rid, now in statuses.items() if now is not None}
 
 
 def whatif(
@@ -345,14 +369,21 @@ def whatif(
 ) -> Comparison:
     """The moves from the stored statuses of a connection to those it would have under
     `settings`. Writes nothing; raises WhatIfCancelled when `cancelled()` turns true;
-    `progress(done, total)` counts contacts decided."""
+    `progress(done, total)` counts records decided."""
     with _read_only(engine) as cursor:
         stored = _stored(cursor, connection_id)
         if settings == stored and not _pending(cursor, connection_id):
             # Nothing changed: every contact stays as stored (the maintained counts).
             return comparison(connection_id, _unchanged(cursor, connection_id))
-        outcome = _outcome(cursor, connection_id, stored, settings, cancelled, progress)
-        moves = tally_moves((before, now) for _rid, before, now in outcome)
+        rows, whole = _outcome(cursor, connection_id, stored, settings, cancelled, progress)
+        moves = tally_moves((before, now) for _rid, before, now in rows)
+        if not whole:
+            # The contacts not decided again stay where the maintained counts have them.
+            moved_from: Counter[Place] = Counter()
+            for (before, _now), count in moves.items():
+                moved_from[before] += count
+            for (status, _same), count in _unchanged(cursor, connection_id).items():
+                moves[(status, status)] += count - moved_from[status]
     return comparison(connection_id, moves)
 
 
