@@ -13,6 +13,9 @@ from healthdesk.bench import Figure
 from healthdesk.bench.command import format_table
 from healthdesk.bench.imports import write_changed_copy
 from healthdesk.feed.generate import generate
+from healthdesk.store.db import open_db
+from healthdesk.store.queries import counts, list_connections
+from healthdesk.store.whatif import stored_settings
 from tests.cli.conftest import Run
 
 
@@ -156,3 +159,38 @@ def test_bench_measures_a_team_store_beside_sqlite(
         assert figure["unit"] == "s"
         assert figure["value"] > 0
         assert figure["detail"].startswith("SQLite ")
+
+
+def test_bench_whatif_suite_times_each_change_of_the_largest_connection(
+    run: Run, tmp_path: Path
+) -> None:
+    result = run("bench", "--contacts", "60", "--suite", "whatif", "--json", "--keep", tmp_path)
+
+    assert result.code == 0, result.err
+    figures = {figure["name"]: figure for figure in json.loads(result.out)["figures"]}
+    db = tmp_path / "pull.sqlite3"
+    engine = open_db(db)
+    try:
+        sizes = {c.id: sum(counts(engine, c.id).values()) for c in list_connections(engine)}
+        largest = max(sizes, key=lambda cid: sizes[cid])
+        settings = stored_settings(engine, largest)
+    finally:
+        engine.dispose()
+    contacts = sizes[largest]
+    avoid = "off" if settings.avoid_duplicates else "on"
+    changes = [(f"Avoid Duplicates {avoid}", ["--avoid-duplicates", avoid])]
+    changes += [
+        (f"without rule {rule.id} (from {rule.side.value})", ["--without-rule", rule.id])
+        for rule in settings.rules
+    ]
+    assert len(changes) > 1
+    for name, args in changes:
+        figure = figures[f"what-if, {name}"]
+        assert figure["unit"] == "s"
+        assert isinstance(figure["ok"], bool)
+        printed = json.loads(
+            run("whatif", "--db", db, "--connection", largest, *args, "--json").out
+        )
+        moved = sum(move["count"] for move in printed["moves"] if move["from"] != move["to"])
+        assert figure["detail"].startswith(f"{moved:,} of {contacts:,} contacts moved"), name
+    assert figures["what-if peak memory"]["value"] > 0

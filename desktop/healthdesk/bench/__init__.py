@@ -52,11 +52,13 @@ def suites() -> dict[str, Suite]:
     from healthdesk.bench.imports import import_suite
     from healthdesk.bench.search import search_suite
     from healthdesk.bench.team import team_suite
+    from healthdesk.bench.whatif import whatif_suite
     from healthdesk.bench.window import window_suite
 
     return {
         "import": import_suite,
         "window": window_suite,
         "search": search_suite,
+        "whatif": whatif_suite,
         "team": team_suite,
     }

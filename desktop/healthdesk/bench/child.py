@@ -2,7 +2,8 @@
 
     python -m healthdesk.bench.child TASK ARGS_JSON
 
-Tasks: `floor`, `import`, `pull`, `window`, `search`, `tabs`, `views` (see `TASKS`). The
+Tasks: `floor`, `import`, `pull`, `window`, `search`, `tabs`, `views`, `whatif` (see
+`TASKS`). The
 time covers the task only (not the interpreter's start); the peak memory is this process's,
 and that of its largest child process when the task starts any.
 """
@@ -89,6 +90,12 @@ def _views(args: dict[str, Any]) -> dict[str, Any]:
     return time_views(args["db"])
 
 
+def _whatif(args: dict[str, Any]) -> dict[str, Any]:
+    from healthdesk.bench.whatif import measure_whatif
+
+    return measure_whatif(args["db"])
+
+
 TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "floor": _floor,
     "import": _import,
@@ -97,6 +104,7 @@ TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "search": _search,
     "tabs": _tabs,
     "views": _views,
+    "whatif": _whatif,
 }
 
 

@@ -366,12 +366,18 @@ def whatif(
     *,
     cancelled: Callable[[], bool] = lambda: False,
     progress: Callable[[int, int], None] | None = None,
+    every_contact: bool = False,
 ) -> Comparison:
     """The moves from the stored statuses of a connection to those it would have under
     `settings`. Writes nothing; raises WhatIfCancelled when `cancelled()` turns true;
-    `progress(done, total)` counts records decided."""
+    `progress(done, total)` counts records decided. `every_contact` decides every
+    contact again, as a pending decision makes it (the benchmark's baseline)."""
     with _read_only(engine) as cursor:
         stored = _stored(cursor, connection_id)
+        if every_contact:
+            matches = _matches(cursor, connection_id, stored, settings, cancelled)
+            rows = _all_decided(cursor, connection_id, settings, matches, cancelled, progress)
+            return comparison(connection_id, tally_moves((b, a) for _rid, b, a in rows))
         if settings == stored and not _pending(cursor, connection_id):
             # Nothing changed: every contact stays as stored (the maintained counts).
             return comparison(connection_id, _unchanged(cursor, connection_id))
