@@ -167,3 +167,42 @@ def write_other(folder: Path) -> Path:
     from tests.helpers.feed import connection, write
 
     return write(folder / "other.jsonl", [connection("c-other")])
+
+
+def test_the_keys_a_comparison_keeps_are_those_of_each_move(
+    snapshots: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """What a cell lists without reading again (`MovedKeys`) equals `moved_keys`; a
+    contact past the limit drops every move kept, and a contact that stayed is not kept."""
+    from healthdesk.config import load_catalog
+    from healthdesk.store.queries import get_connection
+    from healthdesk.store.statuses import MovedKeys, compare_databases, moved_keys
+
+    engines = []
+    for n, snapshot in enumerate(snapshots):
+        engine = open_db(tmp_path / f"{n}.sqlite3")
+        import_snapshots(engine, [snapshot])
+        engines.append(engine)
+    old, new = engines
+    try:
+        connection = get_connection(new, CONNECTIONS[0])
+        kept = MovedKeys()
+        result = compare_databases(old, new, connection, load_catalog(), moved=kept)
+        changed = [(move.from_, move.to, move.count) for move in result.changed]
+        assert changed
+        for from_, to, count in changed:
+            found = kept.get((from_, to))
+            assert found is not None
+            assert len(found) == count
+            assert sorted(found, key=str) == sorted(
+                moved_keys(old, new, connection.id, from_, to), key=str
+            )
+        stayed = next(move for move in result.moves if move.from_ == move.to)
+        assert kept.get((stayed.from_, stayed.to)) is None
+        total = sum(count for _from, _to, count in changed)
+        small = MovedKeys(limit=total - 1)
+        compare_databases(old, new, connection, load_catalog(), moved=small)
+        assert all(small.get((from_, to)) is None for from_, to, _count in changed)
+    finally:
+        for engine in engines:
+            engine.dispose()

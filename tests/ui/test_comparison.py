@@ -19,10 +19,12 @@ from healthdesk.core.compare import ABSENT, PLACE_ORDER
 from healthdesk.core.failures import Catalog
 from healthdesk.core.model import Condition, Connection, Op, Status
 from healthdesk.feed.generate import generate
+from healthdesk.store import statuses
 from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.queries import get_connection, iter_contacts
 from healthdesk.store.whatif import whatif, with_changes
+from healthdesk.ui import compare_dialog
 from healthdesk.ui.compare_dialog import CompareDialog, MovedContactsModel
 from healthdesk.ui.comparison_models import CountsModel, FailureChangesModel, MoveMatrixModel
 from healthdesk.ui.operations import Operations
@@ -170,6 +172,22 @@ def cell_center(dialog: CompareDialog, from_: str, to: str) -> Any:
     return dialog.view.matrix_view.visualRect(index).center()
 
 
+@pytest.fixture(params=["kept by the comparison", "read again"])
+def cell_keys(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where a cell's contacts come from: the keys the comparison kept (reading both
+    databases again then fails the test), or, past the limit of keys kept, both
+    databases read again."""
+    if request.param == "kept by the comparison":
+
+        def refuse(*_args: Any, **_kwargs: Any) -> Any:
+            raise AssertionError("the cell read both databases again")
+
+        monkeypatch.setattr(compare_dialog, "moved_keys", refuse)
+    else:
+        monkeypatch.setattr(statuses, "MOVED_LIMIT", 0)
+    return str(request.param)
+
+
 @pytest.mark.parametrize(
     ("from_", "to"),
     [("in_sync", "failing"), ("failing", "in_sync"), (ABSENT, "pending"), ("excluded", ABSENT)],
@@ -182,6 +200,7 @@ def test_a_cell_lists_the_contacts_that_moved(
     catalog: Catalog,
     from_: str,
     to: str,
+    cell_keys: str,
 ) -> None:
     dialog = open_compare(qtbot, operations, states, catalog)
     before, after = by_identity(old_engine), by_identity(states[2])

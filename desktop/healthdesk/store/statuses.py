@@ -9,6 +9,7 @@ without a sort, so that two streams join in one pass holding one row of each.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +35,8 @@ from healthdesk.store.counts import read_counts
 
 #: How many contacts are read between two looks at `cancelled` and `progress`.
 STEP = 50_000
+#: The most contacts that changed place a comparison keeps the keys of (16 MB).
+MOVED_LIMIT = 1_000_000
 
 #: (status, contact key) of an identity in one database.
 Stored = tuple[str, int]
@@ -112,6 +115,42 @@ def _joined(
             progress(total, total)
 
 
+class MovedKeys:
+    """The contacts that changed place, by move, as a comparison's pass met them: what a
+    cell of the matrix lists, without reading both databases again. Each contact is its
+    key in the old and in the new database (-1 in the one that lacks it), two 8-byte
+    numbers; past `limit` contacts in all, none is kept (`get` answers None)."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self._limit = MOVED_LIMIT if limit is None else limit
+        self._count = 0
+        self._by_move: dict[tuple[Place, Place], tuple[array[int], array[int]]] | None = {}
+
+    def add(self, move: tuple[Place, Place], old: int | None, new: int | None) -> None:
+        by_move = self._by_move
+        if by_move is None:
+            return
+        self._count += 1
+        if self._count > self._limit:
+            self._by_move = None  # too many to hold: the cells read again
+            return
+        keys = by_move.get(move)
+        if keys is None:
+            keys = by_move[move] = (array("q"), array("q"))
+        keys[0].append(-1 if old is None else old)
+        keys[1].append(-1 if new is None else new)
+
+    def get(self, move: tuple[Place, Place]) -> list[tuple[int | None, int | None]] | None:
+        """The keys of the contacts of `move` (as `moved_keys`), or None when a contact
+        stays where it was or too many moved: those are not kept."""
+        if self._by_move is None or move[0] == move[1]:
+            return None
+        old, new = self._by_move.get(move, (array("q"), array("q")))
+        return [
+            (a if a >= 0 else None, b if b >= 0 else None) for a, b in zip(old, new, strict=True)
+        ]
+
+
 def _failure_groups(engine: Engine, connection_id: str) -> dict[GroupKey, int]:
     with engine.connect() as connection:
         found = read_counts(connection, connection_id)
@@ -126,18 +165,30 @@ def compare_databases(
     *,
     cancelled: Callable[[], bool] = lambda: False,
     progress: Callable[[int, int], None] | None = None,
+    moved: MovedKeys | None = None,
 ) -> Comparison:
     """The moves between the statuses of `connection` in `old` and in `new`, and its
     failure groups that changed (categories by `connection`'s apps, as in `new`).
 
-    Streams both databases in one pass (memory flat whatever their size); raises
+    Streams both databases in one pass (memory flat whatever their size, but for
+    `moved`, which receives the keys of the contacts that changed place); raises
     CompareCancelled when `cancelled()` turns true; `progress(done, total)` counts
     contacts of both.
     """
-    moves = tally_moves(
-        (None if before is None else before[0], None if after is None else after[0])
-        for _identity, before, after in _joined(old, new, connection.id, cancelled, progress)
-    )
+
+    def places() -> Iterator[tuple[str | None, str | None]]:
+        for _identity, before, after in _joined(old, new, connection.id, cancelled, progress):
+            was = None if before is None else before[0]
+            now = None if after is None else after[0]
+            if moved is not None and was != now:
+                moved.add(
+                    (place(was), place(now)),
+                    None if before is None else before[1],
+                    None if after is None else after[1],
+                )
+            yield was, now
+
+    moves = tally_moves(places())
 
     def category_of(app: Any, fingerprint: str) -> str:
         return catalog.classify(connection.app(app).kind, fingerprint).category

@@ -4,9 +4,11 @@ other, which failure groups grew, and the contacts behind each number.
 
 The snapshot is imported into a temporary database of the dialog's own (removed when the
 dialog goes), then both are compared by `store.statuses.compare_databases`, all on a
-worker through `Operations`, with progress and Cancel. The contacts of a cell are read
-the same way (`store.statuses.moved_keys`) into a lazy list; double-clicking one opens it
-in the window, as every list does.
+worker through `Operations`, with progress and Cancel. The comparison keeps the keys of
+the contacts that changed status (`store.statuses.MovedKeys`), so a cell lists its
+contacts at once (a lazy list, by name); a cell of contacts that stayed, or a comparison
+with too many moves to keep, reads both databases again (`store.statuses.moved_keys`).
+Double-clicking a contact opens it in the window, as every list does.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from healthdesk.store import pages
 from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.queries import UnknownConnection, get_connection, list_connections
-from healthdesk.store.statuses import by_name, compare_databases, moved_keys
+from healthdesk.store.statuses import MovedKeys, by_name, compare_databases, moved_keys
 from healthdesk.ui.comparison_models import PLACE_TITLES, FailureChangesModel
 from healthdesk.ui.comparison_view import ComparisonView, failures_table
 from healthdesk.ui.contact_list import COLUMNS, ContactListModel
@@ -76,6 +78,7 @@ class Compared:
 
     comparison: Comparison
     snapshot: Engine
+    moved: MovedKeys
 
 
 def compare_with_snapshot(
@@ -113,6 +116,7 @@ def compare_with_snapshot(
         def compared_progress(done: int, total: int) -> None:
             work.progress(("Comparing…", done, total))
 
+        moved = MovedKeys()
         comparison = compare_databases(
             imported,
             engine,
@@ -120,12 +124,13 @@ def compare_with_snapshot(
             catalog,
             cancelled=work.cancelled,
             progress=compared_progress,
+            moved=moved,
         )
     except BaseException:
         if own:
             imported.dispose()
         raise
-    return Compared(comparison, imported)
+    return Compared(comparison, imported, moved)
 
 
 # -- the contacts of a cell -------------------------------------------------------------
@@ -148,15 +153,18 @@ class _MovedSource:
     move: tuple[Place, Place]
     block_size: int
     keys: Sequence[int] | None = None
+    known: MovedKeys | None = None
 
     @property
     def rows_engine(self) -> Engine:
         return self.old if self.move[1] == ABSENT else self.new
 
     def load(self, work: Work, keep: Sequence[int], blocks: Sequence[int]) -> Loaded:
-        found = moved_keys(
-            self.old, self.new, self.connection.id, *self.move, cancelled=work.cancelled
-        )
+        found = self.known.get(self.move) if self.known is not None else None
+        if found is None:  # not kept by the comparison: read both databases again
+            found = moved_keys(
+                self.old, self.new, self.connection.id, *self.move, cancelled=work.cancelled
+            )
         gone = self.move[1] == ABSENT
         keys = array(
             "q", by_name(self.rows_engine, [(old if gone else new) or 0 for old, new in found])
@@ -203,6 +211,7 @@ class MovedContactsModel(ContactListModel):
         new: Engine,
         connection: Connection,
         move: tuple[Place, Place],
+        known: MovedKeys | None = None,
         parent: QObject | None = None,
         block_size: int = 256,
         max_blocks: int = 32,
@@ -212,6 +221,7 @@ class MovedContactsModel(ContactListModel):
         )
         self.move: Final = move
         self._old, self._new, self._connection = old, new, connection
+        self._known = known
         self._keys: Sequence[int] | None = None
         self.reload()
 
@@ -232,6 +242,7 @@ class MovedContactsModel(ContactListModel):
             connection=self._connection,
             move=self.move,
             block_size=self.block_size,
+            known=self._known,
         )
 
     def _apply_extra(self, extra: Any) -> None:
@@ -290,6 +301,7 @@ class CompareDialog(QDialog):
         self._folder = Path(tempfile.mkdtemp(prefix="healthdesk-compare-"))
         self._imported: Engine | None = None
         self.comparison: Comparison | None = None
+        self._moved: MovedKeys | None = None  # the keys the last comparison kept
         self.contacts_model: MovedContactsModel | None = None
         folder = self._folder
         self.destroyed.connect(lambda *_: shutil.rmtree(folder, ignore_errors=True))
@@ -418,6 +430,7 @@ class CompareDialog(QDialog):
             self._imported = compared.snapshot
         elif compared.snapshot is not self._imported:
             compared.snapshot.dispose()
+        self._moved = compared.moved
         comparison = self.comparison = compared.comparison
         self.view.set_comparison(comparison)
         self.failures_model.set_changes(self._connection, comparison.failures)
@@ -465,6 +478,7 @@ class CompareDialog(QDialog):
             new=self._engine,
             connection=self._connection,
             move=(from_, to),
+            known=self._moved,
             parent=self,
         )
         self.contacts_model.loaded.connect(self._on_contacts_loaded)
