@@ -301,31 +301,48 @@ def record_count(cursor: sqlite3.Cursor, connection_id: str) -> int:
     return int(count)
 
 
-def _evaluated(
+#: The records of one side of a connection (?1, ?2: its id, the side), with what rules
+#: read, in table order: `{plus}` ("+" on SQLite) keeps SQLite from reading them through
+#: the email index, a row at a random place of the file each (2.0 s against 0.85 s for
+#: half a million records).
+SIDE_IN_TABLE_ORDER = """
+    SELECT rid, name, email, fields, matches FROM records
+    WHERE rid BETWEEN (SELECT MIN(rid) FROM records WHERE connection_id = ?1)
+        AND (SELECT MAX(rid) FROM records WHERE connection_id = ?1)
+    AND {plus}connection_id = ?1 AND {plus}app = ?2
+"""
+
+
+def _rematched(
     cursor: sqlite3.Cursor,
     connection_id: str,
     predicates: Mapping[Side, Predicate],
     sides: Iterable[Side] = tuple(Side),
-) -> Iterator[tuple[int, bool, bool]]:
-    """(rid, stored matching, matching now) of every record of `sides` under `predicates`."""
-    apps = [side.value for side in sides]
-    for rid, app, name, email, fields, matches in cursor.execute(
-        f"SELECT rid, app, name, email, fields, matches FROM records "
-        f"WHERE connection_id = ? AND app IN ({_marks(apps)})",
-        (connection_id, *apps),
-    ):
-        yield rid, bool(matches), predicates[_SIDE[app]](name, email, orjson.loads(fields))
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Iterator[tuple[int, bool]]:
+    """(rid, matching now) of the records of `sides` whose matching under `predicates`
+    differs from the stored one. Raises DecisionCancelled when `cancelled()` turns true."""
+    loads = orjson.loads
+    plus = "" if dialect.of_cursor(cursor) == dialect.POSTGRES else "+"
+    for side in sides:
+        predicate = predicates[side]
+        cursor.execute(SIDE_IN_TABLE_ORDER.format(plus=plus), (connection_id, side.value))
+        # A loop of its own per side, yielding only changes: it runs once per record of
+        # a side (half a million at a million contacts) for every what-if of its rules.
+        while rows := cursor.fetchmany(_BATCH):
+            for rid, name, email, fields, stored in rows:
+                now = predicate(name, email, loads(fields))
+                if now != (stored == 1):
+                    yield rid, now
+            if cancelled():
+                raise DecisionCancelled
 
 
 def rematch(
     cursor: sqlite3.Cursor, connection_id: str, predicates: Mapping[Side, Predicate]
 ) -> int:
     """Evaluate every record of a connection against (new) rules; return how many changed."""
-    changed = [
-        (now, rid)
-        for rid, stored, now in list(_evaluated(cursor, connection_id, predicates))
-        if now != stored
-    ]
+    changed = [(now, rid) for rid, now in list(_rematched(cursor, connection_id, predicates))]
     cursor.executemany("UPDATE records SET matches = ? WHERE rid = ?", changed)
     return len(changed)
 
@@ -346,11 +363,8 @@ def matches_under(
     if low is None:
         return Matches(0, bytearray())
     flags = bytearray([Matches.STORED]) * (high - low + 1)
-    for done, (rid, stored, now) in enumerate(_evaluated(cursor, connection_id, predicates, sides)):
-        if now != stored:
-            flags[rid - low] = now
-        if done % 20_000 == 0 and cancelled():
-            raise DecisionCancelled
+    for rid, now in _rematched(cursor, connection_id, predicates, sides, cancelled):
+        flags[rid - low] = now
     return Matches(low, flags)
 
 
