@@ -17,6 +17,7 @@ import pytest
 
 from healthdesk.feed.items import FeedError, parse_item
 from healthdesk.feed.reader import read_items
+from healthdesk.sync import server as server_module
 from healthdesk.sync.server import (
     FeedService,
     RunningService,
@@ -429,8 +430,18 @@ def test_loopback_addresses() -> None:
         assert not is_loopback(host)
 
 
-def test_serve_runs_until_cancelled(small: Path) -> None:
+def test_serve_runs_until_cancelled(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     end = FeedService(snapshots=[small]).cursor("c-1", 5)
+    made: list[FeedService] = []
+
+    class Seen(FeedService):
+        """The service `serve` makes, seen by the test (to wait on its long-polls)."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(server_module, "FeedService", Seen)
 
     async def main() -> int:
         urls: list[str] = []
@@ -449,7 +460,8 @@ def test_serve_runs_until_cancelled(small: Path) -> None:
                     return await response.json()
 
             poll = asyncio.create_task(long_poll())
-            await asyncio.sleep(0.2)
+            while not made[0].waiting("c-1"):  # the long-poll is held by the service
+                await asyncio.sleep(0.01)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -289,7 +289,7 @@ def test_showing_many_contacts_keeps_one_content(
     for _ in range(3):
         show("a", "5")
         show("a", "21")
-    qtbot.wait(10)  # let deleteLater run
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # deleteLater
     contents = [w for w in view.findChildren(QLabel) if w.objectName() == "detail_why"]
     assert len(contents) == 1
 

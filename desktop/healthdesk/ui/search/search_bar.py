@@ -384,7 +384,7 @@ class SearchBar(QWidget):
             self._set_current(max(0, min(rows - 1, current + step)))
             return True
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            if self._debounce.isActive() or self.model.busy:
+            if self.pending():
                 # The results of what was typed are not in yet: choose when they are.
                 self._choose_on_arrival = True
                 if self._debounce.isActive():
@@ -405,6 +405,11 @@ class SearchBar(QWidget):
                 self._run("")
                 return True
         return False
+
+    def pending(self) -> bool:
+        """Whether the results of what was typed are not in yet: a search waits for the
+        typing to pause, or runs."""
+        return self._debounce.isActive() or self.model.busy
 
     # ------------------------------------------------------------------ internals
 
