@@ -57,7 +57,8 @@ _PAIRS_STREAM = f"""
     WHERE m.connection_id = ?1
 """
 
-#: Every record of a connection by duplicate group (app, normalized email), flagged when
+#: SQLite's (PostgreSQL's is `_groups_query_pg`): every record of a connection by
+#: duplicate group (app, normalized email), flagged when
 #: it is in a pair (`{in_r}`, `_in_paired`: its rid in the temporary table `paired`, which
 #: the pairs' pass fills, or in the CTE `paired_rids` of `PAIRED_QUERY` on a connection
 #: that must not write); a paired record's latest write is not needed here (its pair is
@@ -109,19 +110,45 @@ PAIRED_QUERY = """(
     WHERE m.connection_id = ?1)"""
 
 
-def _in_paired(alias: str, paired: str, postgres: bool) -> tuple[str, str]:
-    """Whether the record aliased `alias` is in the pairs' set `paired`, and whether not.
-
-    SQLite reads `rid IN table` as a lookup in it. PostgreSQL looks the temporary table up
-    by its key (it would scan `IN (SELECT ...)` per row once the table outgrows its hash
-    memory); the CTE it hashes."""
-    if not postgres:
-        return f"{alias}.rid IN {paired}", f"{alias}.rid NOT IN {paired}"
-    if paired == "paired_rids":
-        test = f"{alias}.rid IN (SELECT rid FROM paired_rids)"
+def _groups_query_pg(write_paired: bool, avoid_duplicates: bool) -> str:
+    """`_GROUPS_STREAM` for PostgreSQL: the pairs' set and the groups holding a single
+    record joined, not asked per record. PostgreSQL runs a correlated subquery per row,
+    and once a set outgrows its hash memory, as at a million contacts, that subquery
+    scanned the whole set for each record: the groups' pass did not end in 15 minutes.
+    """
+    if write_paired:
+        ctes, paired = [], "pg_temp.paired"
     else:
-        test = f"EXISTS (SELECT 1 FROM pg_temp.paired p WHERE p.rid = {alias}.rid)"
-    return test, f"NOT {test}"
+        ctes, paired = [f"paired_rids(rid) AS MATERIALIZED {PAIRED_QUERY}"], "paired_rids"
+    joins = f"LEFT JOIN {paired} p ON p.rid = r.rid"
+    if avoid_duplicates:
+        ctes.append(
+            f"""single_groups(app, email_norm) AS MATERIALIZED (
+            SELECT DISTINCT s.app, s.email_norm FROM records s
+            LEFT JOIN {paired} sp ON sp.rid = s.rid
+            WHERE s.connection_id = ?1 AND s.email_norm <> '' AND sp.rid IS NULL)"""
+        )
+        joins += " LEFT JOIN single_groups g ON g.app = r.app AND g.email_norm = r.email_norm"
+        where = "r.connection_id = ?1 AND (p.rid IS NULL OR g.app IS NOT NULL)"
+        where += " ORDER BY r.app, r.email_norm"
+    else:
+        where = "r.connection_id = ?1 AND p.rid IS NULL"
+    head = f"WITH {', '.join(ctes)} " if ctes else ""
+    return f"""{head}
+    SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
+        CASE WHEN p.rid IS NOT NULL THEN NULL ELSE
+        (SELECT MAX(e.seq * 2 + CASE WHEN e.outcome IN ({_UNSETTLED}) THEN 1 ELSE 0 END)
+         FROM events e
+         WHERE e.connection_id = r.connection_id AND e.app = r.app
+           AND e.ext_id = r.ext_id AND e.outcome IN ({_WRITES})) END,
+        r.name, r.email, p.rid IS NOT NULL
+    FROM records r {joins} WHERE {where}"""
+
+
+def _in_paired(alias: str, paired: str) -> tuple[str, str]:
+    """Whether the record aliased `alias` is in the pairs' set `paired`, and whether not
+    (SQLite reads `rid IN table` as a lookup in it)."""
+    return f"{alias}.rid IN {paired}", f"{alias}.rid NOT IN {paired}"
 
 
 _CONTACT_COLUMNS = (
@@ -446,15 +473,20 @@ def decision_stream(
         # Without writing, the pairs' set is computed once by SQLite (a CTE) instead.
         paired = "temp.paired" if write_paired else "paired_rids"
         head = "" if write_paired else f"WITH paired_rids(rid) AS MATERIALIZED {PAIRED_QUERY}"
-        in_r, not_in_r = _in_paired("r", paired, postgres)
-        _in_s, not_in_s = _in_paired("s", paired, postgres)
-        if settings.avoid_duplicates:
-            where = _GROUPS_WITH_SINGLES.format(not_in_r=not_in_r, not_in_s=not_in_s)
+        if postgres:
+            if write_paired:  # its size, for the planner: it was empty when last seen
+                cursor.execute("ANALYZE pg_temp.paired")
+            query = _groups_query_pg(write_paired, settings.avoid_duplicates)
         else:
-            # `+`: SQLite then reads the run of rids rather than the index (no such
-            # operator on PostgreSQL's text).
-            where = _SINGLES_IN_TABLE_ORDER.format(not_in_r=not_in_r, plus="" if postgres else "+")
-        reader.execute(head + _GROUPS_STREAM.format(in_r=in_r, where=where), (connection_id,))
+            in_r, not_in_r = _in_paired("r", paired)
+            _in_s, not_in_s = _in_paired("s", paired)
+            if settings.avoid_duplicates:
+                where = _GROUPS_WITH_SINGLES.format(not_in_r=not_in_r, not_in_s=not_in_s)
+            else:
+                # `+`: SQLite then reads the run of rids rather than the index.
+                where = _SINGLES_IN_TABLE_ORDER.format(not_in_r=not_in_r, plus="+")
+            query = head + _GROUPS_STREAM.format(in_r=in_r, where=where)
+        reader.execute(query, (connection_id,))
         avoid = settings.avoid_duplicates
         batch: list[tuple[Any, ...]] = []
         for row in reader:
