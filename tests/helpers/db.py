@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, inspect
+
+#: Opens a new, empty database by a name, on the backend of the test's run (the
+#: `new_engine` fixture of tests/store): a test's second, third... database.
+NewEngine = Callable[[str], Engine]
 
 TABLES = {
     "connections": "id",
@@ -16,26 +21,49 @@ TABLES = {
 }
 
 
-def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+#: The columns that hold a record's key (its rid), by table.
+RID_COLUMNS = {"records": ("rid",), "contacts": ("rid", "a_rid", "b_rid", "duplicate_of")}
+
+
+def dump(engine: Engine, *, rids_by_order: bool = False) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, ordered: equal dumps mean equal databases.
 
     Without the line digests (store.digests): which line a row came from is bookkeeping,
     and items applied from a service page have none; nor when a connection was imported
     (the clock's second may turn between two imports).
+
+    `rids_by_order`: each record key (rid) as its place among the keys (0, 1, ...), for
+    two PostgreSQL databases given the same rows by different statements: its sequence
+    takes a number for every upsert, those that update too, so the keys grow in the same
+    order with other gaps (SQLite's rowid takes none for an update).
     """
     with engine.connect() as db:
         result = {}
+        names = {}
         for table, order in TABLES.items():
-            columns = ", ".join(
+            names[table] = [
                 column["name"]
                 for column in inspect(db).get_columns(table)
                 if column["name"] not in ("digest", "line", "imported_at")
-            )
+            ]
+            columns = ", ".join(names[table])
             result[table] = [
                 tuple(row)
                 for row in db.exec_driver_sql(f"SELECT {columns} FROM {table} ORDER BY {order}")
             ]
-        return result
+    if rids_by_order:
+        rid = names["records"].index("rid")
+        place = {key: n for n, key in enumerate(sorted(row[rid] for row in result["records"]))}
+        for table, keys in RID_COLUMNS.items():
+            at = [names[table].index(key) for key in keys]
+            result[table] = [
+                tuple(
+                    place[value] if n in at and value is not None else value
+                    for n, value in enumerate(row)
+                )
+                for row in result[table]
+            ]
+    return result
 
 
 def statuses(engine: Engine, connection_id: str = "c-1") -> dict[tuple[str, ...], tuple[Any, ...]]:

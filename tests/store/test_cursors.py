@@ -18,7 +18,7 @@ from healthdesk.feed.snapshot import GZIP_MAGIC
 from healthdesk.store.cursors import FeedCursor, apply_page, get_cursor, list_cursors
 from healthdesk.store.db import _migrations_config, create_db_engine, open_db
 from healthdesk.store.imports import import_snapshots
-from tests.helpers.db import dump, statuses
+from tests.helpers.db import NewEngine, dump, statuses
 from tests.helpers.feed import connection, event, mapping, record, write
 
 SOURCE = "http://127.0.0.1:8765"
@@ -62,10 +62,10 @@ def test_a_page_and_its_cursor_are_stored(engine: Engine) -> None:
     assert source == SOURCE
 
 
-def test_pages_give_what_one_import_gives(engine: Engine, tmp_path: Path) -> None:
+def test_pages_give_what_one_import_gives(engine: Engine, new_engine: NewEngine) -> None:
     """The demo's feed applied page by page equals the demo imported in one go."""
     demo = Path(str(files("healthdesk.data") / "demo.healthsnap"))
-    imported = open_db(tmp_path / "imported.sqlite3")
+    imported = new_engine("imported")
     import_snapshots(imported, [demo])
     raw = demo.read_bytes()
     assert raw[:2] == GZIP_MAGIC
@@ -89,7 +89,6 @@ def test_pages_give_what_one_import_gives(engine: Engine, tmp_path: Path) -> Non
     assert dump(engine)["events"] == dump(imported)["events"]
     assert dump(engine)["mappings"] == dump(imported)["mappings"]
     assert len(list_cursors(engine)) == len(by_connection)
-    imported.dispose()
 
 
 def test_a_bad_item_in_the_middle_applies_nothing(engine: Engine) -> None:
@@ -183,17 +182,20 @@ def test_a_page_applied_twice_changes_nothing(engine: Engine) -> None:
     assert dump(engine)["contacts"] == before["contacts"]
 
 
-def test_same_result_as_a_snapshot_file(engine: Engine, tmp_path: Path) -> None:
-    imported = open_db(tmp_path / "imported.sqlite3")
+def test_same_result_as_a_snapshot_file(
+    engine: Engine, new_engine: NewEngine, tmp_path: Path
+) -> None:
+    imported = new_engine("imported")
     import_snapshots(imported, [write(tmp_path / "s.jsonl", _items())])
     items = _items()
     apply_page(engine, source=SOURCE, connection_id="c-1", items=items[:3], next_cursor="p1")
     apply_page(engine, source=SOURCE, connection_id="c-1", items=items[3:], next_cursor="p2")
     assert statuses(engine) == statuses(imported)
-    imported.dispose()
 
 
 def test_a_database_of_revision_0001_is_upgraded_in_place(tmp_path: Path) -> None:
+    """SQLite only: an older SQLite file is what a revision-0001 database can be (the team
+    store on PostgreSQL begins at revision 0008)."""
     path = tmp_path / "old.sqlite3"
     old = create_db_engine(path)
     with old.begin() as db:
@@ -233,7 +235,7 @@ def _demo_items() -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("interrupted", [False, True])
 def test_pages_of_a_long_pull_are_decided_once_at_its_end(
-    engine: Engine, tmp_path: Path, interrupted: bool
+    engine: Engine, new_engine: NewEngine, tmp_path: Path, interrupted: bool
 ) -> None:
     items = _demo_items()
     pages = [items[start : start + 700] for start in range(0, len(items), 700)]
@@ -264,12 +266,9 @@ def test_pages_of_a_long_pull_are_decided_once_at_its_end(
         engine, source=SOURCE, connection_id="c-hs-mc", items=pages[-1], next_cursor="end"
     )
     assert report.full == ["c-hs-mc"]
-    imported = open_db(tmp_path / "imported.sqlite3")
-    try:
-        import_snapshots(imported, [write(tmp_path / "c.jsonl", items)])
-        assert statuses(engine, "c-hs-mc") == statuses(imported, "c-hs-mc")
-    finally:
-        imported.dispose()
+    imported = new_engine("imported")
+    import_snapshots(imported, [write(tmp_path / "c.jsonl", items)])
+    assert statuses(engine, "c-hs-mc") == statuses(imported, "c-hs-mc")
     with engine.connect() as db:
         assert db.exec_driver_sql("SELECT COUNT(*) FROM pending_decisions").scalar() == 0
 

@@ -10,12 +10,11 @@ import pytest
 from sqlalchemy import Engine
 
 from healthdesk.feed.items import FeedError
-from healthdesk.store.db import open_db
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.ingest import ImportCancelled
 from healthdesk.store.queries import counts
 from tests.helpers import feed
-from tests.helpers.db import dump, status_of, statuses
+from tests.helpers.db import NewEngine, dump, status_of, statuses
 
 CUSTOMERS = [
     {"id": "r1", "from": "a", "all": [{"field": "stage", "op": "equals", "value": "customer"}]},
@@ -245,21 +244,19 @@ def _random_items(rng: random.Random, *, first: bool, seq_start: int) -> list[di
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_partial_re_decision_equals_a_full_one(tmp_path: Path, seed: int) -> None:
+def test_partial_re_decision_equals_a_full_one(
+    new_engine: NewEngine, tmp_path: Path, seed: int
+) -> None:
     rng = random.Random(seed)
     steps = [_random_items(rng, first=True, seq_start=0)]
     for step in range(1, 4):
         steps.append(_random_items(rng, first=False, seq_start=step * 100))
-    incremental = open_db(tmp_path / "inc.sqlite3")
-    whole = open_db(tmp_path / "whole.sqlite3")
-    try:
-        for i, items in enumerate(steps):
-            import_items(incremental, tmp_path / f"step{i}.jsonl", items)
-        import_items(whole, tmp_path / "all.jsonl", [item for items in steps for item in items])
-        assert statuses(incremental) == statuses(whole)
-    finally:
-        incremental.dispose()
-        whole.dispose()
+    incremental = new_engine("inc")
+    whole = new_engine("whole")
+    for i, items in enumerate(steps):
+        import_items(incremental, tmp_path / f"step{i}.jsonl", items)
+    import_items(whole, tmp_path / "all.jsonl", [item for items in steps for item in items])
+    assert statuses(incremental) == statuses(whole)
 
 
 def test_a_numeric_rule_value_matches_the_same_number_in_a_field(

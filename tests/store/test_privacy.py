@@ -1,4 +1,5 @@
-"""Private data on disk: modes of the database files whatever the umask."""
+"""Private data on disk: modes of the database files whatever the umask (SQLite's own
+files: a team store's are the PostgreSQL server's); and forgetting leaves no count."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from healthdesk.store.db import default_db_path, open_db
 from healthdesk.store.imports import import_snapshots
@@ -70,23 +72,19 @@ def test_an_existing_default_folder_is_made_private(
     assert mode(folder) == 0o700
 
 
-def test_forgetting_a_connection_leaves_no_count_of_it(tmp_path: Path) -> None:
+def test_forgetting_a_connection_leaves_no_count_of_it(engine: Engine, tmp_path: Path) -> None:
     from healthdesk.store.counts import read_counts
     from healthdesk.store.forget import forget_connection
 
-    engine = open_db(tmp_path / "db.sqlite3")
-    try:
-        items = [connection("c-1"), record("a", "1", name="Ann", email="ann@x.io")]
-        items += [connection("c-2"), record("a", "2", cid="c-2", name="Bo", email="bo@x.io")]
-        import_snapshots(engine, [write(tmp_path / "two.jsonl", items)])
-        assert read_counts(engine, "c-1").total == read_counts(engine, "c-2").total == 1
-        forget_connection(engine, "c-1")
-        with engine.connect() as db:
-            for table in ("contact_counts", "event_counts"):
-                left = db.exec_driver_sql(
-                    f"SELECT COUNT(*) FROM {table} WHERE connection_id = 'c-1'"
-                ).scalar_one()
-                assert left == 0, table
-        assert read_counts(engine, "c-2").total == 1
-    finally:
-        engine.dispose()
+    items = [connection("c-1"), record("a", "1", name="Ann", email="ann@x.io")]
+    items += [connection("c-2"), record("a", "2", cid="c-2", name="Bo", email="bo@x.io")]
+    import_snapshots(engine, [write(tmp_path / "two.jsonl", items)])
+    assert read_counts(engine, "c-1").total == read_counts(engine, "c-2").total == 1
+    forget_connection(engine, "c-1")
+    with engine.connect() as db:
+        for table in ("contact_counts", "event_counts"):
+            left = db.exec_driver_sql(
+                f"SELECT COUNT(*) FROM {table} WHERE connection_id = 'c-1'"
+            ).scalar_one()
+            assert left == 0, table
+    assert read_counts(engine, "c-2").total == 1

@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 
 from healthdesk.core.model import Side, Status
 from healthdesk.store import decisions
-from healthdesk.store.db import open_db
 from healthdesk.store.forget import forget_connection
 from healthdesk.store.imports import import_snapshots
 from healthdesk.store.pages import ContactFilter
@@ -25,7 +24,7 @@ from healthdesk.store.retries import (
     retry_targets,
 )
 from healthdesk.store.timeline import TimelineEntry, page_with_retries
-from tests.helpers.db import status_of
+from tests.helpers.db import NewEngine, sqlite_only, status_of
 from tests.helpers.feed import connection, event, mapping, record, write
 
 
@@ -43,20 +42,23 @@ def base_items() -> list[dict[str, Any]]:
     ]
 
 
-def imported(tmp_path: Path, items: list[dict[str, Any]], name: str = "db") -> Engine:
-    engine = open_db(tmp_path / f"{name}.sqlite3")
+def imported(
+    engine: Engine, tmp_path: Path, items: list[dict[str, Any]], name: str = "db"
+) -> Engine:
     import_snapshots(engine, [write(tmp_path / f"{name}.jsonl", items)])
     return engine
 
 
-def test_queued_events_make_pending_then_the_next_write_decides(tmp_path: Path) -> None:
-    engine = imported(tmp_path, base_items())
+def test_queued_events_make_pending_then_the_next_write_decides(
+    engine: Engine, new_engine: NewEngine, tmp_path: Path
+) -> None:
+    imported(engine, tmp_path, base_items())
     assert status_of(engine, "a", "1") == Status.FAILING
     assert status_of(engine, "a", "2") == Status.FAILING
     # Applied on top (incremental decision) and imported whole (full decision) alike.
     queued = [event(4, "a", "1", "queued"), event(5, "a", "2", "queued")]
     import_snapshots(engine, [write(tmp_path / "queued.jsonl", [connection(), *queued])])
-    whole = imported(tmp_path, [*base_items(), *queued], name="whole")
+    whole = imported(new_engine("whole"), tmp_path, [*base_items(), *queued], name="whole")
     for db in (engine, whole):
         assert status_of(db, "a", "1") == Status.PENDING  # a pair
         assert status_of(db, "a", "2") == Status.PENDING  # a single record
@@ -64,14 +66,13 @@ def test_queued_events_make_pending_then_the_next_write_decides(tmp_path: Path) 
     import_snapshots(engine, [write(tmp_path / "outcome.jsonl", [connection(), *outcome])])
     assert status_of(engine, "a", "1") == Status.IN_SYNC
     assert status_of(engine, "a", "2") == Status.FAILING
-    engine.dispose()
-    whole.dispose()
 
 
-def test_queued_writes_are_looked_up_by_their_seqs(tmp_path: Path) -> None:
+def test_queued_writes_are_looked_up_by_their_seqs(engine: Engine, tmp_path: Path) -> None:
     """Not by a scan of all the connection's events (what SQLite chose when the query
     asked only for columns of the events' record index)."""
-    engine = imported(tmp_path, base_items())
+    sqlite_only(engine, "SQLite's query plan (EXPLAIN QUERY PLAN)")
+    imported(engine, tmp_path, base_items())
     with engine.connect() as connection:
         plan = " ".join(
             str(row[-1])
@@ -82,12 +83,11 @@ def test_queued_writes_are_looked_up_by_their_seqs(tmp_path: Path) -> None:
         )
     assert "seq=?" in plan
     assert "ix_events_record" not in plan
-    engine.dispose()
 
 
-def test_retry_targets_name_the_record_of_each_failure(tmp_path: Path) -> None:
+def test_retry_targets_name_the_record_of_each_failure(engine: Engine, tmp_path: Path) -> None:
     items = [*base_items(), event(4, "b", "m1", "failed", code="500", message="Oops")]
-    engine = imported(tmp_path, items)
+    imported(engine, tmp_path, items)
     everything = retry_targets(engine, "c-1", contact_filter=ContactFilter(Status.FAILING))
     # The pair's latest failure is the b-record's write into a.
     assert sorted(everything) == [(Side.A, "2"), (Side.B, "m1")]
@@ -97,7 +97,6 @@ def test_retry_targets_name_the_record_of_each_failure(tmp_path: Path) -> None:
         keys = [row[0] for row in db.exec_driver_sql("SELECT rid FROM contacts ORDER BY rid")]
     # Keys of contacts that are not failing name nothing.
     assert sorted(retry_targets(engine, "c-1", keys=keys)) == sorted(everything)
-    engine.dispose()
 
 
 def audit(after_seq: int, scope: str = "Mailchimp > Other") -> RetryAudit:
@@ -116,8 +115,10 @@ def audit(after_seq: int, scope: str = "Mailchimp > Other") -> RetryAudit:
     )
 
 
-def test_audit_entries_sit_in_the_timeline_after_their_event(tmp_path: Path) -> None:
-    engine = imported(tmp_path, base_items())
+def test_audit_entries_sit_in_the_timeline_after_their_event(
+    engine: Engine, tmp_path: Path
+) -> None:
+    imported(engine, tmp_path, base_items())
     assert latest_seq(engine, "c-1") == 3
     first = record_retry(engine, audit(3, "first"))
     second = record_retry(engine, audit(1, "second"))
@@ -148,14 +149,12 @@ def test_audit_entries_sit_in_the_timeline_after_their_event(tmp_path: Path) -> 
     assert rest.next_seq is None
     forget_connection(engine, "c-1")
     assert audit_entries(engine, "c-1", low_seq=None, before_seq=None) == []
-    engine.dispose()
 
 
-def test_a_days_timeline_has_the_retries_asked_that_day(tmp_path: Path) -> None:
-    engine = imported(tmp_path, base_items())
+def test_a_days_timeline_has_the_retries_asked_that_day(engine: Engine, tmp_path: Path) -> None:
+    imported(engine, tmp_path, base_items())
     record_retry(engine, audit(3, "that day"))  # asked 2026-02-02, after the events
     events_day = page_with_retries(engine, "c-1", before_seq=None, limit=10, day="2026-02-01")
     assert [type(e) for e in events_day.entries] == [TimelineEntry] * 3
     retry_day = page_with_retries(engine, "c-1", before_seq=None, limit=10, day="2026-02-02")
     assert [e.scope for e in retry_day.entries] == ["that day"]  # type: ignore[union-attr]
-    engine.dispose()
