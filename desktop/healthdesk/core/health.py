@@ -145,12 +145,19 @@ def _decide_single(
     return Decision(Status.PENDING, None, a, b)
 
 
+def pair_matches(source: Side | None, a_matches: bool, b_matches: bool) -> bool:
+    """Whether a mapped pair passes the rules, from whether its records match their
+    sides' rules; `source` is the one side a one-way connection syncs from. A pair's
+    decision reads the matching of its records through this alone: a change of rules
+    that leaves this answer as it was leaves the pair's status as it was."""
+    if source is None:
+        return a_matches or b_matches
+    return a_matches if source is Side.A else b_matches
+
+
 def _decide_pair(source: Side | None, a: RecordFacts, b: RecordFacts) -> Decision:
     """A mapped pair; `source` is the one side a one-way connection syncs from."""
-    if source is None:
-        matches = a.matches or b.matches
-    else:
-        matches = (a if source is Side.A else b).matches
+    matches = pair_matches(source, a.matches, b.matches)
     deleted = a.deleted or b.deleted
     if not matches:
         return Decision(

@@ -657,6 +657,19 @@ def _partners(mappings: Mapping[str, tuple[str, str | None]]) -> set[tuple[str, 
     return keys
 
 
+def stored_matching(cursor: sqlite3.Cursor, rids: Iterable[int]) -> dict[int, bool]:
+    """Whether each of the records `rids` matches its side's rules, as stored."""
+    found: dict[int, bool] = {}
+    for chunk in _chunked(sorted(rids)):
+        found.update(
+            (rid, matches == 1)
+            for rid, matches in cursor.execute(
+                f"SELECT rid, matches FROM records WHERE rid IN ({_marks(chunk)})", chunk
+            )
+        )
+    return found
+
+
 def facts_of(
     cursor: sqlite3.Cursor, connection_id: str, rids: Iterable[int], matches: Matches | None
 ) -> dict[int, RecordFacts]:

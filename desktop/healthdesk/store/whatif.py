@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from healthdesk.core.compare import Comparison, Place, comparison, tally_moves
-from healthdesk.core.health import RecordFacts, decide
+from healthdesk.core.health import RecordFacts, decide, pair_matches
 from healthdesk.core.model import STATUS_ORDER, Settings, Side, Status
 from healthdesk.core.rules import compile_side
 from healthdesk.store import decisions, dialect
@@ -38,6 +38,8 @@ _CODE = {status.value: index + 1 for index, status in enumerate(STATUS_ORDER)}
 _STATUS = {code: value for value, code in _CODE.items()}
 #: Contacts decided again at a time, when a what-if decides only some.
 _BATCH = 5000
+#: A record whose pair keeps its stored status (`_scope_decided`).
+_KEPT = 2
 
 
 class WhatIfCancelled(Exception):
@@ -183,12 +185,14 @@ def _scope_decided(
     single record when Avoid Duplicates changes) and those they can affect: every other
     contact keeps its stored status.
 
-    Those are the pairs of the targets in a pair, and the scope of the others
-    (`decisions.scope_of`, the scope of a live page: their email groups). A record in a
-    pair needs no group: it competes to be its group's original whether it matches or
-    not (`core.health.decide`), and Avoid Duplicates does not concern pairs, so a change
-    moves its pair alone. Both are decided a batch at a time, into one byte per record:
-    memory stays flat however many records are targets.
+    Those are the pairs of the targets in a pair whose verdict on the rules changes
+    (`core.health.pair_matches`: the rest of a pair's decision does not read matching),
+    and the scope of the other targets (`decisions.scope_of`, the scope of a live page:
+    their email groups). A record in a pair needs no group: it competes to be its
+    group's original whether it matches or not (`core.health.decide`), and Avoid
+    Duplicates does not concern pairs, so a change moves its pair alone. Both are
+    decided a batch at a time, into one byte per record: memory stays flat however many
+    records are targets.
     """
     (low, high, records) = cursor.execute(
         "SELECT MIN(rid), MAX(rid), COUNT(*) FROM records WHERE connection_id = ?",
@@ -197,7 +201,8 @@ def _scope_decided(
     if low is None:
         return
     codes = bytearray(high - low + 1)  # the status decided again (0: none, no contact)
-    decided = bytearray(high - low + 1)  # 1: the record's contact was decided again
+    # 1: the record's contact was decided again; _KEPT: its pair keeps its status.
+    decided = bytearray(high - low + 1)
     code = _CODE
     done = 0  # records read: two a pair, then the single targets
 
@@ -215,8 +220,13 @@ def _scope_decided(
         for rid in known:
             decided[rid - low] = 1
 
+    def keep(pairs: Sequence[tuple[int, int]]) -> None:
+        for pair in pairs:
+            for rid in pair:
+                decided[rid - low] = decided[rid - low] or _KEPT
+
     if matches is not None:  # a record in a pair is a target only by its matching
-        _decide_pairs(cursor, connection_id, targets, matches, note, step)
+        _decide_pairs(cursor, connection_id, settings, targets, matches, note, keep, step)
     singles = sorted(rid for rid in targets if not decided[rid - low])
     for start in range(0, len(singles), _BATCH):
         some = singles[start : start + _BATCH]
@@ -233,7 +243,7 @@ def _scope_decided(
             note(decisions.facts_of(cursor, connection_id, some, matches), ())
         step(len(some))
     # The stored contacts of the records decided again (a pair's under its a-record).
-    again = [low + index for index, flag in enumerate(decided) if flag]
+    again = [low + index for index, flag in enumerate(decided) if flag == 1]
     for chunk in _chunks(again):
         marks = ",".join("?" * len(chunk))
         for rid, status in cursor.execute(
@@ -250,17 +260,31 @@ def _scope_decided(
 def _decide_pairs(
     cursor: Any,
     connection_id: str,
+    settings: Settings,
     targets: set[int],
     matches: decisions.Matches,
     note: Callable[[dict[int, RecordFacts], Sequence[tuple[int, int]]], None],
+    keep: Callable[[Sequence[tuple[int, int]]], None],
     step: Callable[[int], None],
 ) -> None:
-    """Decide again the stored pairs with a record among `targets`, a batch at a time."""
+    """Decide again the stored pairs with a record among `targets` whose verdict on the
+    rules changes (`core.health.pair_matches`, as the pair's decision reads it); the
+    others keep their status (`keep`). A batch at a time."""
+    source = settings.direction.source
     batch: list[tuple[int, int]] = []
 
     def flush() -> None:
-        rids = [rid for pair in batch for rid in pair]
-        note(decisions.facts_of(cursor, connection_id, rids, matches), batch)
+        stored = decisions.stored_matching(cursor, [rid for pair in batch for rid in pair])
+        flipped: list[tuple[int, int]] = []
+        kept: list[tuple[int, int]] = []
+        for a, b in batch:
+            was = pair_matches(source, stored[a], stored[b])
+            now = pair_matches(source, matches.of(a, stored[a]), matches.of(b, stored[b]))
+            (flipped if now != was else kept).append((a, b))
+        keep(kept)
+        if flipped:
+            rids = [rid for pair in flipped for rid in pair]
+            note(decisions.facts_of(cursor, connection_id, rids, matches), flipped)
         batch.clear()
 
     reader = cursor.connection.cursor()
