@@ -19,7 +19,7 @@ with the stored ones in one pass.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -111,41 +111,6 @@ def _matches(
         raise WhatIfCancelled from None
 
 
-def _decided(
-    cursor: Any,
-    connection_id: str,
-    settings: Settings,
-    matches: decisions.Matches | None,
-    cancelled: Callable[[], bool],
-    progress: Callable[[int, int], None] | None,
-) -> tuple[int, bytearray]:
-    """(base, codes): the status code of each contact under `settings`, by anchor rid."""
-    low, high, records = cursor.execute(
-        "SELECT MIN(rid), MAX(rid), COUNT(*) FROM records WHERE connection_id = ?",
-        (connection_id,),
-    ).fetchone()
-    if low is None:
-        return 0, bytearray()
-    codes = bytearray(high - low + 1)
-    code = _CODE
-    done = 0
-    for batch in decisions.decision_stream(
-        cursor,
-        connection_id,
-        settings,
-        matches=matches,
-        write_paired=False,
-    ):
-        for decision in batch:
-            codes[decision.anchor - low] = code[decision.status]
-        done += len(batch)
-        if cancelled():
-            raise WhatIfCancelled
-        if progress is not None:
-            progress(min(done, records), records)
-    return low, codes
-
-
 def _all_decided(
     cursor: Any,
     connection_id: str,
@@ -155,17 +120,46 @@ def _all_decided(
     progress: Callable[[int, int], None] | None,
 ) -> Iterator[tuple[int, str | None, str | None]]:
     """(anchor rid, stored status, status under `settings`) of every contact, stored or
-    new (None: no such contact), from a pass over all of them."""
-    low, codes = _decided(cursor, connection_id, settings, matches, cancelled, progress)
-    cursor.execute("SELECT rid, status FROM contacts WHERE connection_id = ?", (connection_id,))
+    new (None: no such contact), from a pass over all of them (`decision_stream`)."""
+    low, high, records = cursor.execute(
+        "SELECT MIN(rid), MAX(rid), COUNT(*) FROM records WHERE connection_id = ?",
+        (connection_id,),
+    ).fetchone()
+    codes = bytearray(high - low + 1) if low is not None else bytearray()
+    code = _CODE
+    done = 0
+    for batch in decisions.decision_stream(
+        cursor, connection_id, settings, matches=matches, write_paired=False
+    ):
+        for decision in batch:
+            codes[decision.anchor - low] = code[decision.status]
+        done += len(batch)
+        if cancelled():
+            raise WhatIfCancelled
+        if progress is not None:
+            progress(min(done, records), records)
+
+    def stored() -> Iterator[tuple[int, str]]:
+        cursor.execute("SELECT rid, status FROM contacts WHERE connection_id = ?", (connection_id,))
+        while rows := cursor.fetchmany(10_000):
+            yield from rows
+
+    return _against_stored(low or 0, codes, stored())
+
+
+def _against_stored(
+    low: int, codes: bytearray, stored: Iterable[tuple[int, str]]
+) -> Iterator[tuple[int, str | None, str | None]]:
+    """(rid, stored status, status decided) of the stored contacts `stored`, by the
+    codes decided (none: no contact now), then the contacts decided that none of them
+    is (new ones)."""
     size = len(codes)
-    while rows := cursor.fetchmany(10_000):
-        for rid, status in rows:
-            index = rid - low
-            now = codes[index] if 0 <= index < size else 0
-            if now:
-                codes[index] = 0  # seen: what remains is new
-            yield rid, status, _STATUS[now] if now else None
+    for rid, status in stored:
+        index = rid - low
+        now = codes[index] if 0 <= index < size else 0
+        if now:
+            codes[index] = 0  # seen: what remains is new
+        yield rid, status, _STATUS[now] if now else None
     for index, now in enumerate(codes):
         if now:
             yield low + index, None, _STATUS[now]
@@ -244,17 +238,15 @@ def _scope_decided(
         step(len(some))
     # The stored contacts of the records decided again (a pair's under its a-record).
     again = [low + index for index, flag in enumerate(decided) if flag == 1]
-    for chunk in _chunks(again):
-        marks = ",".join("?" * len(chunk))
-        for rid, status in cursor.execute(
-            f"SELECT rid, status FROM contacts WHERE rid IN ({marks})", chunk
-        ).fetchall():
-            now = codes[rid - low]
-            codes[rid - low] = 0  # seen: what remains is new
-            yield rid, status, _STATUS[now] if now else None
-    for index, now in enumerate(codes):
-        if now:
-            yield low + index, None, _STATUS[now]
+
+    def stored() -> Iterator[tuple[int, str]]:
+        for chunk in _chunks(again):
+            marks = ",".join("?" * len(chunk))
+            yield from cursor.execute(
+                f"SELECT rid, status FROM contacts WHERE rid IN ({marks})", chunk
+            ).fetchall()
+
+    yield from _against_stored(low, codes, stored())
 
 
 def _decide_pairs(
