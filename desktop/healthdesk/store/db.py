@@ -202,6 +202,14 @@ def is_team_store(target: object) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql:", "postgresql+psycopg:"))
 
 
+def is_current(connection: SAConnection, head: str | None) -> bool:
+    """Whether the database of `connection` is at the migration `head` and its stored
+    fingerprints follow this version's rules (nothing for `upgrade` to do)."""
+    return MigrationContext.configure(connection).get_current_revision() == head and stored_version(
+        connection
+    ) == str(FINGERPRINT_VERSION)
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the database to the newest version (a no-op when it is there): the schema by
     its migrations, then the stored fingerprints by their rules' version
@@ -217,13 +225,8 @@ def upgrade(engine: Engine) -> None:
         team.upgrade(engine, head)
         return
 
-    def current(connection: SAConnection) -> bool:
-        return MigrationContext.configure(
-            connection
-        ).get_current_revision() == head and stored_version(connection) == str(FINGERPRINT_VERSION)
-
     with engine.connect() as connection:
-        if current(connection):
+        if is_current(connection, head):
             connection.rollback()
             return  # the common case: no lock taken at all
         connection.rollback()

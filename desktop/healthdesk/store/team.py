@@ -31,7 +31,6 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from healthdesk.core.fingerprint import FINGERPRINT_VERSION
 from healthdesk.store import dialect
 from healthdesk.store.db import (
     WAIT_MESSAGE,
@@ -41,10 +40,11 @@ from healthdesk.store.db import (
     OnWait,
     TeamStoreError,
     _migrations_config,
+    is_current,
     notify_wait,
     write_wait,
 )
-from healthdesk.store.fingerprints import refresh_fingerprints, stored_version
+from healthdesk.store.fingerprints import refresh_fingerprints
 
 #: The key of the advisory lock every writer holds (any constant: "HDWRITE" as bytes).
 WRITE_LOCK = 0x48_44_57_52_49_54_45
@@ -170,13 +170,8 @@ def open_team_store(text: str, *, password: str | None = None) -> Engine:
 def upgrade(engine: Engine, head: str | None) -> None:
     """store.db.upgrade on PostgreSQL: migrations and fingerprints under the write lock."""
 
-    def current(connection: Any) -> bool:
-        return MigrationContext.configure(
-            connection
-        ).get_current_revision() == head and stored_version(connection) == str(FINGERPRINT_VERSION)
-
     with engine.connect() as connection:
-        if current(connection):
+        if is_current(connection, head):
             connection.rollback()
             return
         connection.rollback()
