@@ -657,30 +657,25 @@ def _partners(mappings: Mapping[str, tuple[str, str | None]]) -> set[tuple[str, 
     return keys
 
 
+def by_rid(cursor: sqlite3.Cursor, select: str, rids: Iterable[int]) -> Iterator[tuple[Any, ...]]:
+    """The rows of `select` (a SELECT of one table) for the rows `rids`, in rid order, a
+    chunk of keys at a time; each chunk is read whole before it is handed on, so the
+    caller may use `cursor` meanwhile."""
+    for chunk in _chunked(sorted(rids)):
+        yield from cursor.execute(f"{select} WHERE rid IN ({_marks(chunk)})", chunk).fetchall()
+
+
 def stored_matching(cursor: sqlite3.Cursor, rids: Iterable[int]) -> dict[int, bool]:
     """Whether each of the records `rids` matches its side's rules, as stored."""
-    found: dict[int, bool] = {}
-    for chunk in _chunked(sorted(rids)):
-        found.update(
-            (rid, matches == 1)
-            for rid, matches in cursor.execute(
-                f"SELECT rid, matches FROM records WHERE rid IN ({_marks(chunk)})", chunk
-            )
-        )
-    return found
+    rows = by_rid(cursor, "SELECT rid, matches FROM records", rids)
+    return {rid: matches == 1 for rid, matches in rows}
 
 
 def facts_of(
     cursor: sqlite3.Cursor, connection_id: str, rids: Iterable[int], matches: Matches | None
 ) -> dict[int, RecordFacts]:
     """The engine's facts of the records `rids` (`matches` as `decision_stream`'s)."""
-    facts: dict[int, RecordFacts] = {}
-    for chunk in _chunked(sorted(rids)):
-        rows = cursor.execute(
-            _FACTS_SELECT + f" WHERE r.rid IN ({_marks(chunk)})", chunk
-        ).fetchall()
-        facts.update(_facts(cursor, connection_id, rows, None, matches))
-    return facts
+    return _facts(cursor, connection_id, by_rid(cursor, _FACTS_SELECT, rids), None, matches)
 
 
 def _select_records(

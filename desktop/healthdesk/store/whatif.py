@@ -225,12 +225,7 @@ def _scope_decided(
     for start in range(0, len(singles), _BATCH):
         some = singles[start : start + _BATCH]
         if settings.avoid_duplicates:
-            keys: list[tuple[str, str]] = []
-            for chunk in _chunks(some):
-                marks = ",".join("?" * len(chunk))
-                keys.extend(
-                    cursor.execute(f"SELECT app, ext_id FROM records WHERE rid IN ({marks})", chunk)
-                )
+            keys = decisions.by_rid(cursor, "SELECT app, ext_id FROM records", some)
             scope = decisions.scope_of(cursor, connection_id, records=keys, matches=matches)
             note(scope.facts, scope.pairs)
         else:  # no original is looked for: a single record is decided on its own facts
@@ -238,15 +233,8 @@ def _scope_decided(
         step(len(some))
     # The stored contacts of the records decided again (a pair's under its a-record).
     again = [low + index for index, flag in enumerate(decided) if flag == 1]
-
-    def stored() -> Iterator[tuple[int, str]]:
-        for chunk in _chunks(again):
-            marks = ",".join("?" * len(chunk))
-            yield from cursor.execute(
-                f"SELECT rid, status FROM contacts WHERE rid IN ({marks})", chunk
-            ).fetchall()
-
-    yield from _against_stored(low, codes, stored())
+    stored = decisions.by_rid(cursor, "SELECT rid, status FROM contacts", again)
+    yield from _against_stored(low, codes, stored)
 
 
 def _decide_pairs(
@@ -294,11 +282,6 @@ def _decide_pairs(
         flush()
     finally:
         reader.close()
-
-
-def _chunks(values: list[int], size: int = 900) -> Iterator[list[int]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def _outcome(
