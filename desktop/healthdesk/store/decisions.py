@@ -64,7 +64,7 @@ _PAIRS_STREAM = f"""
 #: that must not write); a paired record's latest write is not needed here (its pair is
 #: decided already). `{where}`: with duplicate checks `_GROUPS_WITH_SINGLES`; without,
 #: `_SINGLES_IN_TABLE_ORDER`: only the single records, in table order (a record in a pair
-#: then competes with no one).
+#: then competes with no one). `{joins}`: none on SQLite.
 _GROUPS_STREAM = f"""
     SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
         CASE WHEN {{in_r}} THEN NULL ELSE
@@ -73,7 +73,7 @@ _GROUPS_STREAM = f"""
          WHERE e.connection_id = r.connection_id AND e.app = r.app
            AND e.ext_id = r.ext_id AND e.outcome IN ({_WRITES})) END,
         r.name, r.email, {{in_r}}
-    FROM records r WHERE {{where}}
+    FROM records r {{joins}} WHERE {{where}}
 """
 
 #: The records of a connection by duplicate group, the records in a pair only in groups
@@ -134,15 +134,7 @@ def _groups_query_pg(write_paired: bool, avoid_duplicates: bool) -> str:
     else:
         where = "r.connection_id = ?1 AND p.rid IS NULL"
     head = f"WITH {', '.join(ctes)} " if ctes else ""
-    return f"""{head}
-    SELECT r.rid, r.app, r.ext_id, r.email_norm, r.created_at, r.matches, r.deleted,
-        CASE WHEN p.rid IS NOT NULL THEN NULL ELSE
-        (SELECT MAX(e.seq * 2 + CASE WHEN e.outcome IN ({_UNSETTLED}) THEN 1 ELSE 0 END)
-         FROM events e
-         WHERE e.connection_id = r.connection_id AND e.app = r.app
-           AND e.ext_id = r.ext_id AND e.outcome IN ({_WRITES})) END,
-        r.name, r.email, p.rid IS NOT NULL
-    FROM records r {joins} WHERE {where}"""
+    return head + _GROUPS_STREAM.format(in_r="p.rid IS NOT NULL", joins=joins, where=where)
 
 
 def _in_paired(alias: str, paired: str) -> tuple[str, str]:
@@ -369,7 +361,8 @@ def rematch(
     cursor: sqlite3.Cursor, connection_id: str, predicates: Mapping[Side, Predicate]
 ) -> int:
     """Evaluate every record of a connection against (new) rules; return how many changed."""
-    changed = [(now, rid) for rid, now in list(_rematched(cursor, connection_id, predicates))]
+    # Read whole before writing: the reading and the writing share `cursor`.
+    changed = [(now, rid) for rid, now in _rematched(cursor, connection_id, predicates)]
     cursor.executemany("UPDATE records SET matches = ? WHERE rid = ?", changed)
     return len(changed)
 
@@ -485,7 +478,7 @@ def decision_stream(
             else:
                 # `+`: SQLite then reads the run of rids rather than the index.
                 where = _SINGLES_IN_TABLE_ORDER.format(not_in_r=not_in_r, plus="+")
-            query = head + _GROUPS_STREAM.format(in_r=in_r, where=where)
+            query = head + _GROUPS_STREAM.format(in_r=in_r, joins="", where=where)
         reader.execute(query, (connection_id,))
         avoid = settings.avoid_duplicates
         batch: list[tuple[Any, ...]] = []
