@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import Engine
 
 from healthdesk.bench import BenchContext, Figure
+from healthdesk.core.model import Connection
 
 #: Targets of issue 8 (ratios to the floor, or absolute).
 IMPORT_RATIO = 1.5
@@ -43,6 +45,15 @@ def run_child(task: str, **args: Any) -> dict[str, Any]:
     )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def largest_connection(engine: Engine) -> tuple[Connection, int]:
+    """The connection with the most contacts (what the view figures measure), and how
+    many it has (its maintained counts)."""
+    from healthdesk.store.queries import counts, list_connections
+
+    sizes = [(c, sum(counts(engine, c.id).values())) for c in list_connections(engine)]
+    return max(sizes, key=lambda size: size[1])
 
 
 def peak_mib(result: dict[str, Any]) -> float:

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from healthdesk.bench.imports import largest_connection
 from healthdesk.config import load_catalog
 from healthdesk.core.model import STATUS_ORDER
 from healthdesk.store.db import open_db
 from healthdesk.store.pages import ContactFilter
-from healthdesk.store.queries import list_connections
 from healthdesk.ui.contacts.columns import RenderContext, columns_for
 from healthdesk.ui.contacts.table_model import ListSource
 from healthdesk.ui.operations import Work
@@ -26,14 +26,7 @@ _BLOCK = 256
 def measure_tabs(db: Path | str) -> dict[str, Any]:
     engine = open_db(db)
     try:
-        with engine.connect() as conn:
-            sizes = {
-                str(row[0]): int(row[1])
-                for row in conn.exec_driver_sql(
-                    "SELECT connection_id, COUNT(*) FROM contacts GROUP BY connection_id"
-                )
-            }
-        connection = max(list_connections(engine), key=lambda c: sizes.get(c.id, 0))
+        connection, _size = largest_connection(engine)
         context = RenderContext(connection=connection, catalog=load_catalog())
         work = Work(threading.Event(), lambda _value: None)
         found: list[dict[str, Any]] = []

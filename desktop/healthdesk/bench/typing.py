@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from healthdesk.bench.imports import largest_connection
 from healthdesk.core.search_text import fold
 from healthdesk.store.db import open_db
-from healthdesk.store.queries import find, list_connections
+from healthdesk.store.queries import find
 from healthdesk.ui.search.search_model import DEFAULT_LIMIT
 
 #: Contacts sampled for queries, and queries per kind.
@@ -72,15 +73,7 @@ def _queries(engine: Any, connection_id: str, seed: int = 8) -> dict[str, list[s
 def measure_typing(db: Path | str, *, repeat: int) -> dict[str, Any]:
     engine = open_db(db)
     try:
-        connections = list_connections(engine)
-        with engine.connect() as conn:
-            sizes: dict[str, int] = {
-                str(row[0]): int(row[1])
-                for row in conn.exec_driver_sql(
-                    "SELECT connection_id, COUNT(*) FROM contacts GROUP BY connection_id"
-                )
-            }
-        largest = max(connections, key=lambda c: sizes.get(c.id, 0))
+        largest, _size = largest_connection(engine)
         kinds = _queries(engine, largest.id)
         result: dict[str, Any] = {"connection": largest.id, "kinds": {}}
         for kind, queries in kinds.items():

@@ -19,14 +19,14 @@ FEW_SECONDS = 5.0
 
 def measure_whatif(db: str) -> dict[str, Any]:
     """Each what-if's seconds, by the way it was decided, and the contacts it moved."""
+    from healthdesk.bench.imports import largest_connection
     from healthdesk.store.db import open_db
-    from healthdesk.store.queries import counts, list_connections
     from healthdesk.store.whatif import stored_settings, whatif, with_changes
 
     engine = open_db(db)
     try:
-        sizes = {c.id: sum(counts(engine, c.id).values()) for c in list_connections(engine)}
-        connection_id = max(sizes, key=lambda cid: sizes[cid])
+        connection, contacts = largest_connection(engine)
+        connection_id = connection.id
         settings = stored_settings(engine, connection_id)
         changes = [
             (
@@ -55,7 +55,7 @@ def measure_whatif(db: str) -> dict[str, Any]:
             found.append({"change": name, "moved": moved["scoped"], **timed})
     finally:
         engine.dispose()
-    return {"connection": connection_id, "contacts": sizes[connection_id], "changes": found}
+    return {"connection": connection_id, "contacts": contacts, "changes": found}
 
 
 def whatif_suite(context: BenchContext) -> list[Figure]:

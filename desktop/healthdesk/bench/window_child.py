@@ -75,6 +75,7 @@ async def _until(ready: Callable[[], bool]) -> float:
 async def _measure(args: dict[str, Any]) -> dict[str, Any]:
     from PySide6.QtCore import QSettings, Qt
 
+    from healthdesk.bench.imports import largest_connection
     from healthdesk.core.model import STATUS_ORDER
     from healthdesk.core.words import STATUS_LABELS
     from healthdesk.store.db import open_db
@@ -84,8 +85,7 @@ async def _measure(args: dict[str, Any]) -> dict[str, Any]:
 
     engine = open_db(Path(args["db"]))
     connections = list_connections(engine)
-    sizes = {c.id: sum(counts(engine, c.id).values()) for c in connections}
-    big = max(connections, key=lambda c: sizes[c.id])
+    big, big_size = largest_connection(engine)
     other = next((c for c in connections if c.id != big.id), None)
     # The window's settings, of its own: next to the database, which the suite made.
     settings_path = Path(args["db"]).with_suffix(".settings.ini")
@@ -172,7 +172,7 @@ async def _measure(args: dict[str, Any]) -> dict[str, Any]:
     engine.dispose()
     return {
         "connection": big.id,
-        "contacts": sizes[big.id],
+        "contacts": big_size,
         "summary_ms": summary_s * 1000,
         "opened_ms": opened_s * 1000,
         "opened_late_ms": opened_late,
