@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QProgressDialog, QWidget
 from sqlalchemy import Engine
 
@@ -23,6 +23,7 @@ from healthdesk.store.imports import import_snapshots
 from healthdesk.store.ingest import ImportCancelled, IngestReport
 from healthdesk.ui.messages import error_text
 from healthdesk.ui.operations import Operations, Work
+from healthdesk.ui.progress_dialog import work_progress
 
 __all__ = ["PROGRESS_STEPS", "SnapshotImporter"]
 
@@ -91,19 +92,14 @@ class SnapshotImporter(QObject):
         self._paths = [Path(p) for p in paths]
         names = ", ".join(p.name for p in self._paths)
 
-        dialog = QProgressDialog(self._parent_widget)
-        dialog.setObjectName("import_progress")
-        dialog.setWindowTitle("Importing")
-        dialog.setLabelText(f"Reading {names}…")
-        dialog.setCancelButtonText("Cancel")
-        dialog.setRange(0, PROGRESS_STEPS)
-        dialog.setValue(0)
-        dialog.setMinimumDuration(300)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.canceled.connect(self._on_dialog_canceled)
-        self.dialog = dialog
+        self.dialog = work_progress(
+            self._parent_widget,
+            name="import_progress",
+            title="Importing",
+            label=f"Reading {names}…",
+            maximum=PROGRESS_STEPS,
+            on_cancel=self._on_dialog_canceled,
+        )
 
         self._stop = threading.Event()
         return self._operations.run(

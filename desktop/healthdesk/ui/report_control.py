@@ -22,6 +22,7 @@ from healthdesk.reports.support import ReportCancelled, build_report
 from healthdesk.reports.support_output import write_report
 from healthdesk.ui.messages import error_text
 from healthdesk.ui.operations import Operations, Work
+from healthdesk.ui.progress_dialog import work_progress
 from healthdesk.ui.text import isolate
 
 __all__ = ["REPORT_FILTERS", "ReportControl"]
@@ -149,19 +150,15 @@ class ReportControl(QObject):
     # -- internals ------------------------------------------------------------------------
 
     def _open_dialog(self, connection: Connection, *, redact: bool) -> None:
-        dialog = QProgressDialog(self._parent_widget)
-        dialog.setObjectName("report_progress")
-        dialog.setWindowTitle("Support Report")
         which = "redacted support report" if redact else "support report"
-        dialog.setLabelText(f"Writing the {which} of {isolate(connection.name)}…")
-        dialog.setCancelButtonText("Cancel")
-        dialog.setRange(0, 0)
-        dialog.setMinimumDuration(300)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.canceled.connect(self.cancel)
-        self.dialog = dialog
+        self.dialog = work_progress(
+            self._parent_widget,
+            name="report_progress",
+            title="Support Report",
+            label=f"Writing the {which} of {isolate(connection.name)}…",
+            maximum=0,
+            on_cancel=self.cancel,
+        )
 
     def _on_progress(self, value: tuple[int, int]) -> None:
         done, total = value
