@@ -291,17 +291,19 @@ def _outcome(
     settings: Settings,
     cancelled: Callable[[], bool],
     progress: Callable[[int, int], None] | None,
+    every_contact: bool = False,
 ) -> tuple[Iterator[tuple[int, str | None, str | None]], bool]:
     """(anchor rid, stored status, status under `settings`) of the contacts decided
-    again, and whether those are all of them (else every other keeps its stored status)."""
+    again, and whether those are all of them (else every other keeps its stored status).
+    `every_contact`: decide all of them again, as when a decision is pending."""
     matches = _matches(cursor, connection_id, stored, settings, cancelled)
-    if settings.direction != stored.direction or _pending(cursor, connection_id):
+    if every_contact or settings.direction != stored.direction or _pending(cursor, connection_id):
         rows = _all_decided(cursor, connection_id, settings, matches, cancelled, progress)
         return rows, True
     # The contacts a change of rules or of Avoid Duplicates can affect: those of the
     # records whose matching changes, and (Avoid Duplicates) every single record's. Even
-    # when that is most records, this beats a pass over all the contacts (1.5x with the
-    # matching of 433,306 of 997,509 records changed, 2.2x at 145,187).
+    # when that is most records, this beats a pass over all the contacts (3.6x with the
+    # matching of 433,306 of 997,509 records changed: `healthdesk bench --suite whatif`).
     targets = set(matches.changed()) if matches is not None else set()
     if settings.avoid_duplicates != stored.avoid_duplicates:
         cursor.execute(
@@ -373,14 +375,12 @@ def whatif(
     contact again, as a pending decision makes it (the benchmark's baseline)."""
     with _read_only(engine) as cursor:
         stored = _stored(cursor, connection_id)
-        if every_contact:
-            matches = _matches(cursor, connection_id, stored, settings, cancelled)
-            rows = _all_decided(cursor, connection_id, settings, matches, cancelled, progress)
-            return comparison(connection_id, tally_moves((b, a) for _rid, b, a in rows))
-        if settings == stored and not _pending(cursor, connection_id):
+        if not every_contact and settings == stored and not _pending(cursor, connection_id):
             # Nothing changed: every contact stays as stored (the maintained counts).
             return comparison(connection_id, _unchanged(cursor, connection_id))
-        rows, whole = _outcome(cursor, connection_id, stored, settings, cancelled, progress)
+        rows, whole = _outcome(
+            cursor, connection_id, stored, settings, cancelled, progress, every_contact
+        )
         moves = tally_moves((before, now) for _rid, before, now in rows)
         if not whole:
             # The contacts not decided again stay where the maintained counts have them.
