@@ -87,11 +87,11 @@ _GROUPS_WITH_SINGLES = """
 """
 
 #: The single records of a connection in table order (its run of rids read in sequence,
-#: not through an index a row at a time).
+#: not through an index a row at a time: `+` keeps SQLite off the index).
 _SINGLES_IN_TABLE_ORDER = """
     r.rid BETWEEN (SELECT MIN(rid) FROM records WHERE connection_id = ?1)
         AND (SELECT MAX(rid) FROM records WHERE connection_id = ?1)
-    AND {plus}r.connection_id = ?1 AND {not_in_r}
+    AND +r.connection_id = ?1 AND {not_in_r}
 """
 
 #: The records in a pair (both of a mapping's records stored), as `_PAIRS_STREAM` reads
@@ -476,8 +476,7 @@ def decision_stream(
             if settings.avoid_duplicates:
                 where = _GROUPS_WITH_SINGLES.format(not_in_r=not_in_r, not_in_s=not_in_s)
             else:
-                # `+`: SQLite then reads the run of rids rather than the index.
-                where = _SINGLES_IN_TABLE_ORDER.format(not_in_r=not_in_r, plus="+")
+                where = _SINGLES_IN_TABLE_ORDER.format(not_in_r=not_in_r)
             query = head + _GROUPS_STREAM.format(in_r=in_r, joins="", where=where)
         reader.execute(query, (connection_id,))
         avoid = settings.avoid_duplicates
