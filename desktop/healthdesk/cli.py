@@ -111,7 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"healthdesk {__version__}")
     parser.add_argument(
-        "--db", metavar="PATH", help="the window's database file (default: your own)"
+        "--db",
+        metavar="PATH",
+        # Its own name: a command's --db (None when left out) would otherwise overwrite it.
+        dest="db_first",
+        help="the window's database file (default: your own), or the command's",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -587,6 +591,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.args += extra
         elif extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        _take_first_db(parser, args)
         if args.command is None:
             return _window(args.db, [])
         _COMMANDS[args.command](args, sys.stdout)
@@ -659,6 +664,21 @@ def _headless_summary(db: str | None, files: Sequence[str]) -> int:
     finally:
         engine.dispose()
     return 0
+
+
+def _take_first_db(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """`healthdesk --db PATH COMMAND ...` works on PATH as `COMMAND --db PATH` does."""
+    first = args.db_first
+    if args.command is None:
+        args.db = first  # the window's
+    elif first is None:
+        return
+    elif not hasattr(args, "db"):
+        parser.error(f"{args.command} works on no database: --db does not apply to it")
+    elif args.db is None:
+        args.db = first
+    elif args.db != first:
+        parser.error(f"--db is given twice, {first!r} and {args.db!r}: give it once")
 
 
 def _window_files(words: list[str]) -> tuple[str | None, list[str]] | None:

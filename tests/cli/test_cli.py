@@ -130,6 +130,38 @@ def test_import_into_the_default_db_then_commands_read_it(
     assert [ids(row) for row in one_json(found.out)] == [("a2", "mc-7731")]
 
 
+def test_db_before_the_command_is_the_commands_db(
+    run: Run, snapshot: Path, default_db: Path, tmp_path: Path
+):
+    """`healthdesk --db PATH import FILE` once imported into the default database."""
+    db = tmp_path / "first.sqlite3"
+
+    assert run("--db", db, "import", snapshot).code == 0
+    result = run("--db", db, "summary", "--json")
+
+    assert result.code == 0, result.err
+    assert one_json(result.out)["counts"] == EXPECTED_COUNTS
+    again = run("summary", "--db", db, "--json")
+    assert again.code == 0, again.err
+    assert one_json(again.out)["counts"] == EXPECTED_COUNTS
+    assert not default_db.exists()
+
+
+def test_db_given_twice_or_to_a_command_without_one_is_refused(
+    run: Run, snapshot: Path, default_db: Path, tmp_path: Path
+):
+    one, other = tmp_path / "one.sqlite3", tmp_path / "other.sqlite3"
+
+    twice = run("--db", one, "import", snapshot, "--db", other)
+    assert twice.code == 2
+    assert "--db is given twice" in twice.err
+    assert "explain" in run("--db", one, "explain", "--code", "x", "boom").err
+    assert run("--db", one, "import", snapshot, "--db", one).code == 0
+    assert one.is_file()
+    assert not other.exists()
+    assert not default_db.exists()
+
+
 def test_a_broken_import_leaves_the_database_as_it_was(
     run: Run, snapshot: Path, tmp_path: Path, db_target: str
 ):
