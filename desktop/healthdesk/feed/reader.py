@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
+
+from isal import igzip, isal_zlib
 
 from healthdesk.core.model import Header, Item
 from healthdesk.feed.items import FeedError, decode, parse_header, parse_item
 from healthdesk.feed.snapshot import FORMAT_NAME, FORMAT_VERSION, GZIP_MAGIC, MAX_LINE_BYTES
+
+#: What ISA-L raises on corrupt data (its stubs call it an instance, not a class).
+_INFLATE_ERROR = cast(type[Exception], isal_zlib.error)
 
 
 @dataclass(slots=True)  # not frozen: one per item, millions per import
@@ -48,7 +52,8 @@ class SnapshotReader:
         magic = raw.read(2)
         raw.seek(0)
         if magic == GZIP_MAGIC:
-            return raw, gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+            # ISA-L's inflate: the same gzip, in half the time of zlib's.
+            return raw, igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
         return raw, raw
 
     def items(self) -> Iterator[Located]:
@@ -95,7 +100,7 @@ class SnapshotReader:
             if self.header is None:
                 raise FeedError("empty file: no header line", source=source, line=max(number, 1))
             self.position = self.size
-        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+        except (OSError, EOFError, zlib.error, _INFLATE_ERROR) as exc:  # BadGzipFile: OSError
             raise FeedError(f"cannot read: {exc}", source=source) from None
         finally:
             stream.close()
@@ -119,6 +124,7 @@ def _blocks(stream: IO[bytes], source: str) -> Iterator[tuple[int, list[bytes]]]
         block = read(_BLOCK)
         if not block:
             break
+        text_size = len(rest) + len(block)
         lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
         rest = lines.pop()
         if len(rest) > MAX_LINE_BYTES:
@@ -128,8 +134,9 @@ def _blocks(stream: IO[bytes], source: str) -> Iterator[tuple[int, list[bytes]]]
                 line=number + len(lines),
             )
         if lines:
-            longest = max(len(line) for line in lines)
-            if longest > MAX_LINE_BYTES:
+            # No line is longer than the text they were split from: most blocks need no
+            # per-line look (MAX_LINE_BYTES is larger than a block).
+            if text_size > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES:
                 at = next(i for i, line in enumerate(lines) if len(line) > MAX_LINE_BYTES)
                 raise FeedError(
                     f"line is longer than {MAX_LINE_BYTES:,} bytes", source=source, line=number + at

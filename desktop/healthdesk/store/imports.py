@@ -95,14 +95,12 @@ def _apply(
             add(parse(number, data, digest))
         return
     held = unchanged.held(numbers, digests, lines)
+    fresh = [i for i, digest in enumerate(digests) if digest not in held] if held else None
     parsed = {
-        position: parse(numbers[position], lines[position], digest)
-        for position, digest in enumerate(digests)
-        if digest not in held
+        position: parse(numbers[position], lines[position], digests[position])
+        for position in (range(len(lines)) if fresh is None else fresh)
     }
     unchanged.applying(located.item for located in parsed.values())
-    skips = unchanged.skips
-    for position, digest in enumerate(digests):
-        if held and skips(digest, held):
-            continue
-        add(parsed.get(position) or parse(numbers[position], lines[position], digest))
+    again = unchanged.applied_anyway(digests, held) if held else []
+    for position in sorted([*parsed, *again]) if again else parsed:
+        add(parsed.get(position) or parse(numbers[position], lines[position], digests[position]))
