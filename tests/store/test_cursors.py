@@ -250,6 +250,10 @@ def test_pages_of_a_long_pull_are_decided_once_at_its_end(
         )
         assert report.deferred == ["c-hs-mc"]
         assert statuses(engine, "c-hs-mc") == {}  # nothing decided yet
+        # The records' email index waits for the deciding page; the lists' and search's
+        # indexes are there for the window meanwhile.
+        assert "ix_records_email" not in _index_names(engine)
+        assert {"ix_contacts_list", "ix_search_docs_order"} <= _index_names(engine)
         if interrupted and number == 3:
             break  # the pull stops here; it resumes with the pages after p3
     start = 3 if interrupted else len(pages) - 1
@@ -271,6 +275,14 @@ def test_pages_of_a_long_pull_are_decided_once_at_its_end(
     assert statuses(engine, "c-hs-mc") == statuses(imported, "c-hs-mc")
     with engine.connect() as db:
         assert db.exec_driver_sql("SELECT COUNT(*) FROM pending_decisions").scalar() == 0
+    assert _index_names(engine) == _index_names(imported)
+    assert "ix_records_email" in _index_names(engine)
+
+
+def _index_names(engine: Engine) -> set[str]:
+    inspector = inspect(engine)
+    tables = ("records", "mappings", "events", "contacts", "search_docs")
+    return {str(index["name"]) for table in tables for index in inspector.get_indexes(table)}
 
 
 def test_an_empty_last_page_decides_what_was_left_pending(engine: Engine) -> None:

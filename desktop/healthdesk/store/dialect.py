@@ -165,6 +165,17 @@ def of_cursor(cursor: object) -> str:
     return POSTGRES if isinstance(cursor, PgCursor) else SQLITE
 
 
+def index_names(cursor: Any) -> set[str]:
+    """The names of the indexes the database of a raw cursor holds."""
+    if of_cursor(cursor) == POSTGRES:
+        rows = cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+        )
+    else:
+        rows = cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    return {name for (name,) in rows}
+
+
 def nocase(expression: str, dialect: str) -> str:
     """`expression` compared as SQLite's NOCASE does (ASCII letters folded)."""
     if dialect == POSTGRES:

@@ -127,9 +127,12 @@ class Ingestor:
         # Into an empty database, building the secondary indexes once at the end is
         # several times faster than keeping them up to date row by row.
         self.had_rows = self._has_rows()
-        self._deferred = deferrable_indexes() if not self.had_rows else []
-        for index in self._deferred:
-            cursor.execute(f"DROP INDEX {index.name}")
+        if not self.had_rows:
+            for index in deferrable_indexes():
+                cursor.execute(f"DROP INDEX IF EXISTS {index.name}")
+        # Those a pull's earlier pages left unbuilt too (see finish).
+        present = dialect.index_names(cursor)
+        self._deferred = [index for index in deferrable_indexes() if index.name not in present]
 
     # -- items -------------------------------------------------------------------------
 
@@ -536,6 +539,18 @@ class Ingestor:
         for connection_id in sorted(self._recount_events):
             counts.recount_events(self._cursor, connection_id)
             activity.recount(self._cursor, connection_id)
+        if not self._decide:
+            self._leave_pending()
+            # A pull's page with more to come: the records', mappings' and events'
+            # deferrable indexes stay unbuilt until the page that decides (no write of an
+            # undecided page reads them, and nothing is decided meanwhile): building them
+            # once then is faster than keeping them up to date page by page (a pull of
+            # 250,000 contacts: 27.7 s against 29.8 s). The contacts' and texts' are built
+            # now, as lists and search expect them.
+            for table in ("contacts", "search_docs"):
+                self._build_deferred(table)
+            dialect.announce(self._cursor, ["", *self._work, *also])
+            return self.report
         # Deciding reads events by record and records by email group: those indexes are
         # worth having first.
         self._build_deferred("events")
@@ -545,20 +560,16 @@ class Ingestor:
             # load leaves stale until autovacuum comes by: without them it reads every
             # event per record (20x slower, measured on 100,000 contacts).
             self._cursor.execute("ANALYZE records, mappings, events")
-        if not self._decide:
-            self._leave_pending()
-            for table in ("records", "mappings", "contacts", "search_docs"):
-                self._build_deferred(table)
-            dialect.announce(self._cursor, ["", *self._work, *also])
-            return self.report
         self._take_pending({*self._work, *also})
         for work in self._work.values():
-            if work.matches_stale:
-                decisions.rematch(self._cursor, work.id, work.predicates)
             if not work.full and (work.dirty_records or work.dirty_groups):
                 total = decisions.record_count(self._cursor, work.id)
                 if len(work.dirty_records) > max(FULL_DECIDE_MIN, FULL_DECIDE_SHARE * total):
                     work.full = True
+        self._defer_contact_indexes()
+        for work in self._work.values():
+            if work.matches_stale:
+                decisions.rematch(self._cursor, work.id, work.predicates)
             if work.full:
                 self.report.full.append(work.id)
                 self.report.decided[work.id] = decisions.decide_all(
@@ -584,6 +595,29 @@ class Ingestor:
             self._cursor.execute("ANALYZE contacts")
         dialect.announce(self._cursor, ["", *self._work, *also])
         return self.report
+
+    def _defer_contact_indexes(self) -> None:
+        """Drop the contacts' and texts' deferrable indexes when every stored contact is
+        about to be decided afresh (they are built again at the end).
+
+        As into an empty database: building them once is several times faster than
+        keeping them up to date row by row. This is a pull's last page, whose earlier
+        pages filled the database undecided.
+        """
+        full = sorted(work.id for work in self._work.values() if work.full)
+        tables = ("contacts", "search_docs")
+        if not full or any(i.table is not None and i.table.name in tables for i in self._deferred):
+            return
+        marks = ",".join("?" * len(full))
+        other = self._cursor.execute(
+            f"SELECT 1 FROM contacts WHERE connection_id NOT IN ({marks}) LIMIT 1", full
+        ).fetchone()
+        if other is not None:
+            return
+        for index in deferrable_indexes():
+            if index.table is not None and index.table.name in tables:
+                self._cursor.execute(f"DROP INDEX {index.name}")
+                self._deferred.append(index)
 
     def _leave_pending(self) -> None:
         for work in self._work.values():

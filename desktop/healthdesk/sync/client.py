@@ -441,7 +441,7 @@ class SyncClient:
         return _retry_answer(str(url), data, key)
 
     async def pull(
-        self, connection_id: str, *, page_size: int = 5000, on_page: OnPage | None = None
+        self, connection_id: str, *, page_size: int = 10_000, on_page: OnPage | None = None
     ) -> PullReport:
         """Apply `connection_id`'s feed from the stored cursor until the service has no more.
 
@@ -455,23 +455,35 @@ class SyncClient:
         )
         progress = _Progress(report.cursor)
         undecided = False
+        ahead: asyncio.Task[_Answer] | None = None
         try:
+            answer = await self._feed(
+                connection_id, report.cursor, limit=page_size, wait=None, retries=self._retries()
+            )
             while True:
-                answer = await self._feed(
-                    connection_id,
-                    report.cursor,
-                    limit=page_size,
-                    wait=None,
-                    retries=self._retries(),
-                )
                 progress.check(answer, report.cursor)
+                if answer.more:
+                    # The next page is asked for while this one is written: the service
+                    # prepares and sends it meanwhile, on its side of the socket.
+                    ahead = asyncio.create_task(
+                        self._feed(
+                            connection_id,
+                            answer.next,
+                            limit=page_size,
+                            wait=None,
+                            retries=self._retries(),
+                        ),
+                        name=f"pull {connection_id}: next page",
+                    )
                 page = await self._apply(connection_id, answer)
                 undecided = answer.more
                 report.add(page)
                 report.seconds = time.perf_counter() - started
                 await _notify(on_page, page)
-                if not answer.more:
+                if ahead is None:
                     return report
+                answer = await ahead
+                ahead = None
         except SyncError:
             if undecided and report.cursor is not None:
                 # Pages were applied undecided (more were to come): decide them now, so
@@ -480,6 +492,12 @@ class SyncClient:
                     connection_id, _Answer([], report.cursor, False, f"{self.base_url} (settle)")
                 )
             raise
+        finally:
+            if ahead is not None:
+                # The pull ends early (an error, or cancelled): the page asked ahead is
+                # not wanted.
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
 
     async def follow(
         self,
