@@ -87,7 +87,9 @@ def apply_page(
         _locate(raw, position, where, connection_id) for position, raw in enumerate(items, 1)
     ]
     try:
-        with raw_transaction(engine) as cursor:
+        # Bulk: the page that decides a first pull builds the indexes the earlier pages
+        # left (store.ingest), and their sorts belong in temporary files, not in memory.
+        with raw_transaction(engine, bulk=True) as cursor:
             ingestor = Ingestor(cursor=cursor, source=source, decide=decide)
             for entry in located:
                 ingestor.add(entry)

@@ -255,6 +255,12 @@ class _ContactWriter:
         self.written = 0
 
     def write(self, decided: Iterable[Decision]) -> None:
+        rows = self.rows(decided)
+        dialect.insert_rows(self._cursor, "contacts", _CONTACT_COLUMN_NAMES, rows)
+        self.written += len(rows)
+
+    def rows(self, decided: Iterable[Decision]) -> list[tuple[Any, ...]]:
+        """The contact rows of `decided` (as _CONTACT_COLUMNS), tallied, not written."""
         connection_id = self._connection_id
         shown = self.shown
         since_of = self.since
@@ -298,8 +304,7 @@ class _ContactWriter:
                 )
             )
             tally[counts.contact_key(status, reason, failure_app, fingerprint)] += 1
-        dialect.insert_rows(self._cursor, "contacts", _CONTACT_COLUMN_NAMES, rows)
-        self.written += len(rows)
+        return rows
 
     def _failures(self, seqs: list[int]) -> dict[int, tuple[str, str, str | None]]:
         found: dict[int, tuple[str, str, str | None]] = {}
@@ -526,26 +531,47 @@ def decide_some(
     The scope is `scope_of`'s. The result equals what `decide_all` would store for these
     contacts.
     """
+    changed_records = set(records)
     writer = _ContactWriter(cursor, connection_id)
-    scope = scope_of(cursor, connection_id, records=records, groups=groups, shown=writer.shown)
-    writer.since.update(scope.since)
-    rids = list(scope.facts)
-    before = _contact_rows(cursor, rids)
-    for chunk in _chunked(rids):
-        marks = _marks(chunk)
-        cursor.execute(
-            f"DELETE FROM contacts WHERE rid IN ({marks}) OR b_rid IN ({marks})",
-            (*chunk, *chunk),
-        )
-    writer.write(decide(settings, scope.facts.values(), scope.pairs))
-    after = _contact_rows(cursor, rids)
-    search_index.reindex_contacts(cursor, before.keys() | after.keys())
-    delta = counts.tally_contacts(_count_key(row) for row in after.values())
-    delta.subtract(counts.tally_contacts(_count_key(row) for row in before.values()))
-    counts.add_contacts(cursor, connection_id, delta)
-    return len(before.keys() ^ after.keys()) + sum(
-        1 for rid, row in after.items() if rid in before and before[rid] != row
+    scope = scope_of(
+        cursor, connection_id, records=changed_records, groups=groups, shown=writer.shown
     )
+    writer.since.update(scope.since)
+    before = _contact_rows(cursor, list(scope.facts))
+    after = {
+        row[0]: row for row in writer.rows(decide(settings, scope.facts.values(), scope.pairs))
+    }
+    # Only the contacts whose row changes are written: most of a scope (the rest of the
+    # email groups, the partners) is decided as it was.
+    changed = {rid for rid in before.keys() | after.keys() if before.get(rid) != after.get(rid)}
+    for chunk in _chunked(sorted(changed & before.keys())):
+        cursor.execute(f"DELETE FROM contacts WHERE rid IN ({_marks(chunk)})", chunk)
+    dialect.insert_rows(
+        cursor,
+        "contacts",
+        _CONTACT_COLUMN_NAMES,
+        [after[rid] for rid in sorted(changed & after.keys())],
+    )
+    # A contact's text is made of its row and its records: only those of changed rows and
+    # of changed records can differ.
+    record_rids = {
+        rid for rid, fact in scope.facts.items() if (fact.app.value, fact.id) in changed_records
+    }
+    search_index.reindex_contacts(
+        cursor,
+        changed
+        | {
+            row[0]
+            for row in (*before.values(), *after.values())
+            if row[5] in record_rids or row[6] in record_rids
+        },
+    )
+    delta = counts.tally_contacts(_count_key(after[rid]) for rid in changed & after.keys())
+    delta.subtract(
+        counts.tally_contacts(_count_key(before[rid]) for rid in changed & before.keys())
+    )
+    counts.add_contacts(cursor, connection_id, delta)
+    return len(changed)
 
 
 @dataclass(frozen=True, slots=True)
