@@ -165,6 +165,35 @@ def test_a_full_pull_gives_what_importing_the_snapshot_gives(
     assert {c.source for c in cursors} == {service.url.rstrip("/")}
 
 
+def test_a_pull_asks_for_the_next_page_while_it_writes_one(
+    service: Any, engine: Engine, imported: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    said: list[tuple[str, str | None]] = []
+    feed = SyncClient._feed
+
+    async def asking(self: SyncClient, connection_id: str, after: str | None, **kw: Any) -> Any:
+        said.append(("asked after", after))
+        return await feed(self, connection_id, after, **kw)
+
+    monkeypatch.setattr(SyncClient, "_feed", asking)
+
+    async def main() -> PullReport:
+        async with client(service, engine) as sync:
+            return await sync.pull(
+                "c-hs-mc", page_size=700, on_page=lambda page: said.append(("stored", page.cursor))
+            )
+
+    report = run(main())
+
+    stored = [cursor for what, cursor in said if what == "stored"]
+    assert len(stored) == report.pages > 2
+    for cursor in stored[:-1]:
+        # The page after `cursor` was asked for before the page that ends there was stored.
+        assert said.index(("asked after", cursor)) < said.index(("stored", cursor))
+    assert ("asked after", stored[-1]) not in said  # the last page said there was no more
+    assert statuses(engine, "c-hs-mc") == statuses(imported, "c-hs-mc")
+
+
 def test_a_service_stopped_mid_pull_resumes_exactly(
     service: Any, engine: Engine, imported: Engine
 ) -> None:
