@@ -31,7 +31,7 @@ import xxhash
 
 from healthdesk.core.model import Item, MappingItem, Record
 
-first = itemgetter(0)
+_first = itemgetter(0)
 
 _CHUNK = 900
 #: How an item line of our own writers begins (17 bytes), and the table of its rows;
@@ -99,7 +99,7 @@ class UnchangedLines:
         for table in present:
             around.update(
                 map(
-                    first,
+                    _first,
                     cursor.execute(
                         f"SELECT digest FROM {table} WHERE line BETWEEN ? AND ? "
                         "AND digest IS NOT NULL",

@@ -441,7 +441,7 @@ class SyncClient:
         return _retry_answer(str(url), data, key)
 
     async def pull(
-        self, connection_id: str, *, page_size: int = 10_000, on_page: OnPage | None = None
+        self, connection_id: str, *, page_size: int = 5000, on_page: OnPage | None = None
     ) -> PullReport:
         """Apply `connection_id`'s feed from the stored cursor until the service has no more.
 
