@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from healthdesk.store.db import default_db_path, head_revision, open_db
+from healthdesk.store.db import default_db_path, head_revision, open_db, switch_to_wal
 from healthdesk.store.schema import Base, is_declared
 from tests.helpers.db import sqlite_only
 
@@ -46,3 +48,43 @@ def test_default_path_is_in_the_user_data_dir(monkeypatch: object, tmp_path: Pat
     assert isinstance(monkeypatch, pytest.MonkeyPatch)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert default_db_path() == tmp_path / "healthdesk" / "healthdesk.sqlite3"
+
+
+def _locked_file(path: Path) -> sqlite3.Connection:
+    """A rollback-journal database file held under an exclusive lock by its connection."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    return holder
+
+
+def test_switching_to_wal_tries_again_while_the_file_is_busy(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    holder = _locked_file(path)
+    opener = sqlite3.connect(path, isolation_level=None)
+    opener.execute("PRAGMA busy_timeout=0")  # SQLite answers busy at once, as on a deadlock
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        holder.execute("COMMIT")  # the other process is done with the file
+
+    switch_to_wal(opener.cursor(), pause=pause)
+
+    assert len(pauses) == 1
+    assert opener.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    holder.close()
+    opener.close()
+
+
+def test_switching_to_wal_gives_up_after_its_time(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    holder = _locked_file(path)
+    opener = sqlite3.connect(path, isolation_level=None)
+    opener.execute("PRAGMA busy_timeout=0")
+
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        switch_to_wal(opener.cursor(), within_s=0, pause=lambda _seconds: None)
+
+    holder.close()
+    opener.close()

@@ -46,6 +46,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection as SAConnection
+from sqlalchemy.exc import OperationalError
 
 from healthdesk.core.fingerprint import FINGERPRINT_VERSION
 from healthdesk.store import search_index
@@ -147,7 +148,7 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     # First: a new file's switch to WAL needs a lock another process may hold.
     cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
     # WAL: readers (the window) never wait for the importer, and vice versa.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    switch_to_wal(cursor)
     # NORMAL under WAL: a power cut may lose the last commit, never corrupt the file.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA temp_store=MEMORY")
@@ -159,6 +160,30 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
     # The search text of a contact, in SQL (store.search_index writes it).
     search_index.install(dbapi_connection)
+
+
+def switch_to_wal(
+    cursor: Any,
+    *,
+    within_s: float = _BUSY_TIMEOUT_MS / 1000,
+    pause: Callable[[float], None] = time.sleep,
+) -> None:
+    """PRAGMA journal_mode=WAL, tried again while SQLite says the file is busy.
+
+    A new file's switch needs an exclusive lock. When several processes open it at once,
+    SQLite may answer "database is locked" at once instead of waiting out the busy
+    timeout: it does so when waiting could deadlock. Once one of them has switched, the
+    others find WAL and go on.
+    """
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() >= deadline:
+                raise
+        pause(0.02)
 
 
 def _migrations_config(connection: SAConnection | None = None) -> Config:
@@ -226,9 +251,15 @@ def upgrade(engine: Engine) -> None:
         return
 
     with engine.connect() as connection:
-        if is_current(connection, head):
-            connection.rollback()
-            return  # the common case: no lock taken at all
+        try:
+            if is_current(connection, head):
+                connection.rollback()
+                return  # the common case: no lock taken at all
+        except OperationalError as exc:
+            # Busy at once (another process creating the file): the locked path below
+            # waits for it, then reads again.
+            if not (isinstance(exc.orig, sqlite3.OperationalError) and _is_busy(exc.orig)):
+                raise
         connection.rollback()
         dbapi = connection.connection.driver_connection
         assert dbapi is not None
