@@ -124,15 +124,14 @@ class Ingestor:
         self._events: list[tuple[Event, int | None, int | None]] = []
         self._recount_events: set[str] = set()
         self.report = IngestReport()
-        # Into an empty database, building the secondary indexes once at the end is
-        # several times faster than keeping them up to date row by row.
-        self.had_rows = self._has_rows()
-        if not self.had_rows:
-            for index in deferrable_indexes():
-                cursor.execute(f"DROP INDEX IF EXISTS {index.name}")
-        # Those a pull's earlier pages left unbuilt too (see finish).
+        # The deferrable indexes a pull's earlier pages left unbuilt (see finish).
         present = dialect.index_names(cursor)
         self._deferred = [index for index in deferrable_indexes() if index.name not in present]
+        self.had_rows = self._has_rows()
+        if not self.had_rows:
+            # Into an empty database, building the secondary indexes once at the end is
+            # several times faster than keeping them up to date row by row.
+            self._defer(None)
 
     # -- items -------------------------------------------------------------------------
 
@@ -209,6 +208,17 @@ class Ingestor:
                 "SELECT 1 FROM records WHERE connection_id = ? LIMIT 1", (connection_id,)
             ).fetchone()
         return row is not None
+
+    def _defer(self, tables: tuple[str, ...] | None) -> None:
+        """Drop the deferrable indexes of `tables` (None: of all) that are built, for
+        `_build_deferred` to build once at the end."""
+        deferred = {index.name for index in self._deferred}
+        for index in deferrable_indexes():
+            if index.name in deferred or index.table is None:
+                continue
+            if tables is None or index.table.name in tables:
+                self._cursor.execute(f"DROP INDEX {index.name}")
+                self._deferred.append(index)
 
     def _build_deferred(self, table: str) -> None:
         for index in [i for i in self._deferred if i.table is not None and i.table.name == table]:
@@ -605,19 +615,14 @@ class Ingestor:
         pages filled the database undecided.
         """
         full = sorted(work.id for work in self._work.values() if work.full)
-        tables = ("contacts", "search_docs")
-        if not full or any(i.table is not None and i.table.name in tables for i in self._deferred):
+        if not full:
             return
         marks = ",".join("?" * len(full))
         other = self._cursor.execute(
             f"SELECT 1 FROM contacts WHERE connection_id NOT IN ({marks}) LIMIT 1", full
         ).fetchone()
-        if other is not None:
-            return
-        for index in deferrable_indexes():
-            if index.table is not None and index.table.name in tables:
-                self._cursor.execute(f"DROP INDEX {index.name}")
-                self._deferred.append(index)
+        if other is None:
+            self._defer(("contacts", "search_docs"))
 
     def _leave_pending(self) -> None:
         for work in self._work.values():

@@ -455,25 +455,19 @@ class SyncClient:
         )
         progress = _Progress(report.cursor)
         undecided = False
+        ask = partial(
+            self._feed, connection_id, limit=page_size, wait=None, retries=self._retries()
+        )
         ahead: asyncio.Task[_Answer] | None = None
         try:
-            answer = await self._feed(
-                connection_id, report.cursor, limit=page_size, wait=None, retries=self._retries()
-            )
+            answer = await ask(report.cursor)
             while True:
                 progress.check(answer, report.cursor)
                 if answer.more:
                     # The next page is asked for while this one is written: the service
                     # prepares and sends it meanwhile, on its side of the socket.
                     ahead = asyncio.create_task(
-                        self._feed(
-                            connection_id,
-                            answer.next,
-                            limit=page_size,
-                            wait=None,
-                            retries=self._retries(),
-                        ),
-                        name=f"pull {connection_id}: next page",
+                        ask(answer.next), name=f"pull {connection_id}: next page"
                     )
                 page = await self._apply(connection_id, answer)
                 undecided = answer.more
