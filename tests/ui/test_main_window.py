@@ -24,6 +24,7 @@ from healthdesk.reports.summary import STATUS_LABELS
 from healthdesk.store.pages import ContactFilter
 from healthdesk.store.queries import counts, list_connections
 from healthdesk.ui.actions.action_contacts import ActionContactsDialog
+from healthdesk.ui.connections import apps_text
 from healthdesk.ui.connections.list_model import ConnectionListModel
 from healthdesk.ui.contacts.status_tabs import default_widths, tab_title
 from healthdesk.ui.main_window import MainWindow
@@ -55,6 +56,7 @@ def click_connection(qtbot: QtBot, window: MainWindow, connection_id: str) -> No
     qtbot.mouseClick(
         window.connections_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center()
     )
+    qtbot.waitUntil(lambda: window.settled)
 
 
 def wait_summary(qtbot: QtBot, window: MainWindow, connection_id: str) -> None:
@@ -203,6 +205,62 @@ def test_one_way_connection_hides_unmapped_target_records(
     assert [label.text() for label in window.config_panel.rule_labels][-1] == (
         "Nothing: the connection is one-way, from Pipedrive"
     )
+
+
+def test_the_shown_list_is_read_first_and_the_others_after_it(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(main_items())
+    window = make_window(engine, synchronous=False)
+    qtbot.waitUntil(lambda: window.current_connection() is not None, timeout=10_000)
+    expected = counts(engine, "c-1")
+    for status in STATUS_ORDER:
+        qtbot.waitUntil(lambda s=status: window.tabs.model(s).is_loaded, timeout=10_000)
+        assert window.tabs.row_count(status) == expected[status]
+
+    window.tabs.set_connection(window.current_connection())  # as a choice does
+    shown = window.tabs.current_status()
+    assert window.tabs.model(shown).loading
+    for status in STATUS_ORDER:
+        if status is not shown:
+            model = window.tabs.model(status)
+            assert not model.loading
+            assert not model.is_loaded
+    for status in STATUS_ORDER:
+        qtbot.waitUntil(lambda s=status: window.tabs.model(s).is_loaded, timeout=10_000)
+    assert tab_texts(window) == [tab_title(s, expected[s]) for s in STATUS_ORDER]
+
+
+def test_a_tab_shown_before_its_list_is_read_reads_it_at_once(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(main_items())
+    window = make_window(engine, synchronous=False)
+    qtbot.waitUntil(lambda: window.current_connection() is not None, timeout=10_000)
+    window.tabs.set_connection(window.current_connection())
+    assert not window.tabs.model(Status.FAILING).loading
+    window.tabs.set_current_status(Status.FAILING)
+    assert window.tabs.model(Status.FAILING).loading
+    qtbot.waitUntil(lambda: window.tabs.model(Status.FAILING).is_loaded, timeout=10_000)
+    assert window.tabs.row_count(Status.FAILING) == counts(engine, "c-1")[Status.FAILING]
+
+
+def test_the_panels_around_the_lists_follow_a_choice_one_turn_later(
+    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+) -> None:
+    engine = make_engine(locked_items())
+    window = make_window(engine)
+    chosen = {c.id: c for c in list_connections(engine)}
+    assert window.config_panel.apps_label.text() == apps_text(chosen["c-1"])
+    assert window.select_connection("c-3")
+    assert window.current_connection().id == "c-3"
+    assert window.windowTitle().startswith(chosen["c-3"].name)
+    assert not window.settled  # the rules panel still shows c-1 in this turn
+    assert window.select_connection("c-2")  # chosen again before the loop turned
+    qtbot.waitUntil(lambda: window.settled)
+    assert window.config_panel.apps_label.text() == apps_text(chosen["c-2"])
+    assert window.timeline_dock.model is not None
+    assert window.timeline_dock.model.connection.id == "c-2"
 
 
 def test_failure_tree_filters_the_failing_list(

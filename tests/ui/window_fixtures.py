@@ -192,6 +192,7 @@ def make_window(qtbot: QtBot, settings: QSettings) -> Iterator[MakeWindow]:
         windows.append(window)
         window.show()
         qtbot.waitExposed(window)
+        qtbot.waitUntil(lambda: window.settled)
         return window
 
     yield make

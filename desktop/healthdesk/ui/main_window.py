@@ -26,6 +26,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QSettings,
     Qt,
+    QTimer,
     Signal,
     Slot,
 )
@@ -152,6 +153,10 @@ class MainWindow(QMainWindow):
         self.messages.alert.connect(self._on_messages_alert)
         self.operations.changed.connect(self._on_operations_changed)
         self._connection: Connection | None = None
+        #: How many times a connection was shown (`_show`): a deferred `_show_rest` of an
+        #: older one does nothing.
+        self._shown = 0
+        self._rest_shown = 0
         self._closed = False
         self._closing_after_live = False
 
@@ -514,6 +519,12 @@ class MainWindow(QMainWindow):
     def current_connection(self) -> Connection | None:
         return self._connection
 
+    @property
+    def settled(self) -> bool:
+        """Whether every panel shows the current connection: the rules, the search, the
+        timeline and the contact panel follow a choice one turn of the loop later."""
+        return self._rest_shown == self._shown
+
     def reload(self, *, select: str | None = None) -> None:
         """Read the connections again and show `select` (else the one shown, else the
         first); the lists of the one shown are read anew too."""
@@ -582,15 +593,16 @@ class MainWindow(QMainWindow):
         selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
 
     def _show(self, connection: Connection | None) -> None:
+        """Show `connection`: in this turn of the loop what the agent looks at (the lists,
+        the summary, the banner) and the actions; the panels around them (the rules, the
+        search, the timeline, the contact) in the next turn (`_show_rest`), so that
+        neither turn keeps the loop from painting for long."""
         self._connection = connection
+        self._shown += 1
         self._count_label.setText("")
         ids = {c.id for c in self.connections_model.connections()}
         self.banner.set_connection(connection, known_ids=ids)
-        self.config_panel.set_connection(connection)
         self.actions_panel.set_connection(connection)
-        self.search_bar.set_connection(self._engine if connection else None, connection)
-        self.timeline_dock.set_connection(self._engine if connection else None, connection)
-        self.contact_dock.set_connection(connection)
         self.failure_panel.set_connection(connection)
         self.status_breakdown.set_counts(None)
         # The pool serves the newest request first: the lists, then the summary (a few
@@ -604,9 +616,20 @@ class MainWindow(QMainWindow):
         self.forget_control.set_connection(connection)
         self.report_control.set_connection(connection)
         self.comparisons.set_connection(connection)
+        QTimer.singleShot(0, self, partial(self._show_rest, self._shown))
+        self.connection_changed.emit(connection.id if connection else "")
+
+    def _show_rest(self, shown: int) -> None:
+        if shown != self._shown:
+            return  # another connection was chosen since: its own call comes
+        self._rest_shown = shown
+        connection = self._connection
+        self.config_panel.set_connection(connection)
+        self.search_bar.set_connection(self._engine if connection else None, connection)
+        self.timeline_dock.set_connection(self._engine if connection else None, connection)
+        self.contact_dock.set_connection(connection)
         if connection is not None:
             self._settings.setValue(_KEY_LAST, connection.id)
-        self.connection_changed.emit(connection.id if connection else "")
 
     @Slot(object)
     def _on_summary_reader_summary_ready(self, summary: Summary) -> None:

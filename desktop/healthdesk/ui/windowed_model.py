@@ -158,6 +158,14 @@ class WindowedTableModel(QAbstractTableModel):
             what="read the list",
         )
 
+    def read_once(self) -> bool:
+        """Read the list unless it was read or is being read (a model made unread);
+        whether it started a read."""
+        if self._loaded_once or self.loading or self.load_error is not None:
+            return False
+        self.reload()
+        return True
+
     def loaded_source(self) -> WindowSource | None:
         """The source of the list shown (None until loaded): it reads exactly these rows
         in this order (copy and export use it)."""

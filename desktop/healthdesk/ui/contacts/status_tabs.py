@@ -19,8 +19,10 @@ from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QSettings,
     Qt,
+    QTimer,
     Signal,
     Slot,
 )
@@ -61,6 +63,9 @@ EMPTY_TEXTS = {
 _FILTERED_EMPTY = "No failing contact has this failure reason any more."
 #: At most this many selected rows are selected again after the data changed.
 MAX_RESELECT = 200
+#: The other lists of a connection are read once the shown one has painted its rows, or
+#: after this long (ms) if it does not paint (a window not on screen).
+PAINT_WAIT_MS = 100
 
 
 def tab_title(status: Status, count: int, total: int | None = None) -> str:
@@ -98,6 +103,10 @@ class ContactTable(QTableView):
         self.setShowGrid(False)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Always there: shown as the first rows arrive, it narrowed the viewport, which
+        # overflowed the columns sized to fit, and the table was laid out and painted
+        # three times (and a horizontal bar came and went) instead of once.
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         vertical = self.verticalHeader()
         vertical.setVisible(False)
         vertical.setDefaultSectionSize(self.fontMetrics().height() + 8)
@@ -266,6 +275,42 @@ class _StatusPage(QWidget):
         self.stack.setCurrentWidget(self.empty if empty else self.view)
 
 
+class _PaintWatch(QObject):
+    """Tells once when the widget watched has painted (`painted`, in the next turn of the
+    loop, after the paint), or PAINT_WAIT_MS after `watch` if it never paints."""
+
+    painted = Signal()
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self._watched: QWidget | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._on_timer_timeout)
+
+    def watch(self, widget: QWidget | None) -> None:
+        """Watch `widget` (None: nothing) instead of the widget watched until now."""
+        if self._watched is not None:
+            self._watched.removeEventFilter(self)
+        self._watched = widget
+        if widget is None:
+            self._timer.stop()
+            return
+        widget.installEventFilter(self)
+        self._timer.start(PAINT_WAIT_MS)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._watched and event.type() == QEvent.Type.Paint:
+            self._timer.stop()
+            self._timer.start(0)
+        return False
+
+    @Slot()
+    def _on_timer_timeout(self) -> None:
+        self.watch(None)
+        self.painted.emit()
+
+
 class StatusTabs(QTabWidget):
     """The five status lists of one connection.
 
@@ -315,6 +360,10 @@ class StatusTabs(QTabWidget):
         self._counts: dict[Status, int] = dict.fromkeys(STATUS_ORDER, 0)
         self._totals: dict[Status, int] = {}
         self._failing_filter: ContactFilter | None = None
+        #: Models of the connection shown whose lists wait for the shown one's (set_connection).
+        self._unread: list[ContactTableModel] = []
+        self._paint_watch = _PaintWatch(self)
+        self._paint_watch.painted.connect(self._read_next)
         self._compact = False
         for status in STATUS_ORDER:
             page = _StatusPage(status=status)
@@ -325,6 +374,7 @@ class StatusTabs(QTabWidget):
                 page.filter_bar.cleared.connect(self.failing_filter_cleared)
             self._pages[status] = page
             self.addTab(page, status_icon(status), tab_title(status, 0))
+        self.currentChanged.connect(self._on_current_changed)
         self._update_titles()
 
     # -- access ---------------------------------------------------------------------------
@@ -369,17 +419,21 @@ class StatusTabs(QTabWidget):
     # -- changes --------------------------------------------------------------------------
 
     def set_connection(self, connection: Connection | None) -> None:
-        """Show the lists of `connection` (new models; the column widths are kept)."""
+        """Show the lists of `connection` (new models; the column widths are kept).
+
+        The shown list is read first and alone; the others once it has answered (or when
+        their tab is shown). Read all at once, the five lists shared the two cores of a
+        small laptop with the GUI thread, and the rows the agent looks at came later.
+        """
         self.save_state()
         old = self._models
         self._models = {}
+        self._unread = []
         self._connection = connection
         self._failing_filter = None
         self._totals = {}
-        # The shown list last: its read is the newest, which the pool serves first.
         shown = self.current_status()
-        pages = sorted(self._pages.items(), key=lambda item: item[0] is shown)
-        for status, page in pages:
+        for status, page in self._pages.items():
             if page.filter_bar is not None:
                 page.filter_bar.hide()
             if connection is None:
@@ -394,20 +448,26 @@ class StatusTabs(QTabWidget):
                 filter=ContactFilter(status),
                 catalog=self._catalog,
                 parent=self,
+                read=status is shown,
             )
             model.count_changed.connect(self._on_model_count_changed)
             model.reloaded.connect(self._on_model_reloaded)
-            model.load_failed.connect(self.load_failed)
+            model.load_failed.connect(self._on_model_load_failed)
             self._models[status] = model
+            if status is not shown:
+                self._unread.append(model)
             self._set_view_model(page.view, model, status)
             self._counts[status] = model.rowCount()
         self._keep.clear()
         for model in old.values():
             model.count_changed.disconnect(self._on_model_count_changed)
             model.reloaded.disconnect(self._on_model_reloaded)
-            model.load_failed.disconnect(self.load_failed)
+            model.load_failed.disconnect(self._on_model_load_failed)
             model.deleteLater()
         self._update_titles()
+        first = self._models.get(shown)
+        if first is not None and (first.is_loaded or first.load_error is not None):
+            self._read_next()  # answered at once (an inline runner)
 
     def _set_view_model(self, view: ContactTable, model: ContactTableModel, status: Status) -> None:
         previous = view.selectionModel()
@@ -420,6 +480,7 @@ class StatusTabs(QTabWidget):
         """Read the lists again (the data changed): counts and rows. Each table keeps its
         selected contacts (at most MAX_RESELECT), its current one and its scroll, and shows
         the new list whole, with no placeholder, in one step."""
+        self._unread = []
         for status, model in self._models.items():
             view = self._pages[status].view
             keys, current = _selected_keys(view, model)
@@ -479,6 +540,41 @@ class StatusTabs(QTabWidget):
                 if keep is not None:
                     _restore_selection(self._pages[status].view, candidate, positions, *keep)
         self._update_titles()
+        if not self._unread:
+            return
+        if model is self._models.get(self.current_status()):
+            self._read_unread_once_painted()
+        else:
+            self._read_next()
+
+    @Slot(str)
+    def _on_model_load_failed(self, message: str) -> None:
+        self.load_failed.emit(message)
+        self._read_next()
+
+    @Slot(int)
+    def _on_current_changed(self, _index: int) -> None:
+        model = self._models.get(self.current_status())
+        if model is not None:
+            model.read_once()
+
+    def _read_unread_once_painted(self) -> None:
+        # Read sooner, the other lists' rows would be made while the shown one paints its
+        # first rows, and its paint would wait on them for the GIL and a core.
+        viewport = self.current_view().viewport()
+        if viewport.isVisible():
+            self._paint_watch.watch(viewport)
+        else:
+            self._read_next()
+
+    @Slot()
+    def _read_next(self) -> None:
+        """Read the next list not read yet; its answer reads the one after (one at a time,
+        so that the GUI thread is never short of a core)."""
+        self._paint_watch.watch(None)
+        while self._unread:
+            if self._unread.pop(0).read_once():
+                return
 
     @Slot(int)
     def _on_model_count_changed(self, count: int) -> None:

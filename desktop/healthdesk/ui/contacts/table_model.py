@@ -156,7 +156,8 @@ class ContactTableModel(WindowedTableModel):
 
     Columns depend on the filter's status (`columns.columns_for`); the first column shows
     the status icon. Customer text is returned as plain str, exactly as stored. The list
-    is read when the model is made, and again on `reload()`, `set_filter()` and `sort()`.
+    is read when the model is made (unless made with `read=False`: then on `read_once()`),
+    and again on `reload()`, `set_filter()` and `sort()`.
 
     Signals: those of `WindowedTableModel` (count_changed, reloaded, load_failed).
 
@@ -181,6 +182,7 @@ class ContactTableModel(WindowedTableModel):
         parent: QObject | None = None,
         block_size: int = 256,
         max_blocks: int = 32,
+        read: bool = True,
     ) -> None:
         super().__init__(
             operations=operations, block_size=block_size, max_blocks=max_blocks, parent=parent
@@ -192,7 +194,8 @@ class ContactTableModel(WindowedTableModel):
         self._columns = columns_for(filter.status)
         self._sort = SortKey.NAME
         self._descending = False
-        self.reload()
+        if read:
+            self.reload()
 
     # ------------------------------------------------------------------ public API
 
