@@ -10,7 +10,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
-from healthdesk.store.db import default_db_path, head_revision, open_db, switch_to_wal
+from healthdesk.store.db import (
+    BULK_CHECKPOINT_PAGES,
+    default_db_path,
+    head_revision,
+    open_db,
+    raw_transaction,
+    switch_to_wal,
+)
 from healthdesk.store.schema import Base, is_declared
 from tests.helpers.db import sqlite_only
 
@@ -88,3 +95,30 @@ def test_switching_to_wal_gives_up_after_its_time(tmp_path: Path) -> None:
 
     holder.close()
     opener.close()
+
+
+def test_a_bulk_commit_leaves_the_wal_to_be_copied_later_and_restores_the_setting(
+    tmp_path: Path,
+) -> None:
+    page = 4096
+    rows = 2_500  # a page each and more: some thousands of WAL pages, under the bulk limit
+    grown: dict[bool, int] = {}
+    for bulk in (False, True):
+        path = tmp_path / f"bulk-{bulk}.sqlite3"
+        engine = open_db(path)
+        before = path.stat().st_size
+        with raw_transaction(engine, bulk=bulk) as cursor:
+            cursor.execute("CREATE TABLE filler (data BLOB)")
+            cursor.executemany("INSERT INTO filler VALUES (?)", [(bytes(page),)] * rows)
+            during = cursor.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        wal = path.with_name(path.name + "-wal").stat().st_size
+        grown[bulk] = path.stat().st_size - before
+        with engine.connect() as connection:
+            after = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+        engine.dispose()
+        assert wal >= rows * page  # the commit wrote every page to the WAL
+        assert during == (BULK_CHECKPOINT_PAGES if bulk else 1000)
+        assert after == 1000  # SQLite's default again
+    assert rows * page < BULK_CHECKPOINT_PAGES * page
+    assert grown[False] >= rows * page  # copied into the file at its commit
+    assert grown[True] < page * 10  # still in the WAL only
