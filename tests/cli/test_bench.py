@@ -194,3 +194,24 @@ def test_bench_whatif_suite_times_each_change_of_the_largest_connection(
         moved = sum(move["count"] for move in printed["moves"] if move["from"] != move["to"])
         assert figure["detail"].startswith(f"{moved:,} of {contacts:,} contacts moved"), name
     assert figures["what-if peak memory"]["value"] > 0
+
+
+def test_a_child_measures_its_own_peak_not_that_of_the_bench_it_was_forked_from() -> None:
+    import subprocess
+    import sys
+
+    from healthdesk.bench.child import peak_mib
+
+    ballast = bytearray(300 * 1024 * 1024)  # the bench, holding a simulated service
+    for offset in range(0, len(ballast), 4096):
+        ballast[offset] = 1  # resident, page by page
+    parent = peak_mib()
+    child = subprocess.run(
+        [sys.executable, "-c", "from healthdesk.bench.child import peak_mib; print(peak_mib())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    del ballast
+    assert parent >= 300
+    assert float(child.stdout) < parent - 250  # an interpreter, not the bench's memory

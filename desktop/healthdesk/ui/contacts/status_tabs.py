@@ -421,9 +421,10 @@ class StatusTabs(QTabWidget):
     def set_connection(self, connection: Connection | None) -> None:
         """Show the lists of `connection` (new models; the column widths are kept).
 
-        The shown list is read first and alone; the others once it has answered (or when
-        their tab is shown). Read all at once, the five lists shared the two cores of a
-        small laptop with the GUI thread, and the rows the agent looks at came later.
+        The shown list is read first and alone; the others once it has painted its rows,
+        one at a time (a list whose tab is shown meanwhile at once). Read all at once, the
+        five lists shared the two cores of a small laptop with the GUI thread, and the
+        rows the agent looks at came later.
         """
         self.save_state()
         old = self._models
