@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QSettings, QSize, Qt
@@ -31,6 +32,8 @@ TABS: dict[str, Status] = {status.value: status for status in Status} | {
     "duplicates": Status.DUPLICATE
 }
 DEFAULT_SIZE = QSize(1400, 900)
+#: The longest wait (s) for every panel to show the chosen connection (it takes a turn).
+SETTLE_S = 5.0
 
 
 def _application() -> QApplication:
@@ -124,6 +127,11 @@ def render(
                     window.tabs.set_current_status(status)
                 window.setFixedSize(size)
                 window.show()
+                # The panels around the lists (rules, timeline, contact) follow a choice one
+                # turn of the loop later; a contact opened before would be cleared then.
+                settle_until = time.monotonic() + SETTLE_S
+                while not window.settled and time.monotonic() < settle_until:
+                    app.processEvents()
                 for _ in range(3):
                     app.processEvents()
                 if contact is not None:
