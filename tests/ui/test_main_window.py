@@ -226,6 +226,9 @@ def test_the_shown_list_is_read_first_and_the_others_after_it(
             model = window.tabs.model(status)
             assert not model.loading
             assert not model.is_loaded
+    window.tabs.set_totals(expected)  # the summary, read meanwhile: titles before rows
+    assert tab_texts(window) == [tab_title(s, expected[s]) for s in STATUS_ORDER]
+    assert not window.tabs.model(Status.EXCLUDED).is_loaded
     for status in STATUS_ORDER:
         qtbot.waitUntil(lambda s=status: window.tabs.model(s).is_loaded, timeout=10_000)
     assert tab_texts(window) == [tab_title(s, expected[s]) for s in STATUS_ORDER]

@@ -492,8 +492,14 @@ class StatusTabs(QTabWidget):
             model.reload(keep=[*keys, *([current] if current is not None else [])], rows=shown)
 
     def set_totals(self, totals: dict[Status, int]) -> None:
-        """The unfiltered counts (store.queries.counts), for "Failing (15 of 49)"."""
+        """The unfiltered counts (store.queries.counts), for "Failing (15 of 49)"; a list
+        not read yet (set_connection reads them one after another) is titled with its
+        count from here until it is read."""
         self._totals = dict(totals)
+        for status, model in self._models.items():
+            filtered = status is Status.FAILING and self._failing_filter is not None
+            if not model.is_loaded and not filtered and status in totals:
+                self._counts[status] = totals[status]
         self._update_titles()
 
     def set_failing_filter(
