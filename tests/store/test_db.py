@@ -12,6 +12,7 @@ from sqlalchemy import Engine, inspect
 
 from healthdesk.store.db import (
     BULK_CHECKPOINT_PAGES,
+    READ_CACHE_KIB,
     default_db_path,
     head_revision,
     open_db,
@@ -122,3 +123,34 @@ def test_a_bulk_commit_leaves_the_wal_to_be_copied_later_and_restores_the_settin
     assert rows * page < BULK_CHECKPOINT_PAGES * page
     assert grown[False] >= rows * page  # copied into the file at its commit
     assert grown[True] < page * 10  # still in the WAL only
+
+
+def test_a_commit_that_fails_in_a_bulk_transaction_leaves_the_connection_as_it_was(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "db.sqlite3"
+    engine = open_db(path)
+    with engine.connect() as connection:  # the pooled connection raw_transaction takes
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+    def write_an_orphan() -> None:
+        with raw_transaction(engine, bulk=True) as cursor:
+            cursor.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+            cursor.execute(
+                "CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) "
+                "DEFERRABLE INITIALLY DEFERRED)"
+            )
+            cursor.execute("INSERT INTO child VALUES (7)")  # fails at COMMIT, which stays open
+
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        write_an_orphan()
+    # The settings were put back; the pool rolled the transaction back when it took the
+    # connection again.
+    with engine.connect() as connection:
+        dbapi = connection.connection.driver_connection
+        assert dbapi is not None
+        assert not dbapi.in_transaction
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+        assert connection.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -READ_CACHE_KIB
+    engine.dispose()

@@ -248,13 +248,63 @@ def test_a_tab_shown_before_its_list_is_read_reads_it_at_once(
     assert window.tabs.row_count(Status.FAILING) == counts(engine, "c-1")[Status.FAILING]
 
 
+def test_a_list_whose_read_failed_is_read_again_when_its_tab_is_shown(
+    qtbot: QtBot,
+    make_engine: MakeEngine,
+    make_window: MakeWindow,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sqlite3
+
+    from healthdesk.store import pages
+
+    engine = make_engine(main_items())
+    window = make_window(engine, synchronous=False)
+    qtbot.waitUntil(lambda: window.current_connection() is not None, timeout=10_000)
+    expected = counts(engine, "c-1")
+    real_count = pages.count
+
+    def count(engine: Any, connection_id: str, contact_filter: ContactFilter) -> int:
+        if contact_filter.status is Status.FAILING:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_count(engine, connection_id, contact_filter)
+
+    monkeypatch.setattr(pages, "count", count)
+    window.tabs.set_connection(window.current_connection())
+    window.tabs.set_totals(expected)
+    failing = window.tabs.model(Status.FAILING)
+    qtbot.waitUntil(lambda: failing.load_error is not None, timeout=10_000)
+    for status in STATUS_ORDER:  # the lists after it were read all the same
+        if status is not Status.FAILING:
+            qtbot.waitUntil(lambda s=status: window.tabs.model(s).is_loaded, timeout=10_000)
+    assert window.tabs.row_count(Status.FAILING) == 0  # not the summary's count: unread
+
+    monkeypatch.setattr(pages, "count", real_count)  # the disk is back
+    window.tabs.set_current_status(Status.FAILING)
+    assert failing.loading
+    qtbot.waitUntil(lambda: failing.is_loaded, timeout=10_000)
+    assert failing.load_error is None
+    assert window.tabs.row_count(Status.FAILING) == expected[Status.FAILING]
+
+
 def test_the_panels_around_the_lists_follow_a_choice_one_turn_later(
-    qtbot: QtBot, make_engine: MakeEngine, make_window: MakeWindow
+    qtbot: QtBot,
+    make_engine: MakeEngine,
+    make_window: MakeWindow,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     engine = make_engine(locked_items())
     window = make_window(engine)
     chosen = {c.id: c for c in list_connections(engine)}
     assert window.config_panel.apps_label.text() == apps_text(chosen["c-1"])
+    shown_rules: list[str] = []
+    real_set_connection = window.config_panel.set_connection
+
+    def set_connection(connection: Any) -> None:
+        shown_rules.append(connection.id)
+        real_set_connection(connection)
+
+    monkeypatch.setattr(window.config_panel, "set_connection", set_connection)
     assert window.select_connection("c-3")
     assert window.current_connection().id == "c-3"
     assert window.windowTitle().startswith(chosen["c-3"].name)
@@ -264,6 +314,7 @@ def test_the_panels_around_the_lists_follow_a_choice_one_turn_later(
     assert window.config_panel.apps_label.text() == apps_text(chosen["c-2"])
     assert window.timeline_dock.model is not None
     assert window.timeline_dock.model.connection.id == "c-2"
+    assert shown_rules == ["c-2"]  # the choice overtaken (c-3) left the panels alone
 
 
 def test_failure_tree_filters_the_failing_list(

@@ -102,7 +102,7 @@ def peak_mib() -> float:
     of the bench's process, from which this one was forked, so a bench that had just
     simulated live items in memory measured a window of 240 MiB as 571."""
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
+        with open("/proc/self/status", encoding="utf-8", errors="replace") as status:
             for line in status:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1024

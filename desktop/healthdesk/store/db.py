@@ -141,12 +141,15 @@ def _private_folder(folder: Path, *, enforce: bool) -> None:
 #: SQLite page cache of a connection (KiB): reading, and inside a write transaction.
 READ_CACHE_KIB = 16_384
 WRITE_CACHE_KIB = 65_536
+#: The WAL's pages after which a commit copies it into the database (SQLite's default).
+CHECKPOINT_PAGES = 1_000
 #: The WAL's pages (4 KiB each, so about 200 MiB) after which the commit of a bulk
 #: transaction copies it into the database (SQLite's default: 1,000). A pull commits a
 #: page of items at a time; with the default, nearly every commit copied the pages it
 #: wrote (an index's hot pages again and again) and synced both files. Pulling a million
 #: contacts took 130-138 s so, 114-119 s with this.
 BULK_CHECKPOINT_PAGES = 50_000
+WAL_KEPT_BYTES = 64 * 1024 * 1024
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -158,6 +161,10 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     # NORMAL under WAL: a power cut may lose the last commit, never corrupt the file.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+    # A bulk transaction's WAL grows to BULK_CHECKPOINT_PAGES; once copied, the file is
+    # cut back to this size (bytes) rather than kept that large.
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
     # Every pooled connection keeps its own page cache, filled by what it read: a small
     # one for reads (the window reads with a few threads at once: 64 MiB each cost it
     # 320 MiB at 200,000 contacts, 16 MiB about 130 MiB, and no speed), the large one only
@@ -377,7 +384,6 @@ def raw_transaction(engine: Engine, *, bulk: bool = False) -> Iterator[Any]:
         cursor.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
         if bulk:
             cursor.execute("PRAGMA temp_store=FILE")
-            checkpoint_pages = cursor.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
             cursor.execute(f"PRAGMA wal_autocheckpoint={BULK_CHECKPOINT_PAGES}")
         try:
             _begin(engine, dbapi, "BEGIN IMMEDIATE")
@@ -388,9 +394,15 @@ def raw_transaction(engine: Engine, *, bulk: bool = False) -> Iterator[Any]:
                 raise
             cursor.execute("COMMIT")
         finally:
-            if bulk:
-                cursor.execute("PRAGMA temp_store=MEMORY")
-                cursor.execute(f"PRAGMA wal_autocheckpoint={checkpoint_pages}")
-            cursor.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
-            cursor.close()
-            dbapi.isolation_level = previous
+            try:
+                if bulk:
+                    cursor.execute("PRAGMA temp_store=MEMORY")
+                    cursor.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+                cursor.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
+                cursor.close()
+                dbapi.isolation_level = previous
+            except sqlite3.Error:
+                # Still in the transaction (a COMMIT that failed and did not roll back):
+                # the pool must not hand this connection out again as it is. The error
+                # that brought us here is the one that goes on.
+                connection.invalidate()

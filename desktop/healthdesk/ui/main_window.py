@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
         #: How many times a connection was shown (`_show`): a deferred `_show_rest` of an
         #: older one does nothing.
         self._shown = 0
-        self._rest_shown = 0
+        self._rest_shown = -1  # not settled before a first connection (or none) is shown
         self._closed = False
         self._closing_after_live = False
 
@@ -521,8 +521,9 @@ class MainWindow(QMainWindow):
 
     @property
     def settled(self) -> bool:
-        """Whether every panel shows the current connection: the rules, the search, the
-        timeline and the contact panel follow a choice one turn of the loop later."""
+        """Whether every panel shows the current connection (False until the connections
+        are read): the rules, the search and the timeline follow a choice one turn of the
+        loop later."""
         return self._rest_shown == self._shown
 
     def reload(self, *, select: str | None = None) -> None:
@@ -594,8 +595,8 @@ class MainWindow(QMainWindow):
 
     def _show(self, connection: Connection | None) -> None:
         """Show `connection`: in this turn of the loop what the agent looks at (the lists,
-        the summary, the banner) and the actions; the panels around them (the rules, the
-        search, the timeline, the contact) in the next turn (`_show_rest`), so that
+        the summary, the banner, the contact panel) and the actions; the panels around
+        them (the rules, the search, the timeline) in the next turn (`_show_rest`), so that
         neither turn keeps the loop from painting for long."""
         self._connection = connection
         self._shown += 1
@@ -604,6 +605,7 @@ class MainWindow(QMainWindow):
         self.banner.set_connection(connection, known_ids=ids)
         self.actions_panel.set_connection(connection)
         self.failure_panel.set_connection(connection)
+        self.contact_dock.set_connection(connection)
         self.status_breakdown.set_counts(None)
         # The pool serves the newest request first: the lists, then the summary (a few
         # rows), are asked last so that what the agent looks at comes first.
@@ -627,7 +629,6 @@ class MainWindow(QMainWindow):
         self.config_panel.set_connection(connection)
         self.search_bar.set_connection(self._engine if connection else None, connection)
         self.timeline_dock.set_connection(self._engine if connection else None, connection)
-        self.contact_dock.set_connection(connection)
         if connection is not None:
             self._settings.setValue(_KEY_LAST, connection.id)
 

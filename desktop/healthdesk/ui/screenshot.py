@@ -127,8 +127,8 @@ def render(
                     window.tabs.set_current_status(status)
                 window.setFixedSize(size)
                 window.show()
-                # The panels around the lists (rules, timeline, contact) follow a choice one
-                # turn of the loop later; a contact opened before would be cleared then.
+                # The panels around the lists (the rules, the search, the timeline) follow a
+                # choice one turn of the loop later.
                 settle_until = time.monotonic() + SETTLE_S
                 while not window.settled and time.monotonic() < settle_until:
                     app.processEvents()

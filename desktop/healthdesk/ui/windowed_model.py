@@ -159,9 +159,9 @@ class WindowedTableModel(QAbstractTableModel):
         )
 
     def read_once(self) -> bool:
-        """Read the list unless it was read or is being read (a model made unread);
-        whether it started a read."""
-        if self._loaded_once or self.loading or self.load_error is not None:
+        """Read the list unless it was read or is being read (a model made unread, or
+        whose read failed); whether it started a read."""
+        if self._loaded_once or self.loading:
             return False
         self.reload()
         return True

@@ -360,8 +360,10 @@ class StatusTabs(QTabWidget):
         self._counts: dict[Status, int] = dict.fromkeys(STATUS_ORDER, 0)
         self._totals: dict[Status, int] = {}
         self._failing_filter: ContactFilter | None = None
-        #: Models of the connection shown whose lists wait for the shown one's (set_connection).
+        #: Models of the connection shown whose lists wait for the shown one's (set_connection),
+        #: and the one of them being read now (they are read one at a time).
         self._unread: list[ContactTableModel] = []
+        self._reading: ContactTableModel | None = None
         self._paint_watch = _PaintWatch(self)
         self._paint_watch.painted.connect(self._read_next)
         self._compact = False
@@ -429,7 +431,7 @@ class StatusTabs(QTabWidget):
         self.save_state()
         old = self._models
         self._models = {}
-        self._unread = []
+        self._stop_reading_unread()
         self._connection = connection
         self._failing_filter = None
         self._totals = {}
@@ -481,7 +483,7 @@ class StatusTabs(QTabWidget):
         """Read the lists again (the data changed): counts and rows. Each table keeps its
         selected contacts (at most MAX_RESELECT), its current one and its scroll, and shows
         the new list whole, with no placeholder, in one step."""
-        self._unread = []
+        self._stop_reading_unread()
         for status, model in self._models.items():
             view = self._pages[status].view
             keys, current = _selected_keys(view, model)
@@ -498,7 +500,8 @@ class StatusTabs(QTabWidget):
         self._totals = dict(totals)
         for status, model in self._models.items():
             filtered = status is Status.FAILING and self._failing_filter is not None
-            if not model.is_loaded and not filtered and status in totals:
+            unread = not model.is_loaded and model.load_error is None
+            if unread and not filtered and status in totals:
                 self._counts[status] = totals[status]
         self._update_titles()
 
@@ -547,17 +550,27 @@ class StatusTabs(QTabWidget):
                 if keep is not None:
                     _restore_selection(self._pages[status].view, candidate, positions, *keep)
         self._update_titles()
-        if not self._unread:
-            return
-        if model is self._models.get(self.current_status()):
-            self._read_unread_once_painted()
-        else:
-            self._read_next()
+        self._on_answered(model)
 
     @Slot(str)
     def _on_model_load_failed(self, message: str) -> None:
+        model = self.sender()
+        for status, candidate in self._models.items():
+            if candidate is model and not candidate.is_loaded:
+                self._counts[status] = candidate.rowCount()  # no list: not the summary's count
+        self._update_titles()
         self.load_failed.emit(message)
-        self._read_next()
+        self._on_answered(model)
+
+    def _on_answered(self, model: QObject) -> None:
+        """A list was read (or failed): the next one not read yet follows it, if it was
+        the one read in turn, or, if it is the shown list, once it has painted."""
+        if not self._unread:
+            return
+        if model is self._reading:
+            self._read_next()
+        elif self._reading is None and model is self._models.get(self.current_status()):
+            self._read_unread_once_painted()
 
     @Slot(int)
     def _on_current_changed(self, _index: int) -> None:
@@ -580,8 +593,17 @@ class StatusTabs(QTabWidget):
         so that the GUI thread is never short of a core)."""
         self._paint_watch.watch(None)
         while self._unread:
-            if self._unread.pop(0).read_once():
+            # Before the read: an inline runner answers within it, and the answer must be
+            # known as the awaited one to read the next.
+            self._reading = self._unread.pop(0)
+            if self._reading.read_once():
                 return
+        self._reading = None
+
+    def _stop_reading_unread(self) -> None:
+        self._paint_watch.watch(None)
+        self._unread = []
+        self._reading = None
 
     @Slot(int)
     def _on_model_count_changed(self, count: int) -> None:
