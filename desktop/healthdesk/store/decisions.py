@@ -544,14 +544,11 @@ def decide_some(
     # Only the contacts whose row changes are written: most of a scope (the rest of the
     # email groups, the partners) is decided as it was.
     changed = {rid for rid in before.keys() | after.keys() if before.get(rid) != after.get(rid)}
-    for chunk in _chunked(sorted(changed & before.keys())):
+    old_rows = sorted(changed & before.keys())
+    new_rows = sorted(changed & after.keys())
+    for chunk in _chunked(old_rows):
         cursor.execute(f"DELETE FROM contacts WHERE rid IN ({_marks(chunk)})", chunk)
-    dialect.insert_rows(
-        cursor,
-        "contacts",
-        _CONTACT_COLUMN_NAMES,
-        [after[rid] for rid in sorted(changed & after.keys())],
-    )
+    dialect.insert_rows(cursor, "contacts", _CONTACT_COLUMN_NAMES, [after[rid] for rid in new_rows])
     # A contact's text is made of its row and its records: only those of changed rows and
     # of changed records can differ.
     record_rids = {
@@ -566,10 +563,8 @@ def decide_some(
             if row[5] in record_rids or row[6] in record_rids
         },
     )
-    delta = counts.tally_contacts(_count_key(after[rid]) for rid in changed & after.keys())
-    delta.subtract(
-        counts.tally_contacts(_count_key(before[rid]) for rid in changed & before.keys())
-    )
+    delta = counts.tally_contacts(_count_key(after[rid]) for rid in new_rows)
+    delta.subtract(counts.tally_contacts(_count_key(before[rid]) for rid in old_rows))
     counts.add_contacts(cursor, connection_id, delta)
     return len(changed)
 

@@ -543,24 +543,30 @@ class StatusTabs(QTabWidget):
     @Slot(object)
     def _on_model_reloaded(self, positions: dict[int, int]) -> None:
         model = self.sender()
-        for status, candidate in self._models.items():
-            if candidate is model:
-                self._counts[status] = candidate.rowCount()
-                keep = self._keep.pop(status, None)
-                if keep is not None:
-                    _restore_selection(self._pages[status].view, candidate, positions, *keep)
+        status = self._status_of(model)
+        if status is not None:
+            candidate = self._models[status]
+            self._counts[status] = candidate.rowCount()
+            keep = self._keep.pop(status, None)
+            if keep is not None:
+                _restore_selection(self._pages[status].view, candidate, positions, *keep)
         self._update_titles()
         self._on_answered(model)
 
     @Slot(str)
     def _on_model_load_failed(self, message: str) -> None:
         model = self.sender()
-        for status, candidate in self._models.items():
-            if candidate is model and not candidate.is_loaded:
-                self._counts[status] = candidate.rowCount()  # no list: not the summary's count
+        status = self._status_of(model)
+        if status is not None and not self._models[status].is_loaded:
+            # No list: its count (none), not the summary's.
+            self._counts[status] = self._models[status].rowCount()
         self._update_titles()
         self.load_failed.emit(message)
         self._on_answered(model)
+
+    def _status_of(self, model: QObject) -> Status | None:
+        """The list `model` shows (None: a model of a connection no longer shown)."""
+        return next((s for s, m in self._models.items() if m is model), None)
 
     def _on_answered(self, model: QObject) -> None:
         """A list was read (or failed): the next one not read yet follows it, if it was
@@ -607,10 +613,9 @@ class StatusTabs(QTabWidget):
 
     @Slot(int)
     def _on_model_count_changed(self, count: int) -> None:
-        model = self.sender()
-        for status, candidate in self._models.items():
-            if candidate is model:
-                self._counts[status] = count
+        status = self._status_of(self.sender())
+        if status is not None:
+            self._counts[status] = count
         self._update_titles()
 
     @Slot(QModelIndex)
